@@ -1,1 +1,90 @@
-fn main() {}
+//! `dfft`: the dfft-registry command line.
+//!
+//! - `serve`, `demo`: run a registry (see `dfft-server`).
+//! - `keygen`, `authority`, `attest`, `submit`: authority tools that build,
+//!   sign and submit statements.
+//! - `verify`, `route`, `record`, `audit`, `monitor`: verifying client
+//!   commands (see `dfft-client`); they never trust the server.
+//!
+//! Exit codes: 0 success; 1 the check or request failed (a proof did not
+//! verify, the server refused); 2 bad usage or input; 3 the log is
+//! inconsistent (fork or rollback: keep the evidence printed).
+
+mod authority;
+mod client_cmds;
+mod demo;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// dfft-registry: a verifiable registry of cross-border data-transfer recognitions.
+#[derive(Parser)]
+#[command(name = "dfft", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a registry server on a data directory (created on first start).
+    Serve(serve::ServeArgs),
+    /// Run a registry loaded with the real EU recognition history, signed
+    /// with generated DEMO keys.
+    Demo(demo::DemoArgs),
+    /// Generate an authority (or witness) key pair.
+    Keygen(authority::KeygenArgs),
+    /// Enrol, update or retire an authority (signed with governance keys).
+    #[command(subcommand)]
+    Authority(authority::AuthorityCmd),
+    /// Build and sign a recognition statement.
+    Attest(authority::AttestArgs),
+    /// Submit a signed envelope and save its receipt and offline proof.
+    Submit(authority::SubmitArgs),
+    /// Verify an offline .tlog-proof file against the log's key.
+    Verify(client_cmds::VerifyArgs),
+    /// Ask, and verify, which recognitions cover a route on a date.
+    Route(client_cmds::RouteArgs),
+    /// Show, and verify, the history of one record.
+    Record(client_cmds::RecordArgs),
+    /// Replay the whole log and check every entry, proof and rule.
+    Audit(client_cmds::AuditArgs),
+    /// Follow the log: prove consistency of each new checkpoint and report
+    /// changes to watched records or routes.
+    Monitor(client_cmds::MonitorArgs),
+}
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    /// A check or request failed.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or input.
+    pub const USAGE: u8 = 2;
+    /// The log is inconsistent (fork or rollback).
+    pub const INCONSISTENT: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Keygen(a) => authority::keygen(a),
+        Command::Authority(c) => authority::authority(c),
+        Command::Attest(a) => authority::attest(a),
+        Command::Submit(a) => authority::submit(a),
+        Command::Verify(a) => client_cmds::verify(a),
+        Command::Route(a) => client_cmds::route(a),
+        Command::Record(a) => client_cmds::record(a),
+        Command::Audit(a) => client_cmds::audit(a),
+        Command::Monitor(a) => client_cmds::monitor(a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}

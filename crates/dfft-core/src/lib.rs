@@ -1,1 +1,30 @@
-//! placeholder
+//! # dfft-core
+//!
+//! The pure heart of dfft-registry: everything that the server, the client,
+//! the auditor and a witness must agree on byte for byte.
+//!
+//! - [`merkle`]: RFC 6962 / RFC 9162 hashing, tree hashes, inclusion and
+//!   consistency proofs built from stored hashes through [`merkle::HashReader`],
+//!   and their verification.
+//! - [`tile`]: C2SP tlog-tiles math, tile and entry-bundle paths, bundles.
+//! - [`note`]: C2SP signed-note keys, signing and verification, and
+//!   cosignature/v1 (C2SP tlog-cosignature).
+//! - [`checkpoint`]: C2SP tlog-checkpoint bodies.
+//! - [`tlog_proof`]: c2sp.org/tlog-proof offline proof files.
+//! - [`answer`]: verifiable route and record answers.
+//! - `statement`: DSSE envelopes and the v1 statements of the data model,
+//!   jurisdictions, the status rule and the registry rules.
+//!
+//! What it leaves out: any I/O (files, network, clocks, randomness). Callers
+//! pass in bytes, keys, dates and seeds; storage plugs in through traits.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod answer;
+pub mod checkpoint;
+pub mod hex;
+pub mod merkle;
+pub mod note;
+pub mod statement;
+pub mod tile;
+pub mod tlog_proof;

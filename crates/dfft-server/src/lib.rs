@@ -1,1 +1,348 @@
-//! placeholder
+//! # dfft-server
+//!
+//! The registry server as a library: open a data directory, recover the
+//! sequencer, and serve the HTTP API. The `dfft serve` command is a thin
+//! wrapper around [`Server::open`] and [`Server::serve`].
+//!
+//! - [`sequencer`]: the single writer, its batching and its crash-safety order.
+//! - [`api`]: C2SP tlog-tiles reads, `POST /v1/entries`, proofs, info,
+//!   health and metrics.
+//! - [`error`]: the one place where HTTP status codes are chosen.
+//! - [`keys`]: key files.
+//!
+//! Leaves out: formats and rules (in `dfft-core`), storage details (in
+//! `dfft-store`), TLS (terminate it in front of the server).
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod error;
+pub mod keys;
+pub mod metrics;
+pub mod query;
+pub mod sequencer;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use dfft_core::note::{SignerKey, VerifierKey};
+use dfft_core::statement::dsse::Envelope;
+use dfft_core::statement::registry::{verify_signatures, Submission};
+use dfft_core::statement::{Date, Genesis, Governance, Statement, Timestamp};
+use dfft_store::Store;
+use sequencer::{BatchLimits, Job, Outcome, Sequencer, Shared, NS_GENESIS};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Limits on what clients may send.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body, bytes.
+    pub max_body: usize,
+    /// Most submissions waiting for the sequencer; more get 503.
+    pub max_pending: usize,
+    /// Batching of the sequencer.
+    pub batch: BatchLimits,
+    /// Submissions per second per signer key (0 = unlimited).
+    pub rate_per_signer: f64,
+    /// Burst allowance per signer key.
+    pub rate_burst: f64,
+    /// Longest time to receive a request body.
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 256 * 1024,
+            max_pending: 65_536,
+            batch: BatchLimits { max: 4096, delay: Duration::from_millis(1) },
+            rate_per_signer: 0.0,
+            rate_burst: 1000.0,
+            body_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How the governance keys are set up on first start.
+#[derive(Debug, Clone, Default)]
+pub struct GovernanceConfig {
+    /// Private governance key files the server may use to sign genesis.
+    /// Empty and no `vkeys`: the server creates `DIR/governance.key`.
+    pub key_files: Vec<PathBuf>,
+    /// Governance verifier keys whose private keys stay offline; then
+    /// `genesis_file` must hold the genesis envelope they signed.
+    pub vkeys: Vec<String>,
+    /// k of n (default 1).
+    pub threshold: Option<usize>,
+    /// A signed genesis envelope (JSON) for offline governance keys.
+    pub genesis_file: Option<PathBuf>,
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// The log's origin; required on first start, checked later.
+    pub origin: Option<String>,
+    /// Log private key file (default `DIR/log.key`, created if missing).
+    pub log_key: Option<PathBuf>,
+    /// Governance setup (used on first start only).
+    pub governance: GovernanceConfig,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Key files.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] dfft_store::StoreError),
+    /// Recovery found something wrong.
+    #[error(transparent)]
+    Open(#[from] sequencer::OpenError),
+    /// Directory creation.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Per-signer token buckets.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(rate: f64, burst: f64) -> Self {
+        RateLimiter { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
+    }
+    /// Takes a token for `key`, or says how many seconds to wait.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        if self.rate <= 0.0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if b.len() > 100_000 {
+            b.clear();
+        }
+        let e = b.entry(key.to_string()).or_insert((self.burst, now));
+        e.0 = (e.0 + now.duration_since(e.1).as_secs_f64() * self.rate).min(self.burst);
+        e.1 = now;
+        if e.0 >= 1.0 {
+            e.0 -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - e.0) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Handler state.
+#[derive(Clone)]
+pub struct App {
+    /// Shared with the sequencer.
+    pub shared: Arc<Shared>,
+    queue: SyncSender<Job>,
+    limits: Arc<Limits>,
+    rate: Arc<RateLimiter>,
+    alive: Arc<AtomicBool>,
+}
+
+impl App {
+    fn queue_alive(&self) -> bool {
+        self.alive.load(Ordering::Relaxed)
+    }
+}
+
+/// What a start found or made, for the operator.
+#[derive(Debug, Clone)]
+pub struct StartInfo {
+    /// The origin.
+    pub origin: String,
+    /// The log's verifier key.
+    pub log_vkey: VerifierKey,
+    /// Governance verifier keys.
+    pub governance_vkeys: Vec<VerifierKey>,
+    /// Governance threshold.
+    pub threshold: usize,
+    /// Whether this start created the log (genesis logged now).
+    pub created: bool,
+    /// Tree size at start.
+    pub size: u64,
+}
+
+/// An opened registry, ready to serve.
+pub struct Server {
+    app: App,
+    thread: std::thread::JoinHandle<()>,
+    /// What the start found or made.
+    pub info: StartInfo,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The current time as an RFC 3339 UTC timestamp (whole seconds).
+pub fn timestamp_now() -> Timestamp {
+    let secs = unix_now();
+    let date = Date::today_from_unix_secs(secs).unwrap_or(Date::new(1970, 1, 1).expect("valid date"));
+    let s = secs % 86_400;
+    Timestamp::parse(&format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)).expect("well-formed timestamp")
+}
+
+impl Server {
+    /// Opens or creates the registry in `config.data_dir` and starts the
+    /// sequencer thread.
+    pub fn open(config: Config) -> Result<Server, StartError> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir)?;
+        let store = Arc::new(Store::open(&dir.join("db"))?);
+        let size = store.size()?;
+        let stored_origin = store.state(NS_GENESIS, b"origin")?.map(|v| String::from_utf8_lossy(&v).into_owned());
+        let origin = match (&stored_origin, &config.origin) {
+            (Some(s), Some(c)) if s != c => {
+                return Err(StartError::Config(format!("this data directory holds the log {s:?}, not {c:?}")));
+            }
+            (Some(s), _) => s.clone(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => return Err(StartError::Config("--origin is required to create a new log".into())),
+        };
+        if origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains('+') {
+            return Err(StartError::Config(format!("origin {origin:?} must be non-empty, without spaces or '+'")));
+        }
+        let log_key = match &config.log_key {
+            Some(p) => keys::load(p)?,
+            None => keys::load_or_create(&dir.join("log.key"), &origin)?.0,
+        };
+        if log_key.name() != origin {
+            return Err(StartError::Config(format!("the log key is named {:?}; it must be named after the origin {origin:?}", log_key.name())));
+        }
+        // The public key, for operators and for monitors sharing the volume.
+        std::fs::write(dir.join("log.vkey"), format!("{}\n", log_key.verifier()))?;
+        let mut seq = Sequencer::open(store, log_key.clone(), origin.clone(), metrics::Metrics::default())?;
+        let mut created = false;
+        if size == 0 {
+            let genesis = genesis_submission(&config, dir, &origin)?;
+            let verified = verify_signatures(genesis, None, None).map_err(|e| StartError::Config(format!("genesis: {e}")))?;
+            let leaf = dfft_core::merkle::leaf_hash(verified.entry());
+            let (tx, mut rx) = tokio::sync::oneshot::channel();
+            seq.process(vec![Job { verified, leaf, queued: Instant::now(), reply: tx }]);
+            match rx.try_recv() {
+                Ok(Ok(Outcome::Created(0, _))) => created = true,
+                Ok(Ok(o)) => return Err(StartError::Config(format!("genesis not logged at 0: {o:?}"))),
+                Ok(Err(e)) => return Err(StartError::Config(format!("genesis refused: {}", e.message))),
+                Err(_) => return Err(StartError::Config("genesis: no answer from the sequencer".into())),
+            }
+        }
+        let shared = seq.shared();
+        let snap = shared.snapshot();
+        let gov = snap.governance.clone().ok_or_else(|| StartError::Config("the log has no genesis".into()))?;
+        let info = StartInfo {
+            origin,
+            log_vkey: log_key.verifier(),
+            governance_vkeys: gov.keys.clone(),
+            threshold: gov.threshold,
+            created,
+            size: shared.published().size,
+        };
+        let limits = config.limits.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(limits.max_pending.max(1));
+        let alive = Arc::new(AtomicBool::new(true));
+        let alive2 = alive.clone();
+        let batch = limits.batch;
+        let thread = std::thread::Builder::new().name("sequencer".into()).spawn(move || {
+            seq.run(rx, batch);
+            alive2.store(false, Ordering::Relaxed);
+        })?;
+        let rate = Arc::new(RateLimiter::new(limits.rate_per_signer, limits.rate_burst));
+        let app = App { shared, queue: tx, limits: Arc::new(limits), rate, alive };
+        Ok(Server { app, thread, info })
+    }
+
+    /// The HTTP routes.
+    pub fn router(&self) -> Router {
+        router(self.app.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then lets the
+    /// sequencer finish its batch and stop.
+    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Server { app, thread, .. } = self;
+        let r = router(app);
+        let res = axum::serve(listener, r).with_graceful_shutdown(shutdown).await;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        res
+    }
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/checkpoint", get(api::checkpoint))
+        .route("/tile/{*rest}", get(api::tile))
+        .route("/v1/entries", post(api::submit))
+        .route("/v1/entries/{index}", get(api::entry))
+        .route("/v1/proof/inclusion", get(api::inclusion))
+        .route("/v1/proof/consistency", get(api::consistency))
+        .route("/v1/info", get(api::info))
+        .route("/v1/route", get(query::route))
+        .route("/v1/records/{*id}", get(query::record))
+        .route("/v1/authorities", get(query::authorities))
+        .route("/v1/matrix", get(query::matrix))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .fallback(api::fallback)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(app)
+}
+
+/// The genesis statement for a new log: from a file (offline governance
+/// keys) or signed now with governance key files.
+fn genesis_submission(config: &Config, dir: &std::path::Path, origin: &str) -> Result<Submission, StartError> {
+    let g = &config.governance;
+    if let Some(path) = &g.genesis_file {
+        let bytes = std::fs::read(path).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
+        let sub = Submission::parse(&bytes).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
+        match sub.statement() {
+            Statement::Genesis(gs) if gs.origin == origin => {}
+            Statement::Genesis(gs) => return Err(StartError::Config(format!("genesis is for origin {:?}, not {origin:?}", gs.origin))),
+            _ => return Err(StartError::Config("the genesis file holds another kind of statement".into())),
+        }
+        return Ok(sub);
+    }
+    if !g.vkeys.is_empty() {
+        return Err(StartError::Config("with offline governance keys (--governance-vkey), give the genesis envelope they signed (--genesis)".into()));
+    }
+    let signers: Vec<SignerKey> = if g.key_files.is_empty() {
+        vec![keys::load_or_create(&dir.join("governance.key"), &format!("{origin}/governance"))?.0]
+    } else {
+        g.key_files.iter().map(|p| keys::load(p)).collect::<Result<_, _>>()?
+    };
+    let threshold = g.threshold.unwrap_or(1);
+    if threshold == 0 || threshold > signers.len() {
+        return Err(StartError::Config(format!("threshold {threshold} needs 1..={} governance keys", signers.len())));
+    }
+    let statement = Statement::Genesis(Genesis {
+        origin: origin.to_string(),
+        governance: Governance { keys: signers.iter().map(|k| k.verifier()).collect(), threshold },
+        issued_at: timestamp_now(),
+    });
+    let payload = statement.to_payload().map_err(|e| StartError::Config(format!("genesis: {e}")))?;
+    let refs: Vec<&SignerKey> = signers.iter().collect();
+    let env = Envelope::sign(payload, &refs).map_err(|e| StartError::Config(format!("genesis: {e}")))?;
+    Submission::from_envelope(env).map_err(|e| StartError::Config(format!("genesis: {e}")))
+}

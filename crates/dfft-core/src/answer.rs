@@ -1,0 +1,247 @@
+//! Verifiable answers to registry questions: one record's history, and the
+//! route question "may data go from X to Y on D?".
+//!
+//! An answer carries the signed checkpoint it was computed against and, for
+//! every event it cites, the logged entry bytes and an inclusion proof. A
+//! verifier holding only the log's key checks the checkpoint, every proof,
+//! that every entry really is that event of that record, and recomputes each
+//! record's status on the date from the entries themselves.
+//!
+//! Leaves out: proving that an answer left nothing out (that needs the
+//! reserved `index` entry of statements-v1, not yet defined), and checking
+//! that each entry's signer was entitled to sign it (a full audit of the log,
+//! `dfft audit`, does that; the registry refuses such entries at submission).
+
+use crate::checkpoint::{CheckpointError, SignedCheckpoint};
+use crate::merkle::{self, ProofError};
+use crate::note::VerifierKey;
+use crate::statement::registry::{EventRef, RecordHead, Submission};
+use crate::statement::{Action, Date, Destination, Jurisdiction, Mechanism, Statement, Status};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// One cited event with its proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventProof {
+    /// Log index of the entry.
+    pub index: u64,
+    /// The event's action.
+    pub action: Action,
+    /// The event's effective date.
+    pub effective: Date,
+    /// The authority that signed it.
+    pub authority: String,
+    /// The logged entry (canonical DSSE envelope), base64.
+    pub entry: String,
+    /// Inclusion proof against the answer's checkpoint, base64 hashes.
+    pub inclusion_proof: Vec<String>,
+}
+
+/// One record and its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordAnswer {
+    /// Record id.
+    pub record: String,
+    /// Mechanism.
+    pub mechanism: Mechanism,
+    /// Authority of the `granted` event.
+    pub authority: String,
+    /// Origin jurisdiction.
+    pub from: Jurisdiction,
+    /// Destination.
+    pub to: Destination,
+    /// Status on the answer's date (`None` in a history without a date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// Events in log order.
+    pub events: Vec<EventProof>,
+}
+
+/// The answer to a route question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteAnswer {
+    /// Origin asked about.
+    pub from: Jurisdiction,
+    /// Destination asked about.
+    pub to: Jurisdiction,
+    /// Date asked about.
+    pub at: Date,
+    /// Mechanism filter, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<Mechanism>,
+    /// The signed checkpoint the answer was computed against.
+    pub checkpoint: String,
+    /// Every record whose `from` covers `from` and whose `to` covers `to`
+    /// (or is `*`) on `at`, and that has an event by then.
+    pub records: Vec<RecordAnswer>,
+}
+
+/// The answer to "show me this record".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordHistory {
+    /// The signed checkpoint.
+    pub checkpoint: String,
+    /// The record.
+    #[serde(flatten)]
+    pub record: RecordAnswer,
+}
+
+/// Why an answer does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnswerError {
+    /// The checkpoint is bad or not signed by the log.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// An inclusion proof fails.
+    #[error("event at index {index}: {source}")]
+    Proof {
+        /// Entry index.
+        index: u64,
+        /// Why.
+        source: ProofError,
+    },
+    /// An entry is not what the answer says it is.
+    #[error("event at index {index}: {reason}")]
+    Entry {
+        /// Entry index.
+        index: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A record's claimed facts or status do not follow from its entries.
+    #[error("record {record}: {reason}")]
+    Record {
+        /// Record id.
+        record: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Builds the cited-event list of a record from entries and proofs.
+pub fn event_proof(e: &EventRef, entry: &[u8], proof: &[merkle::Hash]) -> EventProof {
+    EventProof {
+        index: e.index,
+        action: e.action,
+        effective: e.effective,
+        authority: e.authority.to_string(),
+        entry: B64.encode(entry),
+        inclusion_proof: proof.iter().map(|h| B64.encode(h)).collect(),
+    }
+}
+
+impl RecordAnswer {
+    /// Builds a record answer (events must already be proven by the caller).
+    pub fn new(head: &RecordHead, status: Option<Status>, events: Vec<EventProof>) -> RecordAnswer {
+        RecordAnswer {
+            record: head.record.to_string(),
+            mechanism: head.mechanism,
+            authority: head.events.first().map(|e| e.authority.to_string()).unwrap_or_default(),
+            from: head.from.clone(),
+            to: head.to.clone(),
+            status,
+            events,
+        }
+    }
+
+    /// Checks every event against the checkpoint and recomputes the status
+    /// on `at` (if given). Returns the record head rebuilt from the entries.
+    pub fn verify(&self, cp: &SignedCheckpoint, at: Option<Date>) -> Result<RecordHead, AnswerError> {
+        let rec_err = |reason: String| AnswerError::Record { record: self.record.clone(), reason };
+        let size = cp.checkpoint.size;
+        let mut events: Vec<EventRef> = Vec::with_capacity(self.events.len());
+        let mut last_index = None;
+        for ev in &self.events {
+            let ent_err = |reason: &str| AnswerError::Entry { index: ev.index, reason: reason.to_string() };
+            if last_index.is_some_and(|l| ev.index <= l) {
+                return Err(rec_err("events are not in log order".into()));
+            }
+            last_index = Some(ev.index);
+            let entry = B64.decode(&ev.entry).map_err(|_| ent_err("entry is not base64"))?;
+            let proof: Vec<merkle::Hash> = ev
+                .inclusion_proof
+                .iter()
+                .map(|h| B64.decode(h).ok().and_then(|v| v.try_into().ok()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ent_err("proof hash is not 32 bytes of base64"))?;
+            merkle::verify_inclusion(ev.index, size, &merkle::leaf_hash(&entry), &proof, &cp.checkpoint.root)
+                .map_err(|source| AnswerError::Proof { index: ev.index, source })?;
+            let sub = Submission::parse_entry(&entry).map_err(|e| AnswerError::Entry { index: ev.index, reason: e.to_string() })?;
+            let Statement::Recognition(r) = sub.statement() else {
+                return Err(ent_err("entry is not a recognition statement"));
+            };
+            if r.record.as_str() != self.record {
+                return Err(ent_err("entry belongs to another record"));
+            }
+            if r.action != ev.action || r.effective != ev.effective || r.authority.as_str() != ev.authority {
+                return Err(ent_err("entry's action, effective date or authority differ from the answer's"));
+            }
+            if r.mechanism != self.mechanism || r.from != self.from || r.to != self.to {
+                return Err(ent_err("entry's mechanism, from or to differ from the record's"));
+            }
+            events.push(EventRef { index: ev.index, action: r.action, effective: r.effective, expires: r.expires, authority: r.authority.clone() });
+        }
+        let first = events.first().ok_or_else(|| rec_err("no events".into()))?;
+        if first.action != Action::Granted {
+            return Err(rec_err("first event is not `granted`".into()));
+        }
+        if first.authority.as_str() != self.authority {
+            return Err(rec_err("authority is not the granting authority".into()));
+        }
+        let record = crate::statement::RecordId::new(&self.record).map_err(|e| rec_err(e.to_string()))?;
+        let head = RecordHead { record, mechanism: self.mechanism, from: self.from.clone(), to: self.to.clone(), events };
+        if let Some(d) = at {
+            let status = head.status_on(d);
+            if status != self.status {
+                return Err(rec_err(format!("claimed status {:?} but the entries give {:?} on {d}", self.status, status)));
+            }
+        }
+        Ok(head)
+    }
+}
+
+/// A verified route answer.
+#[derive(Debug, Clone)]
+pub struct VerifiedRoute {
+    /// The checkpoint it was checked against.
+    pub checkpoint: SignedCheckpoint,
+    /// The records, rebuilt from their entries.
+    pub records: Vec<(RecordHead, Status)>,
+}
+
+impl RouteAnswer {
+    /// Verifies the answer against the log key (and witness policy).
+    pub fn verify(&self, log_key: &VerifierKey, witnesses: &[VerifierKey], min_witnesses: usize) -> Result<VerifiedRoute, AnswerError> {
+        let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
+        cp.verify(log_key, witnesses, min_witnesses)?;
+        let mut records = Vec::with_capacity(self.records.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &self.records {
+            if !seen.insert(r.record.clone()) {
+                return Err(AnswerError::Record { record: r.record.clone(), reason: "listed twice".into() });
+            }
+            let head = r.verify(&cp, Some(self.at))?;
+            let status = r.status.ok_or_else(|| AnswerError::Record { record: r.record.clone(), reason: "no status on the date".into() })?;
+            if head.route_status(&self.from, &self.to, self.at, self.mechanism).is_none() {
+                return Err(AnswerError::Record { record: r.record.clone(), reason: "does not cover the route asked about".into() });
+            }
+            records.push((head, status));
+        }
+        Ok(VerifiedRoute { checkpoint: cp, records })
+    }
+}
+
+impl RecordHistory {
+    /// Verifies a record history against the log key.
+    pub fn verify(&self, log_key: &VerifierKey) -> Result<RecordHead, AnswerError> {
+        let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
+        cp.verify(log_key, &[], 0)?;
+        self.record.verify(&cp, None)
+    }
+}

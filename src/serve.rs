@@ -1,0 +1,143 @@
+//! `dfft serve`.
+
+use anyhow::Context as _;
+use clap::Args;
+use dfft_server::{Config, GovernanceConfig, Limits, Server};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Options of `dfft serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Data directory: RocksDB store and key files (created on first start).
+    #[arg(long, env = "DFFT_DATA", default_value = "./dfft-data")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "DFFT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The log's origin (its name in checkpoints); required on first start.
+    #[arg(long, env = "DFFT_ORIGIN")]
+    pub origin: Option<String>,
+    /// Log private key file (default: DIR/log.key, created on first start).
+    #[arg(long, env = "DFFT_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+    /// Governance private key file (repeatable). Default: DIR/governance.key,
+    /// created on first start.
+    #[arg(long = "governance-key")]
+    pub governance_keys: Vec<PathBuf>,
+    /// Governance verifier key whose private key stays offline (repeatable);
+    /// needs --genesis.
+    #[arg(long = "governance-vkey")]
+    pub governance_vkeys: Vec<String>,
+    /// Governance threshold k (of the n governance keys).
+    #[arg(long)]
+    pub governance_threshold: Option<usize>,
+    /// Genesis envelope (JSON) signed offline by the governance keys.
+    #[arg(long)]
+    pub genesis: Option<PathBuf>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "DFFT_MAX_BODY", default_value_t = 256 * 1024)]
+    pub max_body: usize,
+    /// Most submissions waiting for the sequencer (more get 503).
+    #[arg(long, env = "DFFT_MAX_PENDING", default_value_t = 65_536)]
+    pub max_pending: usize,
+    /// Most entries per sequencer batch.
+    #[arg(long, env = "DFFT_BATCH_MAX", default_value_t = 4096)]
+    pub batch_max: usize,
+    /// Longest wait, in milliseconds, for more entries once one is queued.
+    #[arg(long, env = "DFFT_BATCH_DELAY_MS", default_value_t = 1)]
+    pub batch_delay_ms: u64,
+    /// Submissions per second per signing key (0 = unlimited).
+    #[arg(long, env = "DFFT_RATE_PER_SIGNER", default_value_t = 0.0)]
+    pub rate_per_signer: f64,
+    /// Burst of submissions allowed per signing key.
+    #[arg(long, env = "DFFT_RATE_BURST", default_value_t = 1000.0)]
+    pub rate_burst: f64,
+    /// Seconds allowed to receive a request body.
+    #[arg(long, env = "DFFT_BODY_TIMEOUT", default_value_t = 10)]
+    pub body_timeout: u64,
+}
+
+impl ServeArgs {
+    /// The server configuration these options describe.
+    pub fn config(&self) -> Config {
+        Config {
+            data_dir: self.data.clone(),
+            origin: self.origin.clone(),
+            log_key: self.log_key.clone(),
+            governance: GovernanceConfig {
+                key_files: self.governance_keys.clone(),
+                vkeys: self.governance_vkeys.clone(),
+                threshold: self.governance_threshold,
+                genesis_file: self.genesis.clone(),
+            },
+            limits: Limits {
+                max_body: self.max_body,
+                max_pending: self.max_pending,
+                batch: dfft_server::sequencer::BatchLimits { max: self.batch_max.max(1), delay: Duration::from_millis(self.batch_delay_ms) },
+                rate_per_signer: self.rate_per_signer,
+                rate_burst: self.rate_burst,
+                body_timeout: Duration::from_secs(self.body_timeout.max(1)),
+            },
+        }
+    }
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Opens the server and prints what an operator needs to know.
+pub fn open(args: &ServeArgs) -> anyhow::Result<Server> {
+    let server = Server::open(args.config()).with_context(|| format!("opening {}", args.data.display()))?;
+    let i = &server.info;
+    if i.created {
+        eprintln!("created a new log {:?} in {}", i.origin, args.data.display());
+    }
+    eprintln!("origin:         {}", i.origin);
+    eprintln!("log vkey:       {}", i.log_vkey);
+    for k in &i.governance_vkeys {
+        eprintln!("governance key: {k}");
+    }
+    eprintln!("threshold:      {} of {}", i.threshold, i.governance_vkeys.len());
+    eprintln!("tree size:      {}", i.size);
+    Ok(server)
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let server = open(&args)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        eprintln!("listening on http://{}", listener.local_addr()?);
+        server.serve(listener, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
