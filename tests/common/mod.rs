@@ -27,10 +27,17 @@ pub struct Registry {
 impl Registry {
     /// Starts `dfft serve` on a free loopback port and waits until it listens.
     pub fn start(dir: &Path, extra: &[&str]) -> Registry {
+        let mut args = vec!["serve", "--origin", ORIGIN];
+        args.extend_from_slice(extra);
+        Self::start_cmd(dir, &args)
+    }
+
+    /// Starts `dfft <args> --listen 127.0.0.1:0 --data DIR`.
+    pub fn start_cmd(dir: &Path, args: &[&str]) -> Registry {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dfft"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--origin", ORIGIN, "--data"])
+        cmd.args(args)
+            .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(dir)
-            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -58,7 +65,7 @@ impl Registry {
             if let Some(v) = line.strip_prefix("log vkey:") {
                 vkey = Some(VerifierKey::parse(v.trim()).expect("log vkey"));
             }
-            if let Some(a) = line.strip_prefix("listening on ") {
+            if let Some(a) = line.strip_prefix("listening on ").or_else(|| line.strip_prefix("demo: listening on ")) {
                 base = Some(a.trim().to_string());
             }
         }
