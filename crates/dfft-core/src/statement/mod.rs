@@ -1,0 +1,581 @@
+//! Registry statements, version 1: what authorities sign and the registry logs.
+//!
+//! Covers the data model of statements-v1 (see `docs/statements.md`):
+//! - [`date`]: `YYYY-MM-DD` dates and RFC 3339 UTC timestamps.
+//! - [`jurisdiction`]: jurisdiction codes, the EU/EEA membership tables, "covers".
+//! - [`jcs`]: RFC 8785 canonical JSON, the form in which envelopes are logged.
+//! - [`dsse`]: DSSE v1 envelopes: strict parsing, PAE, signing, verification.
+//! - [`Statement`] (this module): the `genesis`, `authority` and
+//!   `recognition` payloads, parsed strictly (unknown fields rejected, every
+//!   grammar checked) into validated types.
+//! - [`status`]: the status of a record on a date, as a pure function.
+//! - [`registry`]: the authority and record rules as pure functions over
+//!   state (shared by the sequencer and the auditing client), and an
+//!   in-memory [`registry::Registry`] that replays a whole log and answers
+//!   route questions.
+//!
+//! Leaves out: storage, HTTP, clocks and randomness; inclusion proofs for
+//! route answers (the server and client build them with [`crate::merkle`]);
+//! and the reserved `index` kind, which is refused here until a later version
+//! defines it.
+
+pub mod date;
+pub mod dsse;
+mod error;
+pub mod jcs;
+pub mod jurisdiction;
+pub mod registry;
+pub mod status;
+mod types;
+
+use serde::{Deserialize, Serialize};
+
+pub use date::{Date, DateError, Timestamp};
+pub use error::{FieldProblem, StatementError};
+pub use jurisdiction::{Destination, Group, Jurisdiction, JurisdictionError, JurisdictionKind};
+pub use status::Status;
+pub use types::{
+    double_option, vkey_list, Action, AuthorityAction, AuthorityId, Governance, LegalReference,
+    Mechanism, RecordId, Subject,
+};
+
+use crate::note::{KeyKind, VerifierKey};
+
+/// Kinds that are reserved: no one may submit them.
+pub const RESERVED_KINDS: &[&str] = &["index"];
+
+/// A parsed, validated statement (the payload of a DSSE envelope).
+// One statement per entry is parsed at a time; boxing the larger variants
+// would only make matching and building statements clumsier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Statement {
+    /// `kind: genesis`: entry 0 of every log.
+    Genesis(Genesis),
+    /// `kind: authority`: enrol, update or retire an authority.
+    Authority(AuthorityStatement),
+    /// `kind: recognition`: an event in the life of a recognition record.
+    Recognition(Recognition),
+}
+
+/// `kind: genesis`: fixes the log's origin and who may enrol authorities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Genesis {
+    /// The log's origin (its checkpoint origin line).
+    pub origin: String,
+    /// The governance keys and threshold.
+    pub governance: Governance,
+    /// When it was signed.
+    pub issued_at: Timestamp,
+}
+
+/// `kind: authority`: who may write.
+///
+/// `name`, `competence` and `keys` are required for `enroll` and `update`
+/// and must be absent for `retire`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthorityStatement {
+    /// `enroll`, `update` or `retire`.
+    pub action: AuthorityAction,
+    /// The authority's id.
+    pub authority: AuthorityId,
+    /// Its display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The jurisdictions whose outgoing transfers it may rule on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub competence: Option<Vec<Jurisdiction>>,
+    /// Its whole key set, each named with the authority id.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_vkeys"
+    )]
+    pub keys: Option<Vec<VerifierKey>>,
+    /// When it was signed.
+    pub issued_at: Timestamp,
+}
+
+fn serialize_opt_vkeys<S: serde::Serializer>(
+    keys: &Option<Vec<VerifierKey>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match keys {
+        Some(k) => vkey_list::serialize(k, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// `kind: recognition`: one event in the life of a transfer recognition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recognition {
+    /// The authority making the statement (signs with one of its current keys).
+    pub authority: AuthorityId,
+    /// The record this event belongs to.
+    pub record: RecordId,
+    /// What happens.
+    pub action: Action,
+    /// The transfer mechanism (fixed by the record's `granted` event).
+    pub mechanism: Mechanism,
+    /// Where data comes from (fixed by the record's `granted` event).
+    pub from: Jurisdiction,
+    /// Where data may go, or `*` (fixed by the record's `granted` event).
+    pub to: Destination,
+    /// What the recognition covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// What it leaves out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusions: Option<Vec<String>>,
+    /// The organisation concerned, for BCRs and certifications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+    /// The instrument.
+    pub legal_reference: LegalReference,
+    /// The day the event takes effect.
+    pub effective: Date,
+    /// `None`: the field is absent (the expiry stays as earlier events set
+    /// it); `Some(None)`: `null` (no expiry); `Some(Some(d))`: expires after `d`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub expires: Option<Option<Date>>,
+    /// Free-text notes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// When it was signed.
+    pub issued_at: Timestamp,
+}
+
+impl Statement {
+    /// Parses and validates a statement strictly (see the module docs).
+    pub fn parse(bytes: &[u8]) -> Result<Statement, StatementError> {
+        parse::parse(bytes)
+    }
+
+    /// The statement's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Statement::Genesis(_) => "genesis",
+            Statement::Authority(_) => "authority",
+            Statement::Recognition(_) => "recognition",
+        }
+    }
+
+    /// The authority the statement names, if any: the subject of an
+    /// `authority` statement, the author of a `recognition`.
+    pub fn authority(&self) -> Option<&AuthorityId> {
+        match self {
+            Statement::Genesis(_) => None,
+            Statement::Authority(a) => Some(&a.authority),
+            Statement::Recognition(r) => Some(&r.authority),
+        }
+    }
+
+    /// The record a `recognition` belongs to.
+    pub fn record(&self) -> Option<&RecordId> {
+        match self {
+            Statement::Recognition(r) => Some(&r.record),
+            _ => None,
+        }
+    }
+
+    /// The statement's `issued_at`.
+    pub fn issued_at(&self) -> &Timestamp {
+        match self {
+            Statement::Genesis(g) => &g.issued_at,
+            Statement::Authority(a) => &a.issued_at,
+            Statement::Recognition(r) => &r.issued_at,
+        }
+    }
+
+    /// Serialises the statement as compact JSON and checks that the result
+    /// parses back as this same statement, so a tool never signs a payload
+    /// the registry would refuse. Use the result as the DSSE payload.
+    pub fn to_payload(&self) -> Result<Vec<u8>, StatementError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| StatementError::Json {
+            detail: e.to_string(),
+        })?;
+        let back = Statement::parse(&bytes)?;
+        if &back != self {
+            return Err(StatementError::Json {
+                detail: "the statement does not survive a JSON round trip".to_owned(),
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// Validates a list of vkeys: non-empty, Ed25519, no key or public key twice,
+/// and (for authorities) every key named `name`.
+fn check_keys(
+    field: &str,
+    raw: &[String],
+    name: Option<&AuthorityId>,
+) -> Result<Vec<VerifierKey>, StatementError> {
+    if raw.is_empty() {
+        return Err(StatementError::field(field, FieldProblem::EmptyList));
+    }
+    let mut keys: Vec<VerifierKey> = Vec::with_capacity(raw.len());
+    for (i, s) in raw.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let k = VerifierKey::parse(s).map_err(|e| {
+            StatementError::field(
+                &at,
+                FieldProblem::VerifierKey {
+                    value: s.clone(),
+                    reason: e.to_string(),
+                },
+            )
+        })?;
+        if k.kind() != KeyKind::Ed25519 {
+            return Err(StatementError::field(
+                &at,
+                FieldProblem::NotEd25519 { value: s.clone() },
+            ));
+        }
+        if let Some(id) = name {
+            if k.name() != id.as_str() {
+                return Err(StatementError::field(
+                    &at,
+                    FieldProblem::KeyNameNotAuthority {
+                        key: s.clone(),
+                        name: k.name().to_owned(),
+                        authority: id.to_string(),
+                    },
+                ));
+            }
+        }
+        if keys
+            .iter()
+            .any(|o| o.keyid() == k.keyid() || o.verifying_key() == k.verifying_key())
+        {
+            return Err(StatementError::field(
+                &at,
+                FieldProblem::DuplicateKey { key: s.clone() },
+            ));
+        }
+        keys.push(k);
+    }
+    Ok(keys)
+}
+
+mod parse {
+    //! The strict parser: serde reads the wire shape into plain strings
+    //! (rejecting unknown, missing and repeated fields), then each field is
+    //! validated with a structured error naming it.
+
+    use super::types::{
+        check_legal_reference_id, check_lei, check_line, check_origin, check_sha256, check_text,
+        check_url,
+    };
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawGenesis {
+        #[allow(dead_code)]
+        kind: String,
+        origin: String,
+        governance: RawGovernance,
+        issued_at: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawGovernance {
+        keys: Vec<String>,
+        threshold: u64,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawAuthority {
+        #[allow(dead_code)]
+        kind: String,
+        action: String,
+        authority: String,
+        name: Option<String>,
+        competence: Option<Vec<String>>,
+        keys: Option<Vec<String>>,
+        issued_at: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawRecognition {
+        #[allow(dead_code)]
+        kind: String,
+        authority: String,
+        record: String,
+        action: String,
+        mechanism: String,
+        from: String,
+        to: String,
+        scope: Option<String>,
+        exclusions: Option<Vec<String>>,
+        subject: Option<RawSubject>,
+        legal_reference: RawLegalReference,
+        effective: String,
+        #[serde(default, with = "double_option")]
+        expires: Option<Option<String>>,
+        notes: Option<String>,
+        issued_at: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawSubject {
+        name: String,
+        lei: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawLegalReference {
+        id: String,
+        title: String,
+        url: Option<String>,
+        sha256: Option<String>,
+    }
+
+    fn schema(kind: &'static str) -> impl Fn(serde_json::Error) -> StatementError {
+        move |e| StatementError::Schema {
+            kind,
+            detail: e.to_string(),
+        }
+    }
+
+    fn f<T, P: Into<FieldProblem>>(field: &str, r: Result<T, P>) -> Result<T, StatementError> {
+        r.map_err(|p| StatementError::field(field, p))
+    }
+
+    fn timestamp(s: &str) -> Result<Timestamp, StatementError> {
+        f("issued_at", Timestamp::parse(s))
+    }
+
+    /// serde's derived struct parsers also accept a JSON array (fields by
+    /// position); a statement and its nested objects must be JSON objects.
+    fn require_objects(
+        kind: &'static str,
+        obj: &serde_json::Map<String, serde_json::Value>,
+        nested: &[&str],
+    ) -> Result<(), StatementError> {
+        for field in nested {
+            match obj.get(*field) {
+                None | Some(serde_json::Value::Object(_)) => {}
+                Some(serde_json::Value::Null) if *field == "subject" => {}
+                Some(_) => {
+                    return Err(StatementError::Schema {
+                        kind,
+                        detail: format!("`{field}` must be a JSON object"),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn parse(bytes: &[u8]) -> Result<Statement, StatementError> {
+        let json = |detail: String| StatementError::Json { detail };
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| json(e.to_string()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| json("the top level is not a JSON object".to_owned()))?;
+        let kind = match obj.get("kind") {
+            Some(serde_json::Value::String(k)) => k.as_str(),
+            Some(_) => return Err(json("`kind` is not a string".to_owned())),
+            None => return Err(json("missing field `kind`".to_owned())),
+        };
+        // The typed parsers below read the bytes again, so that repeated
+        // fields (which a `Value` silently merges) are refused.
+        match kind {
+            "genesis" => {
+                require_objects("genesis", obj, &["governance"])?;
+                genesis(serde_json::from_slice(bytes).map_err(schema("genesis"))?)
+            }
+            "authority" => authority(serde_json::from_slice(bytes).map_err(schema("authority"))?),
+            "recognition" => {
+                require_objects("recognition", obj, &["legal_reference", "subject"])?;
+                recognition(serde_json::from_slice(bytes).map_err(schema("recognition"))?)
+            }
+            k if RESERVED_KINDS.contains(&k) => {
+                Err(StatementError::ReservedKind { kind: k.to_owned() })
+            }
+            k => Err(StatementError::UnknownKind { kind: k.to_owned() }),
+        }
+    }
+
+    fn genesis(raw: RawGenesis) -> Result<Statement, StatementError> {
+        f("origin", check_origin(&raw.origin))?;
+        let keys = check_keys("governance.keys", &raw.governance.keys, None)?;
+        let t = raw.governance.threshold;
+        let threshold = usize::try_from(t)
+            .ok()
+            .filter(|n| (1..=keys.len()).contains(n))
+            .ok_or_else(|| {
+                StatementError::field(
+                    "governance.threshold",
+                    FieldProblem::Threshold {
+                        threshold: t,
+                        keys: keys.len(),
+                    },
+                )
+            })?;
+        Ok(Statement::Genesis(Genesis {
+            origin: raw.origin,
+            governance: Governance { keys, threshold },
+            issued_at: timestamp(&raw.issued_at)?,
+        }))
+    }
+
+    fn authority(raw: RawAuthority) -> Result<Statement, StatementError> {
+        let action = f("action", AuthorityAction::new(&raw.action))?;
+        let authority = f("authority", AuthorityId::new(&raw.authority))?;
+        let (name, competence, keys) = match action {
+            AuthorityAction::Retire => {
+                for (field, present) in [
+                    ("name", raw.name.is_some()),
+                    ("competence", raw.competence.is_some()),
+                    ("keys", raw.keys.is_some()),
+                ] {
+                    if present {
+                        return Err(StatementError::field(
+                            field,
+                            FieldProblem::NotAllowedForAction {
+                                action: action.as_str(),
+                            },
+                        ));
+                    }
+                }
+                (None, None, None)
+            }
+            AuthorityAction::Enroll | AuthorityAction::Update => {
+                let required = |field: &str| {
+                    StatementError::field(
+                        field,
+                        FieldProblem::RequiredForAction {
+                            action: action.as_str(),
+                        },
+                    )
+                };
+                let name = raw.name.ok_or_else(|| required("name"))?;
+                f("name", check_line(&name))?;
+                let raw_competence = raw.competence.ok_or_else(|| required("competence"))?;
+                if raw_competence.is_empty() {
+                    return Err(StatementError::field("competence", FieldProblem::EmptyList));
+                }
+                let mut competence: Vec<Jurisdiction> = Vec::with_capacity(raw_competence.len());
+                for (i, c) in raw_competence.iter().enumerate() {
+                    let at = format!("competence[{i}]");
+                    let j = f(&at, Jurisdiction::new(c))?;
+                    if competence.contains(&j) {
+                        return Err(StatementError::field(
+                            &at,
+                            FieldProblem::Duplicate { value: c.clone() },
+                        ));
+                    }
+                    competence.push(j);
+                }
+                let raw_keys = raw.keys.ok_or_else(|| required("keys"))?;
+                let keys = check_keys("keys", &raw_keys, Some(&authority))?;
+                (Some(name), Some(competence), Some(keys))
+            }
+        };
+        Ok(Statement::Authority(AuthorityStatement {
+            action,
+            authority,
+            name,
+            competence,
+            keys,
+            issued_at: timestamp(&raw.issued_at)?,
+        }))
+    }
+
+    fn recognition(raw: RawRecognition) -> Result<Statement, StatementError> {
+        let authority = f("authority", AuthorityId::new(&raw.authority))?;
+        let record = f("record", RecordId::new(&raw.record))?;
+        let action = f("action", Action::new(&raw.action))?;
+        let mechanism = f("mechanism", Mechanism::new(&raw.mechanism))?;
+        let from = f("from", Jurisdiction::new(&raw.from))?;
+        let to = f("to", Destination::new(&raw.to))?;
+        if let Some(s) = &raw.scope {
+            f("scope", check_text(s))?;
+        }
+        if let Some(list) = &raw.exclusions {
+            if list.is_empty() {
+                return Err(StatementError::field("exclusions", FieldProblem::EmptyList));
+            }
+            for (i, s) in list.iter().enumerate() {
+                f(&format!("exclusions[{i}]"), check_text(s))?;
+            }
+        }
+        let subject = match raw.subject {
+            None => None,
+            Some(s) => {
+                f("subject.name", check_line(&s.name))?;
+                if let Some(lei) = &s.lei {
+                    f("subject.lei", check_lei(lei))?;
+                }
+                Some(Subject {
+                    name: s.name,
+                    lei: s.lei,
+                })
+            }
+        };
+        let lr = raw.legal_reference;
+        f("legal_reference.id", check_legal_reference_id(&lr.id))?;
+        f("legal_reference.title", check_line(&lr.title))?;
+        if let Some(u) = &lr.url {
+            f("legal_reference.url", check_url(u))?;
+        }
+        if let Some(h) = &lr.sha256 {
+            f("legal_reference.sha256", check_sha256(h))?;
+        }
+        let effective = f("effective", Date::parse(&raw.effective))?;
+        let expires = match raw.expires {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(s)) => {
+                let d = f("expires", Date::parse(&s))?;
+                if d < effective {
+                    return Err(StatementError::field(
+                        "expires",
+                        FieldProblem::ExpiresBeforeEffective {
+                            expires: d,
+                            effective,
+                        },
+                    ));
+                }
+                Some(Some(d))
+            }
+        };
+        if let Some(n) = &raw.notes {
+            f("notes", check_text(n))?;
+        }
+        Ok(Statement::Recognition(Recognition {
+            authority,
+            record,
+            action,
+            mechanism,
+            from,
+            to,
+            scope: raw.scope,
+            exclusions: raw.exclusions,
+            subject,
+            legal_reference: LegalReference {
+                id: lr.id,
+                title: lr.title,
+                url: lr.url,
+                sha256: lr.sha256,
+            },
+            effective,
+            expires,
+            notes: raw.notes,
+            issued_at: timestamp(&raw.issued_at)?,
+        }))
+    }
+}

@@ -1,0 +1,837 @@
+//! The registry's rules, as pure functions over state, so that the server's
+//! sequencer and the auditing client run the same code.
+//!
+//! An entry goes through three steps:
+//! 1. [`Submission::parse`] (or [`Submission::parse_entry`] for a logged
+//!    entry): strict envelope and statement parsing. Errors are
+//!    [`ErrorClass::Malformed`] (HTTP 400).
+//! 2. [`verify_signatures`], the expensive step (Ed25519), which may run
+//!    outside the sequencer's lock: strict Ed25519 over the PAE by the keys
+//!    the statement needs. A genesis needs `threshold` of its own listed
+//!    governance keys; an authority statement `threshold` distinct governance
+//!    keys; a recognition one current key of the authority it names. Every
+//!    signature must be by such a key and must verify: an envelope carrying a
+//!    signature by any other key, or an invalid one, is refused rather than
+//!    partly ignored. Errors are mostly [`ErrorClass::Unauthorized`] (403).
+//! 3. [`check_rules`], the cheap step, run by the sequencer against the
+//!    latest state for the entry's index. It re-checks, without crypto, that
+//!    the keys that verified in step 2 are still current (a key rotation may
+//!    have been sequenced in between), then applies the rules below and
+//!    returns the [`Change`] to store. Errors are [`ErrorClass::Rejected`]
+//!    (422) or, for a key rotated out meanwhile, 403.
+//!
+//! Rules:
+//! - Entry 0 must be a genesis, and a genesis is only allowed at entry 0.
+//! - `enroll` needs an id never enrolled before (a retired id stays taken);
+//!   `update` and `retire` need an enrolled, not retired id.
+//! - A recognition needs an enrolled, not retired authority, signed by one of
+//!   its current keys (a key rotated out by `update` is refused), competent
+//!   for the record's `from` on the event's `effective` date (the date the
+//!   event speaks about; the sequencer has no clock to use instead).
+//! - The first event of a record must be `granted`; later events must repeat
+//!   its `mechanism`, `from` and `to`, must not be `granted`, and must not take
+//!   effect before the `granted` event (an event before the record existed
+//!   would make it apply before it was granted). Any competent authority may
+//!   add later events.
+//!
+//! [`Registry`] replays a whole log in memory with these functions (for the
+//! auditor and tests) and answers route questions.
+//!
+//! Leaves out: storage, deduplication of a resubmitted envelope (the server
+//! looks up the entry's hash before step 3), inclusion proofs, and checking
+//! the genesis origin against the log's own (the caller knows its origin).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::note::VerifierKey;
+
+use super::date::Date;
+use super::dsse::{DsseError, Envelope};
+use super::jurisdiction::{Destination, Jurisdiction};
+use super::status::{status_on, Status, StatusEvent};
+use super::types::{
+    double_option, vkey_list, Action, AuthorityAction, AuthorityId, Governance, Mechanism, RecordId,
+};
+use super::{Statement, StatementError};
+
+/// How a server should answer a [`RuleError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The bytes are not a valid envelope or statement: HTTP 400.
+    Malformed,
+    /// Signatures missing, invalid, by unknown keys or under threshold: HTTP 403.
+    Unauthorized,
+    /// Well formed and signed, but against a registry rule: HTTP 422.
+    Rejected,
+}
+
+impl ErrorClass {
+    /// The HTTP status code for this class: 400, 403 or 422.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorClass::Malformed => 400,
+            ErrorClass::Unauthorized => 403,
+            ErrorClass::Rejected => 422,
+        }
+    }
+}
+
+/// Why an entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleError {
+    /// The envelope is malformed (400).
+    #[error(transparent)]
+    Envelope(#[from] DsseError),
+    /// The statement is malformed (400).
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    /// A signature by a relevant key does not verify (403).
+    #[error("the signature by `{keyid}` does not verify (strict Ed25519 over the DSSE PAE)")]
+    BadSignature {
+        /// The signature's keyid.
+        keyid: String,
+    },
+    /// A signature by a key that may not sign this statement (403).
+    #[error("`{keyid}` is not {allowed}")]
+    UnknownKey {
+        /// The signature's keyid.
+        keyid: String,
+        /// Which keys may sign: "a governance key", "a current key of authority `x`".
+        allowed: String,
+    },
+    /// Fewer distinct governance keys than the threshold (403).
+    #[error("signed by {valid} distinct governance key(s); the threshold is {threshold}")]
+    UnderThreshold {
+        /// Distinct valid signatures.
+        valid: usize,
+        /// The governance threshold.
+        threshold: usize,
+    },
+    /// The log has no genesis yet (422).
+    #[error("the log has no genesis statement yet: entry 0 must be the genesis")]
+    NoGenesis,
+    /// Entry 0 is not a genesis (422).
+    #[error("entry 0 of the log must be a genesis statement, not {kind}")]
+    FirstEntryNotGenesis {
+        /// The statement kind offered.
+        kind: &'static str,
+    },
+    /// A genesis after entry 0 (422).
+    #[error("a genesis statement is only allowed as entry 0 (this would be entry {index})")]
+    GenesisNotFirst {
+        /// The index it would get.
+        index: u64,
+    },
+    /// `enroll` of an id already taken (422).
+    #[error("cannot enroll `{authority}`: the id is already enrolled (retired ids stay taken); enroll needs a new id")]
+    AuthorityExists {
+        /// The authority id.
+        authority: String,
+    },
+    /// An authority that was never enrolled (422).
+    #[error("authority `{authority}` is not enrolled")]
+    UnknownAuthority {
+        /// The authority id.
+        authority: String,
+    },
+    /// A retired authority (422).
+    #[error(
+        "authority `{authority}` is retired: no further statements by or about it are accepted"
+    )]
+    AuthorityRetired {
+        /// The authority id.
+        authority: String,
+    },
+    /// An authority not competent for the record's `from` (422).
+    #[error("authority `{authority}` is not competent for from `{from}` on {effective} (its competence: {competence})")]
+    NotCompetent {
+        /// The authority id.
+        authority: String,
+        /// The record's `from`.
+        from: String,
+        /// The event's `effective` date.
+        effective: Date,
+        /// The authority's competence, comma separated.
+        competence: String,
+    },
+    /// A record whose first event is not `granted` (422).
+    #[error(
+        "record `{record}` has no events yet, so its first event must be `granted`, not `{action}`"
+    )]
+    FirstEventNotGranted {
+        /// The record id.
+        record: String,
+        /// The action offered.
+        action: Action,
+    },
+    /// A second `granted` (422).
+    #[error("record `{record}` is already granted; a `granted` event cannot repeat (use amended, renewed or reinstated)")]
+    GrantedAgain {
+        /// The record id.
+        record: String,
+    },
+    /// A later event that does not repeat the record's mechanism, from or to (422).
+    #[error(
+        "record `{record}` has {field} `{expected}`; later events must repeat it, not `{found}`"
+    )]
+    RecordMismatch {
+        /// The record id.
+        record: String,
+        /// `mechanism`, `from` or `to`.
+        field: &'static str,
+        /// The record's value.
+        expected: String,
+        /// The event's value.
+        found: String,
+    },
+    /// A later event effective before the record's `granted` (422).
+    #[error("record `{record}` was granted effective {granted}; a later event cannot take effect before that (effective {effective})")]
+    EffectiveBeforeGrant {
+        /// The record id.
+        record: String,
+        /// The event's `effective`.
+        effective: Date,
+        /// The `granted` event's `effective`.
+        granted: Date,
+    },
+}
+
+impl RuleError {
+    /// How a server should answer (400, 403 or 422).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            RuleError::Envelope(_) | RuleError::Statement(_) => ErrorClass::Malformed,
+            RuleError::BadSignature { .. }
+            | RuleError::UnknownKey { .. }
+            | RuleError::UnderThreshold { .. } => ErrorClass::Unauthorized,
+            RuleError::NoGenesis
+            | RuleError::FirstEntryNotGenesis { .. }
+            | RuleError::GenesisNotFirst { .. }
+            | RuleError::AuthorityExists { .. }
+            | RuleError::UnknownAuthority { .. }
+            | RuleError::AuthorityRetired { .. }
+            | RuleError::NotCompetent { .. }
+            | RuleError::FirstEventNotGranted { .. }
+            | RuleError::GrantedAgain { .. }
+            | RuleError::RecordMismatch { .. }
+            | RuleError::EffectiveBeforeGrant { .. } => ErrorClass::Rejected,
+        }
+    }
+}
+
+/// An enrolled authority as of some index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityState {
+    /// Its id.
+    pub id: AuthorityId,
+    /// Its display name.
+    pub name: String,
+    /// The jurisdictions whose outgoing transfers it may rule on.
+    pub competence: Vec<Jurisdiction>,
+    /// Its current keys.
+    #[serde(with = "vkey_list")]
+    pub keys: Vec<VerifierKey>,
+    /// Whether it is retired.
+    pub retired: bool,
+    /// The index of the authority statement that set this state.
+    pub set_at_index: u64,
+}
+
+impl AuthorityState {
+    /// Whether its competence covers `from` on `date`.
+    pub fn is_competent_for(&self, from: &Jurisdiction, date: Date) -> bool {
+        self.competence.iter().any(|c| c.covers(from, date))
+    }
+
+    /// The current key with this keyid, if any.
+    pub fn key(&self, keyid: &str) -> Option<&VerifierKey> {
+        self.keys.iter().find(|k| k.keyid() == keyid)
+    }
+}
+
+/// One event of a record, as the record head keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRef {
+    /// The event's log index.
+    pub index: u64,
+    /// Its action.
+    pub action: Action,
+    /// The day it takes effect.
+    pub effective: Date,
+    /// `None`: absent; `Some(None)`: `null`; `Some(Some(d))`: a date.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub expires: Option<Option<Date>>,
+    /// The authority that made it.
+    pub authority: AuthorityId,
+}
+
+impl EventRef {
+    /// The part of the event the status rule reads.
+    pub fn status_event(&self) -> StatusEvent {
+        StatusEvent {
+            index: self.index,
+            action: self.action,
+            effective: self.effective,
+            expires: self.expires,
+        }
+    }
+}
+
+/// A record: what its `granted` event fixed, and all its events in log order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordHead {
+    /// The record id.
+    pub record: RecordId,
+    /// Its mechanism.
+    pub mechanism: Mechanism,
+    /// Where data comes from.
+    pub from: Jurisdiction,
+    /// Where it may go.
+    pub to: Destination,
+    /// Its events, in log order (the first is the `granted`).
+    pub events: Vec<EventRef>,
+}
+
+impl RecordHead {
+    /// The record's status on `date` (`None` before its first event).
+    pub fn status_on(&self, date: Date) -> Option<Status> {
+        let events: Vec<StatusEvent> = self.events.iter().map(EventRef::status_event).collect();
+        status_on(&events, date)
+    }
+
+    /// The `effective` date of the `granted` event.
+    pub fn granted_effective(&self) -> Option<Date> {
+        self.events
+            .iter()
+            .find(|e| e.action == Action::Granted)
+            .map(|e| e.effective)
+    }
+
+    /// Whether the record answers the route question "from `x` to `y` on
+    /// `date`" (its `from` covers `x`, its `to` covers `y` or is `*`, the
+    /// mechanism matches if given, and it has an event by then), and its
+    /// status if so.
+    pub fn route_status(
+        &self,
+        x: &Jurisdiction,
+        y: &Jurisdiction,
+        date: Date,
+        mechanism: Option<Mechanism>,
+    ) -> Option<Status> {
+        if mechanism.is_some_and(|m| m != self.mechanism) {
+            return None;
+        }
+        if !self.from.covers(x, date) || !self.to.covers(y, date) {
+            return None;
+        }
+        self.status_on(date)
+    }
+}
+
+/// A parsed envelope and its statement, with the canonical entry bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    envelope: Envelope,
+    statement: Statement,
+    entry: Vec<u8>,
+}
+
+impl Submission {
+    /// Parses a submitted envelope in any JSON layout, canonicalises it, and
+    /// checks that the entry fits (65,535 bytes).
+    pub fn parse(bytes: &[u8]) -> Result<Submission, RuleError> {
+        Submission::from_envelope(Envelope::parse(bytes)?)
+    }
+
+    /// Parses a logged entry, which must be in canonical form.
+    pub fn parse_entry(bytes: &[u8]) -> Result<Submission, RuleError> {
+        Submission::from_envelope(Envelope::parse_canonical(bytes)?)
+    }
+
+    /// Parses the statement of an envelope and computes its entry bytes.
+    pub fn from_envelope(envelope: Envelope) -> Result<Submission, RuleError> {
+        let entry = envelope.to_entry()?;
+        let statement = Statement::parse(&envelope.payload)?;
+        Ok(Submission {
+            envelope,
+            statement,
+            entry,
+        })
+    }
+
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The statement (the envelope's payload, parsed).
+    pub fn statement(&self) -> &Statement {
+        &self.statement
+    }
+
+    /// The canonical entry bytes to log.
+    pub fn entry(&self) -> &[u8] {
+        &self.entry
+    }
+}
+
+/// A submission whose signatures verified, and by which keys. Only
+/// [`verify_signatures`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    submission: Submission,
+    signers: Vec<VerifierKey>,
+}
+
+impl Verified {
+    /// The statement.
+    pub fn statement(&self) -> &Statement {
+        &self.submission.statement
+    }
+
+    /// The submission.
+    pub fn submission(&self) -> &Submission {
+        &self.submission
+    }
+
+    /// The canonical entry bytes to log.
+    pub fn entry(&self) -> &[u8] {
+        &self.submission.entry
+    }
+
+    /// The distinct keys whose signatures verified.
+    pub fn signers(&self) -> &[VerifierKey] {
+        &self.signers
+    }
+}
+
+/// What an accepted entry changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Entry 0: the log's origin and governance.
+    Genesis {
+        /// The origin named by the genesis.
+        origin: String,
+        /// Who may enrol authorities.
+        governance: Governance,
+    },
+    /// Store this state under its id (new, updated or retired).
+    Authority(AuthorityState),
+    /// Store this head under its record id (new, or with one more event).
+    Record(RecordHead),
+}
+
+fn governance_allowed() -> String {
+    "a governance key".to_owned()
+}
+
+fn authority_allowed(id: &AuthorityId) -> String {
+    format!("a current key of authority `{id}`")
+}
+
+/// Verifies every signature against `keys`; returns the distinct signers.
+fn verify_set(
+    envelope: &Envelope,
+    keys: &[VerifierKey],
+    threshold: usize,
+    allowed: impl Fn() -> String,
+) -> Result<Vec<VerifierKey>, RuleError> {
+    let msg = envelope.pae();
+    let mut signers: Vec<VerifierKey> = Vec::new();
+    for s in &envelope.signatures {
+        let key =
+            keys.iter()
+                .find(|k| k.keyid() == s.keyid)
+                .ok_or_else(|| RuleError::UnknownKey {
+                    keyid: s.keyid.clone(),
+                    allowed: allowed(),
+                })?;
+        if !s.verify(key, &msg) {
+            return Err(RuleError::BadSignature {
+                keyid: s.keyid.clone(),
+            });
+        }
+        if !signers
+            .iter()
+            .any(|k| k.verifying_key() == key.verifying_key())
+        {
+            signers.push(key.clone());
+        }
+    }
+    if signers.len() < threshold {
+        return Err(RuleError::UnderThreshold {
+            valid: signers.len(),
+            threshold,
+        });
+    }
+    Ok(signers)
+}
+
+/// Re-checks, without crypto, that verified signers are still allowed.
+fn recheck(
+    signers: &[VerifierKey],
+    keys: &[VerifierKey],
+    threshold: usize,
+    allowed: impl Fn() -> String,
+) -> Result<(), RuleError> {
+    if let Some(gone) = signers.iter().find(|s| !keys.contains(s)) {
+        return Err(RuleError::UnknownKey {
+            keyid: gone.keyid(),
+            allowed: allowed(),
+        });
+    }
+    if signers.len() < threshold {
+        return Err(RuleError::UnderThreshold {
+            valid: signers.len(),
+            threshold,
+        });
+    }
+    Ok(())
+}
+
+fn authority_usable<'a>(
+    id: &AuthorityId,
+    authority: Option<&'a AuthorityState>,
+) -> Result<&'a AuthorityState, RuleError> {
+    match authority {
+        Some(a) if &a.id == id => {
+            if a.retired {
+                Err(RuleError::AuthorityRetired {
+                    authority: id.to_string(),
+                })
+            } else {
+                Ok(a)
+            }
+        }
+        _ => Err(RuleError::UnknownAuthority {
+            authority: id.to_string(),
+        }),
+    }
+}
+
+/// Step 2: checks the signatures of `submission` (see the module docs).
+///
+/// `governance` is the log's (from its genesis; `None` before it);
+/// `authority` is the current state of the authority the statement names
+/// ([`Statement::authority`]), if enrolled.
+pub fn verify_signatures(
+    submission: Submission,
+    governance: Option<&Governance>,
+    authority: Option<&AuthorityState>,
+) -> Result<Verified, RuleError> {
+    let env = &submission.envelope;
+    let signers = match &submission.statement {
+        Statement::Genesis(g) => verify_set(
+            env,
+            &g.governance.keys,
+            g.governance.threshold,
+            governance_allowed,
+        )?,
+        Statement::Authority(_) => {
+            let gov = governance.ok_or(RuleError::NoGenesis)?;
+            verify_set(env, &gov.keys, gov.threshold, governance_allowed)?
+        }
+        Statement::Recognition(r) => {
+            let a = authority_usable(&r.authority, authority)?;
+            verify_set(env, &a.keys, 1, || authority_allowed(&a.id))?
+        }
+    };
+    Ok(Verified {
+        submission,
+        signers,
+    })
+}
+
+/// Step 3: applies the registry rules to a verified entry that would get log
+/// index `index`, against the latest state: `governance` (`None` before
+/// the genesis), the state of the authority the statement names
+/// ([`Statement::authority`]), and the head of the record it names
+/// ([`Statement::record`]). Returns what to store.
+pub fn check_rules(
+    index: u64,
+    verified: &Verified,
+    governance: Option<&Governance>,
+    authority: Option<&AuthorityState>,
+    record: Option<&RecordHead>,
+) -> Result<Change, RuleError> {
+    let statement = verified.statement();
+    if let Statement::Genesis(g) = statement {
+        if index != 0 || governance.is_some() {
+            return Err(RuleError::GenesisNotFirst { index });
+        }
+        return Ok(Change::Genesis {
+            origin: g.origin.clone(),
+            governance: g.governance.clone(),
+        });
+    }
+    if index == 0 {
+        return Err(RuleError::FirstEntryNotGenesis {
+            kind: statement.kind(),
+        });
+    }
+    let gov = governance.ok_or(RuleError::NoGenesis)?;
+    match statement {
+        Statement::Genesis(_) => Err(RuleError::GenesisNotFirst { index }),
+        Statement::Authority(s) => {
+            recheck(
+                &verified.signers,
+                &gov.keys,
+                gov.threshold,
+                governance_allowed,
+            )?;
+            let state = match s.action {
+                AuthorityAction::Enroll => {
+                    if authority.is_some_and(|a| a.id == s.authority) {
+                        return Err(RuleError::AuthorityExists {
+                            authority: s.authority.to_string(),
+                        });
+                    }
+                    None
+                }
+                AuthorityAction::Update | AuthorityAction::Retire => {
+                    Some(authority_usable(&s.authority, authority)?)
+                }
+            };
+            let next = match (s.action, state) {
+                (AuthorityAction::Retire, Some(old)) => AuthorityState {
+                    retired: true,
+                    set_at_index: index,
+                    ..old.clone()
+                },
+                _ => AuthorityState {
+                    id: s.authority.clone(),
+                    name: s.name.clone().unwrap_or_default(),
+                    competence: s.competence.clone().unwrap_or_default(),
+                    keys: s.keys.clone().unwrap_or_default(),
+                    retired: false,
+                    set_at_index: index,
+                },
+            };
+            Ok(Change::Authority(next))
+        }
+        Statement::Recognition(r) => {
+            let a = authority_usable(&r.authority, authority)?;
+            recheck(&verified.signers, &a.keys, 1, || authority_allowed(&a.id))?;
+            if !a.is_competent_for(&r.from, r.effective) {
+                return Err(RuleError::NotCompetent {
+                    authority: a.id.to_string(),
+                    from: r.from.to_string(),
+                    effective: r.effective,
+                    competence: a
+                        .competence
+                        .iter()
+                        .map(Jurisdiction::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            let event = EventRef {
+                index,
+                action: r.action,
+                effective: r.effective,
+                expires: r.expires,
+                authority: r.authority.clone(),
+            };
+            let head = match record.filter(|h| h.record == r.record) {
+                None => {
+                    if r.action != Action::Granted {
+                        return Err(RuleError::FirstEventNotGranted {
+                            record: r.record.to_string(),
+                            action: r.action,
+                        });
+                    }
+                    RecordHead {
+                        record: r.record.clone(),
+                        mechanism: r.mechanism,
+                        from: r.from.clone(),
+                        to: r.to.clone(),
+                        events: vec![event],
+                    }
+                }
+                Some(h) => {
+                    if r.action == Action::Granted {
+                        return Err(RuleError::GrantedAgain {
+                            record: r.record.to_string(),
+                        });
+                    }
+                    let mismatch = |field, expected: &str, found: &str| RuleError::RecordMismatch {
+                        record: r.record.to_string(),
+                        field,
+                        expected: expected.to_owned(),
+                        found: found.to_owned(),
+                    };
+                    if h.mechanism != r.mechanism {
+                        return Err(mismatch(
+                            "mechanism",
+                            h.mechanism.as_str(),
+                            r.mechanism.as_str(),
+                        ));
+                    }
+                    if h.from != r.from {
+                        return Err(mismatch("from", h.from.as_str(), r.from.as_str()));
+                    }
+                    if h.to != r.to {
+                        return Err(mismatch("to", h.to.as_str(), r.to.as_str()));
+                    }
+                    if let Some(granted) = h.granted_effective() {
+                        if r.effective < granted {
+                            return Err(RuleError::EffectiveBeforeGrant {
+                                record: r.record.to_string(),
+                                effective: r.effective,
+                                granted,
+                            });
+                        }
+                    }
+                    let mut next = h.clone();
+                    next.events.push(event);
+                    next
+                }
+            };
+            Ok(Change::Record(head))
+        }
+    }
+}
+
+/// One record in a route answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteMatch<'a> {
+    /// The record.
+    pub record: &'a RecordHead,
+    /// Its status on the date asked about.
+    pub status: Status,
+}
+
+/// The whole registry state in memory, built by replaying a log in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registry {
+    origin: Option<String>,
+    governance: Option<Governance>,
+    authorities: BTreeMap<AuthorityId, AuthorityState>,
+    records: BTreeMap<RecordId, RecordHead>,
+    size: u64,
+}
+
+impl Registry {
+    /// An empty registry (an empty log).
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// How many entries have been applied: the index of the next one.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The origin named by the genesis.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The governance set by the genesis.
+    pub fn governance(&self) -> Option<&Governance> {
+        self.governance.as_ref()
+    }
+
+    /// The state of one authority (retired ones included).
+    pub fn authority(&self, id: &str) -> Option<&AuthorityState> {
+        self.authorities.get(id)
+    }
+
+    /// Every authority ever enrolled, by id.
+    pub fn authorities(&self) -> impl Iterator<Item = &AuthorityState> {
+        self.authorities.values()
+    }
+
+    /// One record.
+    pub fn record(&self, id: &str) -> Option<&RecordHead> {
+        self.records.get(id)
+    }
+
+    /// Every record, by id.
+    pub fn records(&self) -> impl Iterator<Item = &RecordHead> {
+        self.records.values()
+    }
+
+    /// Runs steps 2 and 3 for `submission` as the next entry, without
+    /// changing anything.
+    pub fn check(&self, submission: Submission) -> Result<(Verified, Change), RuleError> {
+        let authority = submission
+            .statement()
+            .authority()
+            .and_then(|id| self.authorities.get(id));
+        let record = submission
+            .statement()
+            .record()
+            .and_then(|id| self.records.get(id));
+        let governance = self.governance.as_ref();
+        let verified = verify_signatures(submission, governance, authority)?;
+        let change = check_rules(self.size, &verified, governance, authority, record)?;
+        Ok((verified, change))
+    }
+
+    /// Checks `submission` and, if accepted, applies it as the next entry.
+    pub fn append(&mut self, submission: Submission) -> Result<Change, RuleError> {
+        let (_, change) = self.check(submission)?;
+        self.apply_change(change.clone());
+        Ok(change)
+    }
+
+    /// Checks and applies an envelope as the next entry.
+    pub fn append_envelope(&mut self, envelope: Envelope) -> Result<Change, RuleError> {
+        self.append(Submission::from_envelope(envelope)?)
+    }
+
+    /// Replays a logged entry (which must be canonical) as the next entry.
+    pub fn apply_entry(&mut self, entry: &[u8]) -> Result<Change, RuleError> {
+        self.append(Submission::parse_entry(entry)?)
+    }
+
+    /// Applies the change of one accepted entry and counts the entry.
+    pub fn apply_change(&mut self, change: Change) {
+        match change {
+            Change::Genesis { origin, governance } => {
+                self.origin = Some(origin);
+                self.governance = Some(governance);
+            }
+            Change::Authority(a) => {
+                self.authorities.insert(a.id.clone(), a);
+            }
+            Change::Record(r) => {
+                self.records.insert(r.record.clone(), r);
+            }
+        }
+        self.size += 1;
+    }
+
+    /// The route question: every record whose `from` covers `from` on `date`
+    /// and whose `to` covers `to` on `date` (or is `*`), of `mechanism` if
+    /// given, with its status on `date`; records with no event effective by
+    /// then are left out. Ordered by record id.
+    pub fn route(
+        &self,
+        from: &Jurisdiction,
+        to: &Jurisdiction,
+        date: Date,
+        mechanism: Option<Mechanism>,
+    ) -> Vec<RouteMatch<'_>> {
+        self.records
+            .values()
+            .filter_map(|record| {
+                record
+                    .route_status(from, to, date, mechanism)
+                    .map(|status| RouteMatch { record, status })
+            })
+            .collect()
+    }
+}
