@@ -8,14 +8,14 @@
 //! they always describe exactly the tree the checkpoint signs.
 
 use crate::error::ApiError;
-use crate::sequencer::{Published, NS_RECORD};
+use crate::sequencer::{route_key, Published, NS_RECORD, NS_ROUTE};
 use crate::App;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::merkle;
 use dfft_core::statement::registry::RecordHead;
-use dfft_core::statement::{Date, Destination, Jurisdiction, Mechanism, Status};
+use dfft_core::statement::{Date, Destination, Group, Jurisdiction, Mechanism, Status};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -64,8 +64,27 @@ pub async fn route(State(app): State<App>, Query(q): Query<HashMap<String, Strin
         None => None,
     };
     let published = app.shared.published();
+    // Candidate records from the route index: those to `to` itself, to a
+    // group `to` belongs to on the date, and to `*`.
+    let mut dests = vec![to.to_string(), "*".to_string()];
+    for g in [Group::Eu, Group::Eea] {
+        if g.has_member(to.as_str(), at) {
+            dests.push(g.code().to_string());
+        }
+    }
+    let mut ids = Vec::new();
+    for d in &dests {
+        for (k, _) in app.shared.store.state_prefix(NS_ROUTE, &route_key(d, ""))? {
+            ids.push(k[d.len() + 1..].to_vec());
+        }
+    }
+    ids.sort();
+    ids.dedup();
     let mut records = Vec::new();
-    for h in heads(&app, published.size)? {
+    for id in ids {
+        let Some(v) = app.shared.store.state(NS_RECORD, &id)? else { continue };
+        let mut h: RecordHead = serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("record head: {e}")))?;
+        h.events.retain(|e| e.index < published.size);
         if let Some(status) = h.route_status(&from, &to, at, mechanism) {
             records.push(answer(&app, &h, Some(status), &published)?);
         }

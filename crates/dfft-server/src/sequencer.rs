@@ -56,6 +56,11 @@ pub const NS_GENESIS: u8 = b'g';
 pub const NS_AUTHORITY: u8 = b'a';
 /// State namespace: record heads by record id.
 pub const NS_RECORD: u8 = b'r';
+/// State namespace: route index, `<to>\0<record>` -> empty, written when a
+/// record is granted (a record's `to` never changes).
+pub const NS_ROUTE: u8 = b't';
+/// Record heads kept in memory by the sequencer before the cache is dropped.
+const RECORD_CACHE: usize = 50_000;
 
 /// A signed checkpoint as published.
 #[derive(Debug, Clone)]
@@ -346,6 +351,9 @@ impl Sequencer {
                 }
                 Change::Record(r) => {
                     let id = r.record.to_string();
+                    if record.is_none() {
+                        commit.state.push((NS_ROUTE, route_key(r.to.as_str(), &id), Vec::new()));
+                    }
                     self.records.insert(id.clone(), r);
                     if !touched_records.contains(&id) {
                         touched_records.push(id);
@@ -385,6 +393,9 @@ impl Sequencer {
         };
         if state_changed {
             self.publish_snapshot();
+        }
+        if self.records.len() > RECORD_CACHE {
+            self.records.clear();
         }
         let now = Instant::now();
         for (job, r) in batch.into_iter().zip(results) {
@@ -438,6 +449,15 @@ impl Sequencer {
         }
         Ok(p)
     }
+}
+
+/// Key of the route index.
+pub fn route_key(to: &str, record: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(to.len() + 1 + record.len());
+    k.extend_from_slice(to.as_bytes());
+    k.push(0);
+    k.extend_from_slice(record.as_bytes());
+    k
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {

@@ -197,13 +197,17 @@ impl Store {
 
     /// All registry state values of a namespace, in key order.
     pub fn state_all(&self, ns: u8) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let prefix = [P_STATE, ns];
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(vec![P_STATE, ns.wrapping_add(1)]);
+        self.state_prefix(ns, b"")
+    }
+
+    /// The registry state values of a namespace whose keys start with
+    /// `prefix`, in key order.
+    pub fn state_prefix(&self, ns: u8, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let start = state_key(ns, prefix);
         let mut out = Vec::new();
-        for kv in self.db.iterator_opt(IteratorMode::From(&prefix, Direction::Forward), ro) {
+        for kv in self.db.iterator(IteratorMode::From(&start, Direction::Forward)) {
             let (k, v) = kv?;
-            if !k.starts_with(&prefix) {
+            if !k.starts_with(&start) {
                 break;
             }
             out.push((k[2..].to_vec(), v.to_vec()));
@@ -329,5 +333,7 @@ mod tests {
         assert_eq!(s.state(b'a', b"y").unwrap(), Some(b"2".to_vec()));
         assert_eq!(s.state_all(b'a').unwrap().len(), 2);
         assert_eq!(s.state_all(b'b').unwrap(), vec![(b"x".to_vec(), b"3".to_vec())]);
+        assert_eq!(s.state_prefix(b'a', b"y").unwrap(), vec![(b"y".to_vec(), b"2".to_vec())]);
+        assert!(s.state_prefix(b'a', b"z").unwrap().is_empty());
     }
 }
