@@ -39,11 +39,18 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {} exists; not overwriting a key", a.out.display());
         return Ok(ExitCode::from(exit::USAGE));
     }
-    let kind = if a.witness { KeyKind::CosignatureV1 } else { KeyKind::Ed25519 };
+    let kind = if a.witness {
+        KeyKind::CosignatureV1
+    } else {
+        KeyKind::Ed25519
+    };
     let key = SignerKey::from_seed_kind(name, kind, dfft_server::keys::random_seed()?);
     dfft_server::keys::write_secret(&a.out, &key.to_private_string())?;
     println!("{}", key.verifier());
-    eprintln!("private key written to {} (keep it secret)", a.out.display());
+    eprintln!(
+        "private key written to {} (keep it secret)",
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,7 +118,10 @@ pub struct RetireArgs {
 }
 
 fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SignerKey>> {
-    paths.iter().map(|p| dfft_server::keys::load(p).map_err(anyhow::Error::from)).collect()
+    paths
+        .iter()
+        .map(|p| dfft_server::keys::load(p).map_err(anyhow::Error::from))
+        .collect()
 }
 
 /// Validates a statement given as JSON with the registry's strict parser and
@@ -127,7 +137,8 @@ pub fn sign_statement(v: Value, keys: &[SignerKey]) -> Result<Envelope, String> 
 fn emit(env: &Envelope, out: &Output) -> anyhow::Result<ExitCode> {
     let text = String::from_utf8(env.canonical_bytes()).context("envelope")?;
     if let Some(p) = &out.out {
-        std::fs::write(p, format!("{text}\n")).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, format!("{text}\n"))
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     match &out.log {
         Some(url) => submit_bytes(url, text.as_bytes(), out),
@@ -223,7 +234,9 @@ pub struct AttestArgs {
 pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
     let key = dfft_server::keys::load(&a.key)?;
     let mut obj: Map<String, Value> = match &a.json_file {
-        Some(p) => match serde_json::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?) {
+        Some(p) => match serde_json::from_slice(
+            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        ) {
             Ok(Value::Object(m)) => m,
             _ => {
                 eprintln!("error: {} must hold a JSON object", p.display());
@@ -250,15 +263,23 @@ pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if a.legal_id.is_some() || a.legal_title.is_some() || a.legal_url.is_some() {
-        let mut lr = obj.get("legal_reference").and_then(|v| v.as_object().cloned()).unwrap_or_default();
-        for (k, v) in [("id", &a.legal_id), ("title", &a.legal_title), ("url", &a.legal_url)] {
+        let mut lr = obj
+            .get("legal_reference")
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        for (k, v) in [
+            ("id", &a.legal_id),
+            ("title", &a.legal_title),
+            ("url", &a.legal_url),
+        ] {
             if let Some(v) = v {
                 lr.insert(k.into(), json!(v));
             }
         }
         obj.insert("legal_reference".into(), Value::Object(lr));
     }
-    obj.entry("issued_at").or_insert_with(|| json!(dfft_server::timestamp_now().as_str()));
+    obj.entry("issued_at")
+        .or_insert_with(|| json!(dfft_server::timestamp_now().as_str()));
     match sign_statement(Value::Object(obj), &[key]) {
         Ok(env) => emit(&env, &a.output),
         Err(e) => {
@@ -287,7 +308,12 @@ pub struct SubmitArgs {
 /// `dfft submit`.
 pub fn submit(a: SubmitArgs) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&a.file)?;
-    let out = Output { log: Some(a.log.clone()), out: None, proof_out: a.proof_out, json: a.json };
+    let out = Output {
+        log: Some(a.log.clone()),
+        out: None,
+        proof_out: a.proof_out,
+        json: a.json,
+    };
     submit_bytes(&a.log, &bytes, &out)
 }
 
@@ -312,7 +338,10 @@ pub enum Submitted {
 /// POSTs an envelope.
 pub fn post_entry(base: &str, bytes: &[u8]) -> anyhow::Result<Submitted> {
     let url = format!("{}/v1/entries", base.trim_end_matches('/'));
-    match ureq::post(&url).set("Content-Type", "application/json").send_bytes(bytes) {
+    match ureq::post(&url)
+        .set("Content-Type", "application/json")
+        .send_bytes(bytes)
+    {
         Ok(r) => {
             let created = r.status() == 201;
             let receipt: Value = r.into_json().context("reading the receipt")?;
@@ -329,21 +358,36 @@ pub fn post_entry(base: &str, bytes: &[u8]) -> anyhow::Result<Submitted> {
 fn submit_bytes(base: &str, bytes: &[u8], out: &Output) -> anyhow::Result<ExitCode> {
     match post_entry(base, bytes)? {
         Submitted::Ok { created, receipt } => {
-            if let (Some(p), Some(tp)) = (&out.proof_out, receipt.get("tlog_proof").and_then(|v| v.as_str())) {
+            if let (Some(p), Some(tp)) = (
+                &out.proof_out,
+                receipt.get("tlog_proof").and_then(|v| v.as_str()),
+            ) {
                 std::fs::write(p, tp).with_context(|| format!("writing {}", p.display()))?;
             }
             if out.json {
                 println!("{}", serde_json::to_string_pretty(&receipt)?);
             } else {
-                println!("{} at index {}", if created { "logged" } else { "already logged" }, receipt["index"]);
+                println!(
+                    "{} at index {}",
+                    if created { "logged" } else { "already logged" },
+                    receipt["index"]
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Submitted::Refused { status, body } => {
             if out.json {
-                println!("{}", serde_json::to_string_pretty(&json!({"status": status, "error": body}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"status": status, "error": body}))?
+                );
             }
-            eprintln!("refused ({status}): {}", body.get("message").and_then(|m| m.as_str()).unwrap_or("no message"));
+            eprintln!(
+                "refused ({status}): {}",
+                body.get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("no message")
+            );
             Ok(ExitCode::from(exit::FAILED))
         }
     }

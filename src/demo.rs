@@ -63,7 +63,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let created = server.info.created;
     let rt = serve::runtime()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listening on {}", a.listen))?;
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .with_context(|| format!("listening on {}", a.listen))?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -83,7 +85,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             let n = tokio::task::spawn_blocking(move || load(&data, &base2)).await??;
             eprintln!("demo: loaded {n} statements in {:.2?}", t.elapsed());
         } else {
-            eprintln!("demo: serving the existing demo log in {}", a.data.display());
+            eprintln!(
+                "demo: serving the existing demo log in {}",
+                a.data.display()
+            );
         }
         eprintln!("demo: listening on {base}");
         eprintln!("demo: try  curl '{base}/v1/route?from=DE&to=US&at=2016-01-01'");
@@ -100,7 +105,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
 /// statements were logged.
 pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
     let doc: Value = serde_json::from_str(RECOGNITIONS).context("recognitions.json")?;
-    let gov = dfft_server::keys::load(&data.join("governance.key")).context("the demo signs enrolments with DIR/governance.key")?;
+    let gov = dfft_server::keys::load(&data.join("governance.key"))
+        .context("the demo signs enrolments with DIR/governance.key")?;
     let keydir = data.join("demo-keys");
     std::fs::create_dir_all(&keydir)?;
     std::fs::write(
@@ -114,7 +120,10 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
     for a in doc["authorities"].as_array().context("authorities")? {
         let id = a["authority"].as_str().context("authority id")?;
         let key = SignerKey::from_seed(KeyName::new(id)?, dfft_server::keys::random_seed()?);
-        dfft_server::keys::write_secret(&keydir.join(format!("{id}.DEMO.key")), &key.to_private_string())?;
+        dfft_server::keys::write_secret(
+            &keydir.join(format!("{id}.DEMO.key")),
+            &key.to_private_string(),
+        )?;
         let st = json!({
             "kind": "authority", "action": "enroll", "authority": id,
             "name": format!("{} [DEMO KEY]", a["name"].as_str().unwrap_or(id)),
@@ -125,10 +134,20 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
         keys.insert(id.to_string(), key);
         n += 1;
     }
-    for (i, ev) in doc["events"].as_array().context("events")?.iter().enumerate() {
+    for (i, ev) in doc["events"]
+        .as_array()
+        .context("events")?
+        .iter()
+        .enumerate()
+    {
         let mut ev = ev.clone();
-        let id = ev["authority"].as_str().context("event authority")?.to_string();
-        let key = keys.get(&id).with_context(|| format!("event {i}: unknown authority {id}"))?;
+        let id = ev["authority"]
+            .as_str()
+            .context("event authority")?
+            .to_string();
+        let key = keys
+            .get(&id)
+            .with_context(|| format!("event {i}: unknown authority {id}"))?;
         let effective = ev["effective"].as_str().context("effective")?.to_string();
         ev["issued_at"] = json!(format!("{effective}T00:00:00Z"));
         submit(base, ev, key, &format!("event {i} ({})", effective))?;
@@ -138,7 +157,8 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
 }
 
 fn submit(base: &str, statement: Value, key: &SignerKey, what: &str) -> anyhow::Result<()> {
-    let env = sign_statement(statement, std::slice::from_ref(key)).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    let env = sign_statement(statement, std::slice::from_ref(key))
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     match post_entry(base, &env.canonical_bytes())? {
         Submitted::Ok { .. } => Ok(()),
         Submitted::Refused { status, body } => bail!("{what}: refused ({status}): {body}"),

@@ -75,7 +75,10 @@ impl ServeArgs {
             limits: Limits {
                 max_body: self.max_body,
                 max_pending: self.max_pending,
-                batch: dfft_server::sequencer::BatchLimits { max: self.batch_max.max(1), delay: Duration::from_millis(self.batch_delay_ms) },
+                batch: dfft_server::sequencer::BatchLimits {
+                    max: self.batch_max.max(1),
+                    delay: Duration::from_millis(self.batch_delay_ms),
+                },
                 rate_per_signer: self.rate_per_signer,
                 rate_burst: self.rate_burst,
                 body_timeout: Duration::from_secs(self.body_timeout.max(1)),
@@ -85,29 +88,44 @@ impl ServeArgs {
 }
 
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Opens the server and prints what an operator needs to know.
 pub fn open(args: &ServeArgs) -> anyhow::Result<Server> {
-    let server = Server::open(args.config()).with_context(|| format!("opening {}", args.data.display()))?;
+    let server =
+        Server::open(args.config()).with_context(|| format!("opening {}", args.data.display()))?;
     let i = &server.info;
     if i.created {
-        eprintln!("created a new log {:?} in {}", i.origin, args.data.display());
+        eprintln!(
+            "created a new log {:?} in {}",
+            i.origin,
+            args.data.display()
+        );
     }
     eprintln!("origin:         {}", i.origin);
     eprintln!("log vkey:       {}", i.log_vkey);
     for k in &i.governance_vkeys {
         eprintln!("governance key: {k}");
     }
-    eprintln!("threshold:      {} of {}", i.threshold, i.governance_vkeys.len());
+    eprintln!(
+        "threshold:      {} of {}",
+        i.threshold,
+        i.governance_vkeys.len()
+    );
     eprintln!("tree size:      {}", i.size);
     Ok(server)
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub async fn shutdown_signal() {
@@ -134,7 +152,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = open(&args)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
         eprintln!("listening on http://{}", listener.local_addr()?);
         server.serve(listener, shutdown_signal()).await?;
         anyhow::Ok(())

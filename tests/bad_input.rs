@@ -24,8 +24,21 @@ struct Case {
     message: &'static str,
 }
 
-fn case(name: &'static str, body: impl Into<Vec<u8>>, status: u16, error: &'static str, message: &'static str) -> Case {
-    Case { name, body: body.into(), content_type: "application/json", status, error, message }
+fn case(
+    name: &'static str,
+    body: impl Into<Vec<u8>>,
+    status: u16,
+    error: &'static str,
+    message: &'static str,
+) -> Case {
+    Case {
+        name,
+        body: body.into(),
+        content_type: "application/json",
+        status,
+        error,
+        message,
+    }
 }
 
 fn envelope_with(payload: &[u8], keyid: &str, sig: &[u8]) -> Vec<u8> {
@@ -42,8 +55,8 @@ fn envelope_with(payload: &[u8], keyid: &str, sig: &[u8]) -> Vec<u8> {
 /// signature in a non-canonical encoding, which strict verification refuses.
 fn malleate(sig: &[u8; 64]) -> [u8; 64] {
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut out = *sig;
     let mut carry = 0u16;
@@ -68,19 +81,51 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
         enroll(&gov, "eu.ec", &[&ec], &["EU", "EEA"]),
         enroll(&gov, "de.bfdi", &[&bfdi], &["DE"]),
         enroll(&gov, "xx.old", &[&retired], &["FR"]),
-        sign(json!({"kind": "authority", "action": "retire", "authority": "xx.old", "issued_at": "2026-01-01T00:00:00Z"}), &[&gov]),
-        recognition(&ec, "eu.ec/adequacy/jp", "granted", "EEA", "JP", "2019-01-23"),
+        sign(
+            json!({"kind": "authority", "action": "retire", "authority": "xx.old", "issued_at": "2026-01-01T00:00:00Z"}),
+            &[&gov],
+        ),
+        recognition(
+            &ec,
+            "eu.ec/adequacy/jp",
+            "granted",
+            "EEA",
+            "JP",
+            "2019-01-23",
+        ),
     ] {
         let (s, r) = reg.post(&env);
         assert_eq!(s, 201, "{r}");
     }
-    let good = recognition(&ec, "eu.ec/adequacy/kr", "granted", "EEA", "KR", "2021-12-17");
+    let good = recognition(
+        &ec,
+        "eu.ec/adequacy/kr",
+        "granted",
+        "EEA",
+        "KR",
+        "2021-12-17",
+    );
     let good_v: Value = serde_json::from_slice(&good).unwrap();
-    let payload = serde_json::to_vec(&recognition_json("eu.ec", "eu.ec/adequacy/kr", "granted", "EEA", "KR", "2021-12-17")).unwrap();
+    let payload = serde_json::to_vec(&recognition_json(
+        "eu.ec",
+        "eu.ec/adequacy/kr",
+        "granted",
+        "EEA",
+        "KR",
+        "2021-12-17",
+    ))
+    .unwrap();
     let pae = dfft_core::statement::dsse::pae("application/vnd.dfft.statement.v1+json", &payload);
     let sig = ec.sign(&pae);
     let with_field = |f: &str, v: Value| {
-        let mut s = recognition_json("eu.ec", "eu.ec/adequacy/x", "granted", "EEA", "JP", "2019-01-23");
+        let mut s = recognition_json(
+            "eu.ec",
+            "eu.ec/adequacy/x",
+            "granted",
+            "EEA",
+            "JP",
+            "2019-01-23",
+        );
         s[f] = v;
         sign(s, &[&ec])
     };
@@ -89,7 +134,10 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     let mut bad_sig_b64 = good_v.clone();
     bad_sig_b64["signatures"][0]["sig"] = json!("AAAA*");
     let mut short_sig = good_v.clone();
-    short_sig["signatures"][0]["sig"] = json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 63]));
+    short_sig["signatures"][0]["sig"] = json!(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        [0u8; 63]
+    ));
     let mut extra = good_v.clone();
     extra["extra"] = json!(1);
     let mut wrong_type = good_v.clone();
@@ -103,41 +151,288 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     let huge_scope = "x".repeat(70_000);
 
     let cases = vec![
-        case("truncated JSON", &good[..good.len() / 2], 400, "malformed", "JSON"),
+        case(
+            "truncated JSON",
+            &good[..good.len() / 2],
+            400,
+            "malformed",
+            "JSON",
+        ),
         case("not JSON at all", "hello", 400, "malformed", ""),
         case("JSON array", "[]", 400, "malformed", ""),
         case("empty body", "", 400, "malformed", ""),
-        case("payload of the wrong type", serde_json::to_vec(&payload_num).unwrap(), 400, "malformed", ""),
-        case("bad base64 payload", serde_json::to_vec(&bad_b64).unwrap(), 400, "malformed", "base64"),
-        case("bad base64 signature", serde_json::to_vec(&bad_sig_b64).unwrap(), 400, "malformed", "base64"),
-        case("signature of 63 bytes", serde_json::to_vec(&short_sig).unwrap(), 400, "malformed", "64"),
-        case("unknown envelope field", serde_json::to_vec(&extra).unwrap(), 400, "malformed", "extra"),
-        case("wrong payloadType", serde_json::to_vec(&wrong_type).unwrap(), 400, "malformed", "payloadType"),
-        case("no signatures", serde_json::to_vec(&no_sigs).unwrap(), 400, "malformed", "signature"),
-        case("payload not JSON", envelope_with(b"not json", &ec.verifier().keyid(), &ec.sign(&dfft_core::statement::dsse::pae("application/vnd.dfft.statement.v1+json", b"not json"))), 400, "malformed", ""),
-        case("unknown statement field", with_field("colour", json!("blue")), 400, "malformed", "colour"),
-        case("reserved kind index", sign(json!({"kind": "index", "issued_at": "2026-01-01T00:00:00Z"}), &[&ec]), 400, "malformed", "index"),
-        case("invalid date", with_field("effective", json!("2019-02-30")), 400, "malformed", "2019-02-30"),
-        case("invalid jurisdiction", with_field("to", json!("J1")), 400, "malformed", "J1"),
-        case("unknown action", with_field("action", json!("blessed")), 400, "malformed", "blessed"),
-        case("invalid record id", with_field("record", json!("UPPER")), 400, "malformed", "UPPER"),
-        case("bad legal reference", with_field("legal_reference", json!({"id": "nope", "title": "t"})), 400, "malformed", "nope"),
-        case("forged signature", envelope_with(&payload, &ec.verifier().keyid(), &forged), 403, "unauthorized", "does not verify"),
-        case("non-canonical signature (S + L)", envelope_with(&payload, &ec.verifier().keyid(), &malleate(&sig)), 403, "unauthorized", "does not verify"),
-        case("unknown key", recognition(&stranger, "eu.ec/adequacy/y", "granted", "EEA", "JP", "2019-01-23"), 403, "unauthorized", "eu.ec"),
-        case("right key, wrong authority", sign(recognition_json("de.bfdi", "de.bfdi/x", "granted", "DE", "JP", "2019-01-23"), &[&ec]), 403, "unauthorized", "de.bfdi"),
-        case("authority statement signed by an authority", enroll(&ec, "zz.new", &[&key("zz.new", 36)], &["DE"]), 403, "unauthorized", "governance"),
-        case("unenrolled authority", sign(recognition_json("fr.cnil", "fr.cnil/x", "granted", "FR", "JP", "2019-01-23"), &[&key("fr.cnil", 35)]), 422, "rule_violated", "not enrolled"),
-        case("retired authority", recognition(&retired, "xx.old/x", "granted", "FR", "JP", "2019-01-23"), 422, "rule_violated", "retired"),
-        case("not competent for from", recognition(&bfdi, "de.bfdi/x", "granted", "FR", "JP", "2019-01-23"), 422, "rule_violated", "not competent"),
-        case("first event not granted", recognition(&ec, "eu.ec/adequacy/new", "amended", "EEA", "JP", "2019-01-23"), 422, "rule_violated", "granted"),
-        case("granted twice", recognition(&ec, "eu.ec/adequacy/jp", "granted", "EEA", "JP", "2019-01-24"), 422, "rule_violated", "granted"),
-        case("later event changes to", recognition(&ec, "eu.ec/adequacy/jp", "amended", "EEA", "KR", "2020-01-01"), 422, "rule_violated", "repeat"),
-        case("later event before grant", recognition(&ec, "eu.ec/adequacy/jp", "suspended", "EEA", "JP", "2018-01-01"), 422, "rule_violated", "before"),
-        case("enrol an existing id", enroll(&gov, "eu.ec", &[&ec], &["EU"]), 422, "rule_violated", "already enrolled"),
-        case("second genesis", sign(json!({"kind": "genesis", "origin": ORIGIN, "governance": {"keys": [gov.verifier().to_string()], "threshold": 1}, "issued_at": "2026-01-01T00:00:00Z"}), &[&gov]), 422, "rule_violated", "genesis"),
-        case("entry over 65,535 bytes", with_field("scope", json!(huge_scope)), 413, "too_large", "65535"),
-        Case { name: "wrong content type", body: good.clone(), content_type: "text/plain", status: 415, error: "unsupported_media_type", message: "application/json" },
+        case(
+            "payload of the wrong type",
+            serde_json::to_vec(&payload_num).unwrap(),
+            400,
+            "malformed",
+            "",
+        ),
+        case(
+            "bad base64 payload",
+            serde_json::to_vec(&bad_b64).unwrap(),
+            400,
+            "malformed",
+            "base64",
+        ),
+        case(
+            "bad base64 signature",
+            serde_json::to_vec(&bad_sig_b64).unwrap(),
+            400,
+            "malformed",
+            "base64",
+        ),
+        case(
+            "signature of 63 bytes",
+            serde_json::to_vec(&short_sig).unwrap(),
+            400,
+            "malformed",
+            "64",
+        ),
+        case(
+            "unknown envelope field",
+            serde_json::to_vec(&extra).unwrap(),
+            400,
+            "malformed",
+            "extra",
+        ),
+        case(
+            "wrong payloadType",
+            serde_json::to_vec(&wrong_type).unwrap(),
+            400,
+            "malformed",
+            "payloadType",
+        ),
+        case(
+            "no signatures",
+            serde_json::to_vec(&no_sigs).unwrap(),
+            400,
+            "malformed",
+            "signature",
+        ),
+        case(
+            "payload not JSON",
+            envelope_with(
+                b"not json",
+                &ec.verifier().keyid(),
+                &ec.sign(&dfft_core::statement::dsse::pae(
+                    "application/vnd.dfft.statement.v1+json",
+                    b"not json",
+                )),
+            ),
+            400,
+            "malformed",
+            "",
+        ),
+        case(
+            "unknown statement field",
+            with_field("colour", json!("blue")),
+            400,
+            "malformed",
+            "colour",
+        ),
+        case(
+            "reserved kind index",
+            sign(
+                json!({"kind": "index", "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&ec],
+            ),
+            400,
+            "malformed",
+            "index",
+        ),
+        case(
+            "invalid date",
+            with_field("effective", json!("2019-02-30")),
+            400,
+            "malformed",
+            "2019-02-30",
+        ),
+        case(
+            "invalid jurisdiction",
+            with_field("to", json!("J1")),
+            400,
+            "malformed",
+            "J1",
+        ),
+        case(
+            "unknown action",
+            with_field("action", json!("blessed")),
+            400,
+            "malformed",
+            "blessed",
+        ),
+        case(
+            "invalid record id",
+            with_field("record", json!("UPPER")),
+            400,
+            "malformed",
+            "UPPER",
+        ),
+        case(
+            "bad legal reference",
+            with_field("legal_reference", json!({"id": "nope", "title": "t"})),
+            400,
+            "malformed",
+            "nope",
+        ),
+        case(
+            "forged signature",
+            envelope_with(&payload, &ec.verifier().keyid(), &forged),
+            403,
+            "unauthorized",
+            "does not verify",
+        ),
+        case(
+            "non-canonical signature (S + L)",
+            envelope_with(&payload, &ec.verifier().keyid(), &malleate(&sig)),
+            403,
+            "unauthorized",
+            "does not verify",
+        ),
+        case(
+            "unknown key",
+            recognition(
+                &stranger,
+                "eu.ec/adequacy/y",
+                "granted",
+                "EEA",
+                "JP",
+                "2019-01-23",
+            ),
+            403,
+            "unauthorized",
+            "eu.ec",
+        ),
+        case(
+            "right key, wrong authority",
+            sign(
+                recognition_json("de.bfdi", "de.bfdi/x", "granted", "DE", "JP", "2019-01-23"),
+                &[&ec],
+            ),
+            403,
+            "unauthorized",
+            "de.bfdi",
+        ),
+        case(
+            "authority statement signed by an authority",
+            enroll(&ec, "zz.new", &[&key("zz.new", 36)], &["DE"]),
+            403,
+            "unauthorized",
+            "governance",
+        ),
+        case(
+            "unenrolled authority",
+            sign(
+                recognition_json("fr.cnil", "fr.cnil/x", "granted", "FR", "JP", "2019-01-23"),
+                &[&key("fr.cnil", 35)],
+            ),
+            422,
+            "rule_violated",
+            "not enrolled",
+        ),
+        case(
+            "retired authority",
+            recognition(&retired, "xx.old/x", "granted", "FR", "JP", "2019-01-23"),
+            422,
+            "rule_violated",
+            "retired",
+        ),
+        case(
+            "not competent for from",
+            recognition(&bfdi, "de.bfdi/x", "granted", "FR", "JP", "2019-01-23"),
+            422,
+            "rule_violated",
+            "not competent",
+        ),
+        case(
+            "first event not granted",
+            recognition(
+                &ec,
+                "eu.ec/adequacy/new",
+                "amended",
+                "EEA",
+                "JP",
+                "2019-01-23",
+            ),
+            422,
+            "rule_violated",
+            "granted",
+        ),
+        case(
+            "granted twice",
+            recognition(
+                &ec,
+                "eu.ec/adequacy/jp",
+                "granted",
+                "EEA",
+                "JP",
+                "2019-01-24",
+            ),
+            422,
+            "rule_violated",
+            "granted",
+        ),
+        case(
+            "later event changes to",
+            recognition(
+                &ec,
+                "eu.ec/adequacy/jp",
+                "amended",
+                "EEA",
+                "KR",
+                "2020-01-01",
+            ),
+            422,
+            "rule_violated",
+            "repeat",
+        ),
+        case(
+            "later event before grant",
+            recognition(
+                &ec,
+                "eu.ec/adequacy/jp",
+                "suspended",
+                "EEA",
+                "JP",
+                "2018-01-01",
+            ),
+            422,
+            "rule_violated",
+            "before",
+        ),
+        case(
+            "enrol an existing id",
+            enroll(&gov, "eu.ec", &[&ec], &["EU"]),
+            422,
+            "rule_violated",
+            "already enrolled",
+        ),
+        case(
+            "second genesis",
+            sign(
+                json!({"kind": "genesis", "origin": ORIGIN, "governance": {"keys": [gov.verifier().to_string()], "threshold": 1}, "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&gov],
+            ),
+            422,
+            "rule_violated",
+            "genesis",
+        ),
+        case(
+            "entry over 65,535 bytes",
+            with_field("scope", json!(huge_scope)),
+            413,
+            "too_large",
+            "65535",
+        ),
+        Case {
+            name: "wrong content type",
+            body: good.clone(),
+            content_type: "text/plain",
+            status: 415,
+            error: "unsupported_media_type",
+            message: "application/json",
+        },
     ];
     assert!(cases.len() >= 30, "{} cases", cases.len());
     let before = tree(&reg);
@@ -146,12 +441,19 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
         assert_eq!(s, c.status, "{}: {v}", c.name);
         assert_eq!(v["error"], c.error, "{}: {v}", c.name);
         let msg = v["message"].as_str().unwrap_or_default();
-        assert!(!msg.is_empty() && msg.contains(c.message), "{}: message {msg:?} should mention {:?}", c.name, c.message);
+        assert!(
+            !msg.is_empty() && msg.contains(c.message),
+            "{}: message {msg:?} should mention {:?}",
+            c.name,
+            c.message
+        );
         assert_eq!(tree(&reg), before, "{} changed the tree", c.name);
     }
 
     // Missing content type.
-    let r = agent().post(&format!("{}/v1/entries", reg.base)).send_bytes(&good);
+    let r = agent()
+        .post(&format!("{}/v1/entries", reg.base))
+        .send_bytes(&good);
     assert!(matches!(r, Err(ureq::Error::Status(415, _))));
 
     // A body over the limit is refused from its Content-Length, before it
@@ -164,7 +466,10 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     let n = s.read(&mut buf).unwrap();
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.starts_with("HTTP/1.1 413"), "oversized body: {text}");
-    assert!(text.contains("\"too_large\"") && text.contains("limit"), "{text}");
+    assert!(
+        text.contains("\"too_large\"") && text.contains("limit"),
+        "{text}"
+    );
     drop(s);
     // Without a Content-Length (chunked), the limit applies while reading.
     let mut s = TcpStream::connect(&addr).unwrap();
@@ -172,13 +477,20 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     write!(s, "POST /v1/entries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
     let chunk = vec![b' '; 50_000];
     for _ in 0..3 {
-        if write!(s, "{:x}\r\n", chunk.len()).and_then(|_| s.write_all(&chunk)).and_then(|_| write!(s, "\r\n")).is_err() {
+        if write!(s, "{:x}\r\n", chunk.len())
+            .and_then(|_| s.write_all(&chunk))
+            .and_then(|_| write!(s, "\r\n"))
+            .is_err()
+        {
             break;
         }
     }
     let n = s.read(&mut buf).unwrap_or(0);
     let text = String::from_utf8_lossy(&buf[..n]);
-    assert!(text.starts_with("HTTP/1.1 413"), "oversized chunked body: {text}");
+    assert!(
+        text.starts_with("HTTP/1.1 413"),
+        "oversized chunked body: {text}"
+    );
     assert_eq!(tree(&reg), before);
 
     // A slow body: headers promise 200 bytes, 10 arrive; the server gives up.
@@ -223,7 +535,18 @@ fn governance_threshold_and_rate_limit() {
     let data = dir.path().join("data");
     let reg = Registry::start(
         &data,
-        &["--governance-key", p1.to_str().unwrap(), "--governance-key", p2.to_str().unwrap(), "--governance-threshold", "2", "--rate-per-signer", "1", "--rate-burst", "3"],
+        &[
+            "--governance-key",
+            p1.to_str().unwrap(),
+            "--governance-key",
+            p2.to_str().unwrap(),
+            "--governance-threshold",
+            "2",
+            "--rate-per-signer",
+            "1",
+            "--rate-burst",
+            "3",
+        ],
     );
     let (s, v) = reg.get_json("/v1/info");
     assert_eq!(s, 200);
@@ -234,7 +557,10 @@ fn governance_threshold_and_rate_limit() {
     let before = reg.checkpoint().checkpoint;
     let (s, v) = reg.post(&sign(st.clone(), &[&g1]));
     assert_eq!(s, 403, "{v}");
-    assert!(v["message"].as_str().unwrap().contains("threshold is 2"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("threshold is 2"),
+        "{v}"
+    );
     assert_eq!(reg.checkpoint().checkpoint, before);
     let (s, v) = reg.post(&sign(st, &[&g1, &g2]));
     assert_eq!(s, 201, "{v}");
@@ -242,8 +568,18 @@ fn governance_threshold_and_rate_limit() {
     // Rate limit: burst of 3 for this signer, then 429 with Retry-After.
     let mut statuses = Vec::new();
     for i in 0..6 {
-        let env = recognition(&a, &format!("eu.ec/r{i}"), "granted", "EU", "JP", "2019-01-23");
-        let r = agent().post(&format!("{}/v1/entries", reg.base)).set("Content-Type", "application/json").send_bytes(&env);
+        let env = recognition(
+            &a,
+            &format!("eu.ec/r{i}"),
+            "granted",
+            "EU",
+            "JP",
+            "2019-01-23",
+        );
+        let r = agent()
+            .post(&format!("{}/v1/entries", reg.base))
+            .set("Content-Type", "application/json")
+            .send_bytes(&env);
         match r {
             Ok(r) => statuses.push(r.status()),
             Err(ureq::Error::Status(s, r)) => {

@@ -14,12 +14,20 @@ const PRIVACY_SHIELD: &str = "eu.ec/eu-adq-us-privacyshield-2016";
 const DPF: &str = "eu.ec/eu-adq-us-dpf-2023";
 
 fn route(reg: &Registry, from: &str, at: &str) -> Vec<(String, Status)> {
-    let (s, body) = reg.get(&format!("/v1/route?from={from}&to=US&at={at}&mechanism=adequacy"));
+    let (s, body) = reg.get(&format!(
+        "/v1/route?from={from}&to=US&at={at}&mechanism=adequacy"
+    ));
     assert_eq!(s, 200);
     let ans: RouteAnswer = serde_json::from_slice(&body).expect("route answer");
-    let verified = ans.verify(&reg.log_key, &[], 0).expect("every proof in the answer verifies");
+    let verified = ans
+        .verify(&reg.log_key, &[], 0)
+        .expect("every proof in the answer verifies");
     assert_eq!(verified.records.len(), ans.records.len());
-    let mut v: Vec<(String, Status)> = ans.records.iter().map(|r| (r.record.clone(), r.status.unwrap())).collect();
+    let mut v: Vec<(String, Status)> = ans
+        .records
+        .iter()
+        .map(|r| (r.record.clone(), r.status.unwrap()))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -42,27 +50,72 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
 
     use Status::*;
     for from in ["DE", "FR", "GB"] {
-        assert_eq!(route(&reg, from, "2014-01-01"), s(&[(SAFE_HARBOR, InForce)]), "{from} 2014");
-        assert_eq!(route(&reg, from, "2016-01-01"), s(&[(SAFE_HARBOR, Ended)]), "{from} 2016");
+        assert_eq!(
+            route(&reg, from, "2014-01-01"),
+            s(&[(SAFE_HARBOR, InForce)]),
+            "{from} 2014"
+        );
+        assert_eq!(
+            route(&reg, from, "2016-01-01"),
+            s(&[(SAFE_HARBOR, Ended)]),
+            "{from} 2016"
+        );
     }
     for from in ["DE", "FR", "NO"] {
-        assert_eq!(route(&reg, from, "2021-01-01"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)]), "{from} 2021");
-        assert_eq!(route(&reg, from, "2024-01-01"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended), (DPF, InForce)]), "{from} 2024");
+        assert_eq!(
+            route(&reg, from, "2021-01-01"),
+            s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)]),
+            "{from} 2021"
+        );
+        assert_eq!(
+            route(&reg, from, "2024-01-01"),
+            s(&[
+                (SAFE_HARBOR, Ended),
+                (PRIVACY_SHIELD, Ended),
+                (DPF, InForce)
+            ]),
+            "{from} 2024"
+        );
     }
     // The United Kingdom counted as a member until 2020-12-31.
-    assert_eq!(route(&reg, "GB", "2020-12-31"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)]));
+    assert_eq!(
+        route(&reg, "GB", "2020-12-31"),
+        s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)])
+    );
     assert_eq!(route(&reg, "GB", "2021-01-01"), vec![]);
     assert_eq!(route(&reg, "GB", "2024-01-01"), vec![]);
     // Boundaries: Schrems I (2015-10-06), Privacy Shield (2016-07-12, adoption of the decision),
     // Schrems II (2020-07-16), DPF (2023-07-10).
-    assert_eq!(route(&reg, "DE", "2015-10-05"), s(&[(SAFE_HARBOR, InForce)]));
+    assert_eq!(
+        route(&reg, "DE", "2015-10-05"),
+        s(&[(SAFE_HARBOR, InForce)])
+    );
     assert_eq!(route(&reg, "DE", "2015-10-06"), s(&[(SAFE_HARBOR, Ended)]));
     assert_eq!(route(&reg, "DE", "2016-07-11"), s(&[(SAFE_HARBOR, Ended)]));
-    assert_eq!(route(&reg, "DE", "2016-07-12"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, InForce)]));
-    assert_eq!(route(&reg, "DE", "2020-07-15"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, InForce)]));
-    assert_eq!(route(&reg, "DE", "2020-07-16"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)]));
-    assert_eq!(route(&reg, "DE", "2023-07-09"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)]));
-    assert_eq!(route(&reg, "DE", "2023-07-10"), s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended), (DPF, InForce)]));
+    assert_eq!(
+        route(&reg, "DE", "2016-07-12"),
+        s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, InForce)])
+    );
+    assert_eq!(
+        route(&reg, "DE", "2020-07-15"),
+        s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, InForce)])
+    );
+    assert_eq!(
+        route(&reg, "DE", "2020-07-16"),
+        s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)])
+    );
+    assert_eq!(
+        route(&reg, "DE", "2023-07-09"),
+        s(&[(SAFE_HARBOR, Ended), (PRIVACY_SHIELD, Ended)])
+    );
+    assert_eq!(
+        route(&reg, "DE", "2023-07-10"),
+        s(&[
+            (SAFE_HARBOR, Ended),
+            (PRIVACY_SHIELD, Ended),
+            (DPF, InForce)
+        ])
+    );
 
     // A record's history verifies and names its events.
     let (st, body) = reg.get(&format!("/v1/records/{SAFE_HARBOR}"));
@@ -70,16 +123,25 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let h: RecordHistory = serde_json::from_slice(&body).unwrap();
     let head = h.verify(&reg.log_key).unwrap();
     assert!(head.events.len() >= 2);
-    assert_eq!(head.status_on(dfft_core::statement::Date::parse("2015-10-06").unwrap()), Some(Ended));
+    assert_eq!(
+        head.status_on(dfft_core::statement::Date::parse("2015-10-06").unwrap()),
+        Some(Ended)
+    );
 
     // Tampering with a served answer is caught.
     let (_, body) = reg.get("/v1/route?from=DE&to=US&at=2016-01-01&mechanism=adequacy");
     let mut ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
     ans.records[0].status = Some(InForce);
-    assert!(ans.verify(&reg.log_key, &[], 0).is_err(), "a claimed status must follow from the entries");
+    assert!(
+        ans.verify(&reg.log_key, &[], 0).is_err(),
+        "a claimed status must follow from the entries"
+    );
     let mut ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
     ans.records[0].events[0].inclusion_proof.pop();
-    assert!(ans.verify(&reg.log_key, &[], 0).is_err(), "a truncated proof must fail");
+    assert!(
+        ans.verify(&reg.log_key, &[], 0).is_err(),
+        "a truncated proof must fail"
+    );
 
     // Authorities and the matrix.
     let (st, v) = reg.get_json("/v1/authorities");
@@ -88,6 +150,12 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let (st, v) = reg.get_json("/v1/matrix?at=2024-01-01");
     assert_eq!(st, 200);
     let pairs = v["pairs"].as_array().unwrap();
-    assert!(pairs.iter().any(|p| p["from"] == "DE" && p["to"] == "JP"), "EEA->JP adequacy (2019) is in force in 2024");
-    assert!(!pairs.iter().any(|p| p["from"] == "GB"), "GB is not an EEA member in 2024");
+    assert!(
+        pairs.iter().any(|p| p["from"] == "DE" && p["to"] == "JP"),
+        "EEA->JP adequacy (2019) is in force in 2024"
+    );
+    assert!(
+        !pairs.iter().any(|p| p["from"] == "GB"),
+        "GB is not an EEA member in 2024"
+    );
 }

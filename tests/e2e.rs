@@ -22,7 +22,10 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     // Enrol two authorities.
     let a = key("eu.ec", 11);
     let b = key("de.bfdi", 12);
-    for (id, k, comp) in [("eu.ec", &a, vec!["EU", "EEA"]), ("de.bfdi", &b, vec!["DE"])] {
+    for (id, k, comp) in [
+        ("eu.ec", &a, vec!["EU", "EEA"]),
+        ("de.bfdi", &b, vec!["DE"]),
+    ] {
         let env = enroll(&gov, id, &[k], &comp);
         let (s, r) = reg.post(&env);
         assert_eq!(s, 201, "{r}");
@@ -39,9 +42,23 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
             let mut out = Vec::new();
             for i in 0..50 {
                 let env = if i % 2 == 0 {
-                    recognition(&a, &format!("eu.ec/t{t}/r{i}"), "granted", "EEA", "JP", "2019-01-23")
+                    recognition(
+                        &a,
+                        &format!("eu.ec/t{t}/r{i}"),
+                        "granted",
+                        "EEA",
+                        "JP",
+                        "2019-01-23",
+                    )
                 } else {
-                    recognition(&b, &format!("de.bfdi/t{t}/r{i}"), "granted", "DE", "CH", "2020-01-01")
+                    recognition(
+                        &b,
+                        &format!("de.bfdi/t{t}/r{i}"),
+                        "granted",
+                        "DE",
+                        "CH",
+                        "2020-01-01",
+                    )
                 };
                 let (s, r) = reg.post(&env);
                 assert_eq!(s, 201, "{r}");
@@ -57,7 +74,11 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     }
     all.sort_by_key(|x| x.0);
     let indices: Vec<u64> = all.iter().map(|x| x.0).collect();
-    assert_eq!(indices, (3..403).collect::<Vec<u64>>(), "every entry got its own index");
+    assert_eq!(
+        indices,
+        (3..403).collect::<Vec<u64>>(),
+        "every entry got its own index"
+    );
 
     // Re-submitting gives the same index with 200.
     let (s, r) = reg.post(&all[7].1);
@@ -67,13 +88,26 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     // Consistency between every distinct checkpoint seen and the latest.
     let latest = reg.checkpoint();
     assert_eq!(latest.checkpoint.size, 403);
-    let mut sizes: Vec<_> = all.iter().map(|x| (x.2.checkpoint.size, x.2.checkpoint.root)).collect();
+    let mut sizes: Vec<_> = all
+        .iter()
+        .map(|x| (x.2.checkpoint.size, x.2.checkpoint.root))
+        .collect();
     sizes.dedup();
     for (size, root) in &sizes {
-        let (s, v) = reg.get_json(&format!("/v1/proof/consistency?from={size}&to={}", latest.checkpoint.size));
+        let (s, v) = reg.get_json(&format!(
+            "/v1/proof/consistency?from={size}&to={}",
+            latest.checkpoint.size
+        ));
         assert_eq!(s, 200);
         let proof = b64_hashes(&v["proof"]);
-        merkle::verify_consistency(*size, latest.checkpoint.size, root, &latest.checkpoint.root, &proof).unwrap();
+        merkle::verify_consistency(
+            *size,
+            latest.checkpoint.size,
+            root,
+            &latest.checkpoint.root,
+            &proof,
+        )
+        .unwrap();
     }
 
     // Rebuild the tree from the entry bundles and from the level-0 and
@@ -84,7 +118,11 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     while n < size {
         let idx = n / 256;
         let w = tile::bundle_width(idx, size).unwrap();
-        let t = Tile { level: None, index: idx, width: w };
+        let t = Tile {
+            level: None,
+            index: idx,
+            width: w,
+        };
         let (s, body) = reg.get(&format!("/{}", t.path()));
         assert_eq!(s, 200, "{}", t.path());
         let entries = tile::decode_bundle_width(&body, w).unwrap();
@@ -106,9 +144,19 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     }
     let (s, body) = reg.get("/tile/1/000.p/1");
     assert_eq!(s, 200);
-    assert_eq!(tile::parse_hash_tile(&body, 1).unwrap()[0], tree.get(merkle::NodeId::new(8, 0)).unwrap());
+    assert_eq!(
+        tile::parse_hash_tile(&body, 1).unwrap()[0],
+        tree.get(merkle::NodeId::new(8, 0)).unwrap()
+    );
     // Tiles beyond the tree, and malformed paths, are 404.
-    for p in ["/tile/0/002", "/tile/0/001", "/tile/1/000", "/tile/0/01", "/tile/entries/x001/000", "/tile/0/001.p/200"] {
+    for p in [
+        "/tile/0/002",
+        "/tile/0/001",
+        "/tile/1/000",
+        "/tile/0/01",
+        "/tile/entries/x001/000",
+        "/tile/0/001.p/200",
+    ] {
         assert_eq!(reg.get(p).0, 404, "{p}");
     }
 
@@ -118,7 +166,14 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     let (s, v) = reg.get_json(&format!("/v1/proof/inclusion?leaf_hash={leaf}&size={size}"));
     assert_eq!(s, 200);
     assert_eq!(v["index"].as_u64(), Some(*idx));
-    merkle::verify_inclusion(*idx, size, &merkle::leaf_hash(env), &b64_hashes(&v["proof"]), &latest.checkpoint.root).unwrap();
+    merkle::verify_inclusion(
+        *idx,
+        size,
+        &merkle::leaf_hash(env),
+        &b64_hashes(&v["proof"]),
+        &latest.checkpoint.root,
+    )
+    .unwrap();
     let (s, v) = reg.get_json(&format!("/v1/entries/{idx}"));
     assert_eq!(s, 200);
     assert_eq!(v["statement"]["kind"], "recognition");
@@ -131,7 +186,10 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     let (s, m) = reg.get("/metrics");
     assert_eq!(s, 200);
     let m = String::from_utf8(m).unwrap();
-    assert!(m.contains("dfft_submissions_total{outcome=\"created\"} 403"), "{m}");
+    assert!(
+        m.contains("dfft_submissions_total{outcome=\"created\"} 403"),
+        "{m}"
+    );
 
     // Restart: same tree, same checkpoint, still consistent.
     let dir_path = dir.path().to_path_buf();
@@ -139,11 +197,28 @@ fn end_to_end_concurrent_submissions_tiles_and_consistency() {
     let reg = Registry::start(&dir_path, &[]);
     let again = reg.checkpoint();
     assert_eq!(again.checkpoint, latest.checkpoint);
-    let env = recognition(&a, "eu.ec/after-restart", "granted", "EEA", "KR", "2021-12-17");
+    let env = recognition(
+        &a,
+        "eu.ec/after-restart",
+        "granted",
+        "EEA",
+        "KR",
+        "2021-12-17",
+    );
     let (s, r) = reg.post(&env);
     assert_eq!(s, 201, "{r}");
     let (index, cp) = check_receipt(&reg, &r, &env);
     assert_eq!(index, size);
-    let (_, v) = reg.get_json(&format!("/v1/proof/consistency?from={size}&to={}", cp.checkpoint.size));
-    merkle::verify_consistency(size, cp.checkpoint.size, &latest.checkpoint.root, &cp.checkpoint.root, &b64_hashes(&v["proof"])).unwrap();
+    let (_, v) = reg.get_json(&format!(
+        "/v1/proof/consistency?from={size}&to={}",
+        cp.checkpoint.size
+    ));
+    merkle::verify_consistency(
+        size,
+        cp.checkpoint.size,
+        &latest.checkpoint.root,
+        &cp.checkpoint.root,
+        &b64_hashes(&v["proof"]),
+    )
+    .unwrap();
 }

@@ -65,11 +65,19 @@ impl Registry {
             if let Some(v) = line.strip_prefix("log vkey:") {
                 vkey = Some(VerifierKey::parse(v.trim()).expect("log vkey"));
             }
-            if let Some(a) = line.strip_prefix("listening on ").or_else(|| line.strip_prefix("demo: listening on ")) {
+            if let Some(a) = line
+                .strip_prefix("listening on ")
+                .or_else(|| line.strip_prefix("demo: listening on "))
+            {
                 base = Some(a.trim().to_string());
             }
         }
-        Registry { child, base: base.unwrap(), log_key: vkey.expect("vkey printed"), dir: dir.to_path_buf() }
+        Registry {
+            child,
+            base: base.unwrap(),
+            log_key: vkey.expect("vkey printed"),
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Kills the server with SIGKILL.
@@ -79,7 +87,12 @@ impl Registry {
     }
 
     pub fn governance(&self) -> SignerKey {
-        SignerKey::parse(std::fs::read_to_string(self.dir.join("governance.key")).unwrap().trim()).unwrap()
+        SignerKey::parse(
+            std::fs::read_to_string(self.dir.join("governance.key"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap()
     }
 
     pub fn post(&self, bytes: &[u8]) -> (u16, Value) {
@@ -99,7 +112,8 @@ impl Registry {
         let (s, b) = self.get("/checkpoint");
         assert_eq!(s, 200);
         let cp = SignedCheckpoint::parse(&b).expect("checkpoint parses");
-        cp.verify(&self.log_key, &[], 0).expect("checkpoint verifies");
+        cp.verify(&self.log_key, &[], 0)
+            .expect("checkpoint verifies");
         cp
     }
 }
@@ -111,7 +125,9 @@ impl Drop for Registry {
 }
 
 pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build()
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 pub fn post(base: &str, bytes: &[u8]) -> (u16, Value) {
@@ -119,7 +135,11 @@ pub fn post(base: &str, bytes: &[u8]) -> (u16, Value) {
 }
 
 pub fn post_with(base: &str, bytes: &[u8], content_type: &str) -> (u16, Value) {
-    match agent().post(&format!("{base}/v1/entries")).set("Content-Type", content_type).send_bytes(bytes) {
+    match agent()
+        .post(&format!("{base}/v1/entries"))
+        .set("Content-Type", content_type)
+        .send_bytes(bytes)
+    {
         Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
         Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
         Err(e) => panic!("POST failed: {e}"),
@@ -156,15 +176,32 @@ pub fn enroll(gov: &SignerKey, id: &str, keys: &[&SignerKey], competence: &[&str
     )
 }
 
-pub fn recognition_json(authority: &str, record: &str, action: &str, from: &str, to: &str, effective: &str) -> Value {
+pub fn recognition_json(
+    authority: &str,
+    record: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+    effective: &str,
+) -> Value {
     json!({"kind": "recognition", "authority": authority, "record": record, "action": action,
            "mechanism": "adequacy", "from": from, "to": to,
            "legal_reference": {"id": "CELEX:32019D0419", "title": "Test decision"},
            "effective": effective, "issued_at": "2026-01-01T00:00:00Z"})
 }
 
-pub fn recognition(key: &SignerKey, record: &str, action: &str, from: &str, to: &str, effective: &str) -> Vec<u8> {
-    sign(recognition_json(key.name(), record, action, from, to, effective), &[key])
+pub fn recognition(
+    key: &SignerKey,
+    record: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+    effective: &str,
+) -> Vec<u8> {
+    sign(
+        recognition_json(key.name(), record, action, from, to, effective),
+        &[key],
+    )
 }
 
 pub fn b64_hashes(v: &Value) -> Vec<Hash> {
@@ -183,9 +220,20 @@ pub fn check_receipt(reg: &Registry, r: &Value, entry: &[u8]) -> (u64, SignedChe
     cp.verify(&reg.log_key, &[], 0).unwrap();
     let proof = b64_hashes(&r["inclusion_proof"]);
     let leaf = merkle::leaf_hash(entry);
-    assert_eq!(r["leaf_hash"].as_str().unwrap(), dfft_core::hex::encode(&leaf));
-    merkle::verify_inclusion(index, cp.checkpoint.size, &leaf, &proof, &cp.checkpoint.root).unwrap();
-    let tp = dfft_core::tlog_proof::TlogProof::parse(r["tlog_proof"].as_str().unwrap().as_bytes()).unwrap();
+    assert_eq!(
+        r["leaf_hash"].as_str().unwrap(),
+        dfft_core::hex::encode(&leaf)
+    );
+    merkle::verify_inclusion(
+        index,
+        cp.checkpoint.size,
+        &leaf,
+        &proof,
+        &cp.checkpoint.root,
+    )
+    .unwrap();
+    let tp = dfft_core::tlog_proof::TlogProof::parse(r["tlog_proof"].as_str().unwrap().as_bytes())
+        .unwrap();
     assert_eq!(tp.verify_with_extra(&reg.log_key, &[], 0).unwrap(), entry);
     assert_eq!(tp.index, index);
     (index, cp)

@@ -18,9 +18,13 @@ fn hashing(c: &mut Criterion) {
     let mut g = c.benchmark_group("hash");
     let entry = vec![7u8; 512];
     g.throughput(Throughput::Elements(1));
-    g.bench_function("leaf_512B", |b| b.iter(|| merkle::leaf_hash(black_box(&entry))));
+    g.bench_function("leaf_512B", |b| {
+        b.iter(|| merkle::leaf_hash(black_box(&entry)))
+    });
     let (l, r) = ([1u8; 32], [2u8; 32]);
-    g.bench_function("node_65B", |b| b.iter(|| merkle::node_hash(black_box(&l), black_box(&r))));
+    g.bench_function("node_65B", |b| {
+        b.iter(|| merkle::node_hash(black_box(&l), black_box(&r)))
+    });
     g.finish();
 }
 
@@ -42,12 +46,16 @@ fn proofs(c: &mut Criterion) {
     let p = merkle::inclusion_proof(&t, idx, size).unwrap();
     let leaf = merkle::leaf_hash(&idx.to_le_bytes());
     g.bench_function(BenchmarkId::new("verify_inclusion", size), |b| {
-        b.iter(|| merkle::verify_inclusion(idx, size, black_box(&leaf), black_box(&p), &root).unwrap())
+        b.iter(|| {
+            merkle::verify_inclusion(idx, size, black_box(&leaf), black_box(&p), &root).unwrap()
+        })
     });
     let from = 600_001u64;
     let old = merkle::tree_hash(&t, from).unwrap();
     let cp = merkle::consistency_proof(&t, from, size).unwrap();
-    g.bench_function(BenchmarkId::new("build_consistency", size), |b| b.iter(|| merkle::consistency_proof(&t, black_box(from), size).unwrap()));
+    g.bench_function(BenchmarkId::new("build_consistency", size), |b| {
+        b.iter(|| merkle::consistency_proof(&t, black_box(from), size).unwrap())
+    });
     g.bench_function(BenchmarkId::new("verify_consistency", size), |b| {
         b.iter(|| merkle::verify_consistency(from, size, &old, &root, black_box(&cp)).unwrap())
     });
@@ -61,7 +69,9 @@ fn signatures(c: &mut Criterion) {
     let sig = k.sign(&msg);
     let mut g = c.benchmark_group("ed25519");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("verify_strict_600B", |b| b.iter(|| assert!(v.verify_strict(black_box(&msg), &sig))));
+    g.bench_function("verify_strict_600B", |b| {
+        b.iter(|| assert!(v.verify_strict(black_box(&msg), &sig)))
+    });
     g.finish();
 }
 

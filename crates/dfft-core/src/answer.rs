@@ -142,7 +142,11 @@ impl RecordAnswer {
         RecordAnswer {
             record: head.record.to_string(),
             mechanism: head.mechanism,
-            authority: head.events.first().map(|e| e.authority.to_string()).unwrap_or_default(),
+            authority: head
+                .events
+                .first()
+                .map(|e| e.authority.to_string())
+                .unwrap_or_default(),
             from: head.from.clone(),
             to: head.to.clone(),
             status,
@@ -152,40 +156,77 @@ impl RecordAnswer {
 
     /// Checks every event against the checkpoint and recomputes the status
     /// on `at` (if given). Returns the record head rebuilt from the entries.
-    pub fn verify(&self, cp: &SignedCheckpoint, at: Option<Date>) -> Result<RecordHead, AnswerError> {
-        let rec_err = |reason: String| AnswerError::Record { record: self.record.clone(), reason };
+    pub fn verify(
+        &self,
+        cp: &SignedCheckpoint,
+        at: Option<Date>,
+    ) -> Result<RecordHead, AnswerError> {
+        let rec_err = |reason: String| AnswerError::Record {
+            record: self.record.clone(),
+            reason,
+        };
         let size = cp.checkpoint.size;
         let mut events: Vec<EventRef> = Vec::with_capacity(self.events.len());
         let mut last_index = None;
         for ev in &self.events {
-            let ent_err = |reason: &str| AnswerError::Entry { index: ev.index, reason: reason.to_string() };
+            let ent_err = |reason: &str| AnswerError::Entry {
+                index: ev.index,
+                reason: reason.to_string(),
+            };
             if last_index.is_some_and(|l| ev.index <= l) {
                 return Err(rec_err("events are not in log order".into()));
             }
             last_index = Some(ev.index);
-            let entry = B64.decode(&ev.entry).map_err(|_| ent_err("entry is not base64"))?;
+            let entry = B64
+                .decode(&ev.entry)
+                .map_err(|_| ent_err("entry is not base64"))?;
             let proof: Vec<merkle::Hash> = ev
                 .inclusion_proof
                 .iter()
                 .map(|h| B64.decode(h).ok().and_then(|v| v.try_into().ok()))
                 .collect::<Option<_>>()
                 .ok_or_else(|| ent_err("proof hash is not 32 bytes of base64"))?;
-            merkle::verify_inclusion(ev.index, size, &merkle::leaf_hash(&entry), &proof, &cp.checkpoint.root)
-                .map_err(|source| AnswerError::Proof { index: ev.index, source })?;
-            let sub = Submission::parse_entry(&entry).map_err(|e| AnswerError::Entry { index: ev.index, reason: e.to_string() })?;
+            merkle::verify_inclusion(
+                ev.index,
+                size,
+                &merkle::leaf_hash(&entry),
+                &proof,
+                &cp.checkpoint.root,
+            )
+            .map_err(|source| AnswerError::Proof {
+                index: ev.index,
+                source,
+            })?;
+            let sub = Submission::parse_entry(&entry).map_err(|e| AnswerError::Entry {
+                index: ev.index,
+                reason: e.to_string(),
+            })?;
             let Statement::Recognition(r) = sub.statement() else {
                 return Err(ent_err("entry is not a recognition statement"));
             };
             if r.record.as_str() != self.record {
                 return Err(ent_err("entry belongs to another record"));
             }
-            if r.action != ev.action || r.effective != ev.effective || r.authority.as_str() != ev.authority {
-                return Err(ent_err("entry's action, effective date or authority differ from the answer's"));
+            if r.action != ev.action
+                || r.effective != ev.effective
+                || r.authority.as_str() != ev.authority
+            {
+                return Err(ent_err(
+                    "entry's action, effective date or authority differ from the answer's",
+                ));
             }
             if r.mechanism != self.mechanism || r.from != self.from || r.to != self.to {
-                return Err(ent_err("entry's mechanism, from or to differ from the record's"));
+                return Err(ent_err(
+                    "entry's mechanism, from or to differ from the record's",
+                ));
             }
-            events.push(EventRef { index: ev.index, action: r.action, effective: r.effective, expires: r.expires, authority: r.authority.clone() });
+            events.push(EventRef {
+                index: ev.index,
+                action: r.action,
+                effective: r.effective,
+                expires: r.expires,
+                authority: r.authority.clone(),
+            });
         }
         let first = events.first().ok_or_else(|| rec_err("no events".into()))?;
         if first.action != Action::Granted {
@@ -194,12 +235,22 @@ impl RecordAnswer {
         if first.authority.as_str() != self.authority {
             return Err(rec_err("authority is not the granting authority".into()));
         }
-        let record = crate::statement::RecordId::new(&self.record).map_err(|e| rec_err(e.to_string()))?;
-        let head = RecordHead { record, mechanism: self.mechanism, from: self.from.clone(), to: self.to.clone(), events };
+        let record =
+            crate::statement::RecordId::new(&self.record).map_err(|e| rec_err(e.to_string()))?;
+        let head = RecordHead {
+            record,
+            mechanism: self.mechanism,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            events,
+        };
         if let Some(d) = at {
             let status = head.status_on(d);
             if status != self.status {
-                return Err(rec_err(format!("claimed status {:?} but the entries give {:?} on {d}", self.status, status)));
+                return Err(rec_err(format!(
+                    "claimed status {:?} but the entries give {:?} on {d}",
+                    self.status, status
+                )));
             }
         }
         Ok(head)
@@ -217,23 +268,43 @@ pub struct VerifiedRoute {
 
 impl RouteAnswer {
     /// Verifies the answer against the log key (and witness policy).
-    pub fn verify(&self, log_key: &VerifierKey, witnesses: &[VerifierKey], min_witnesses: usize) -> Result<VerifiedRoute, AnswerError> {
+    pub fn verify(
+        &self,
+        log_key: &VerifierKey,
+        witnesses: &[VerifierKey],
+        min_witnesses: usize,
+    ) -> Result<VerifiedRoute, AnswerError> {
         let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
         cp.verify(log_key, witnesses, min_witnesses)?;
         let mut records = Vec::with_capacity(self.records.len());
         let mut seen = std::collections::BTreeSet::new();
         for r in &self.records {
             if !seen.insert(r.record.clone()) {
-                return Err(AnswerError::Record { record: r.record.clone(), reason: "listed twice".into() });
+                return Err(AnswerError::Record {
+                    record: r.record.clone(),
+                    reason: "listed twice".into(),
+                });
             }
             let head = r.verify(&cp, Some(self.at))?;
-            let status = r.status.ok_or_else(|| AnswerError::Record { record: r.record.clone(), reason: "no status on the date".into() })?;
-            if head.route_status(&self.from, &self.to, self.at, self.mechanism).is_none() {
-                return Err(AnswerError::Record { record: r.record.clone(), reason: "does not cover the route asked about".into() });
+            let status = r.status.ok_or_else(|| AnswerError::Record {
+                record: r.record.clone(),
+                reason: "no status on the date".into(),
+            })?;
+            if head
+                .route_status(&self.from, &self.to, self.at, self.mechanism)
+                .is_none()
+            {
+                return Err(AnswerError::Record {
+                    record: r.record.clone(),
+                    reason: "does not cover the route asked about".into(),
+                });
             }
             records.push((head, status));
         }
-        Ok(VerifiedRoute { checkpoint: cp, records })
+        Ok(VerifiedRoute {
+            checkpoint: cp,
+            records,
+        })
     }
 }
 

@@ -56,20 +56,38 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Parses a checkpoint body (the note text), strictly.
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
-        let body = text.strip_suffix('\n').ok_or(CheckpointError::Malformed("must end in a newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::Malformed("must end in a newline"))?;
         let mut lines = body.split('\n');
         let origin = lines.next().unwrap_or("");
         if origin.is_empty() || origin.chars().any(|c| c.is_control()) {
             return Err(CheckpointError::Malformed("empty origin"));
         }
-        let size = lines.next().ok_or(CheckpointError::Malformed("missing size"))?;
-        if size.is_empty() || size.len() > 20 || !size.bytes().all(|b| b.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
-            return Err(CheckpointError::Malformed("size must be decimal without leading zeros"));
+        let size = lines
+            .next()
+            .ok_or(CheckpointError::Malformed("missing size"))?;
+        if size.is_empty()
+            || size.len() > 20
+            || !size.bytes().all(|b| b.is_ascii_digit())
+            || (size.len() > 1 && size.starts_with('0'))
+        {
+            return Err(CheckpointError::Malformed(
+                "size must be decimal without leading zeros",
+            ));
         }
-        let size: u64 = size.parse().map_err(|_| CheckpointError::Malformed("size out of range"))?;
-        let root = lines.next().ok_or(CheckpointError::Malformed("missing root hash"))?;
-        let root = B64.decode(root).map_err(|_| CheckpointError::Malformed("root hash is not base64"))?;
-        let root: Hash = root.try_into().map_err(|_| CheckpointError::Malformed("root hash must be 32 bytes"))?;
+        let size: u64 = size
+            .parse()
+            .map_err(|_| CheckpointError::Malformed("size out of range"))?;
+        let root = lines
+            .next()
+            .ok_or(CheckpointError::Malformed("missing root hash"))?;
+        let root = B64
+            .decode(root)
+            .map_err(|_| CheckpointError::Malformed("root hash is not base64"))?;
+        let root: Hash = root
+            .try_into()
+            .map_err(|_| CheckpointError::Malformed("root hash must be 32 bytes"))?;
         let mut extensions = Vec::new();
         for l in lines {
             if l.is_empty() {
@@ -77,12 +95,22 @@ impl Checkpoint {
             }
             extensions.push(l.to_string());
         }
-        Ok(Checkpoint { origin: origin.to_string(), size, root, extensions })
+        Ok(Checkpoint {
+            origin: origin.to_string(),
+            size,
+            root,
+            extensions,
+        })
     }
 
     /// The body text, ending in a newline.
     pub fn to_text(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root));
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -91,9 +119,16 @@ impl Checkpoint {
     }
 
     /// Signs the checkpoint with the log key (and any other keys).
-    pub fn sign(&self, keys: &[&SignerKey], timestamp: u64) -> Result<SignedCheckpoint, CheckpointError> {
+    pub fn sign(
+        &self,
+        keys: &[&SignerKey],
+        timestamp: u64,
+    ) -> Result<SignedCheckpoint, CheckpointError> {
         let note = Note::sign(&self.to_text(), keys, timestamp)?;
-        Ok(SignedCheckpoint { checkpoint: self.clone(), note })
+        Ok(SignedCheckpoint {
+            checkpoint: self.clone(),
+            note,
+        })
     }
 }
 
@@ -117,24 +152,45 @@ impl SignedCheckpoint {
     /// Verifies: the origin equals the log key's name, the log key signed,
     /// and at least `min_witnesses` of `witnesses` cosigned. Signatures by
     /// unknown keys are ignored; a bad signature by a known key fails.
-    pub fn verify(&self, log_key: &VerifierKey, witnesses: &[VerifierKey], min_witnesses: usize) -> Result<(), CheckpointError> {
+    pub fn verify(
+        &self,
+        log_key: &VerifierKey,
+        witnesses: &[VerifierKey],
+        min_witnesses: usize,
+    ) -> Result<(), CheckpointError> {
         if self.checkpoint.origin != log_key.name() {
-            return Err(CheckpointError::WrongOrigin { got: self.checkpoint.origin.clone(), want: log_key.name().to_string() });
+            return Err(CheckpointError::WrongOrigin {
+                got: self.checkpoint.origin.clone(),
+                want: log_key.name().to_string(),
+            });
         }
         let mut known = Vec::with_capacity(1 + witnesses.len());
         known.push(log_key.clone());
-        known.extend(witnesses.iter().filter(|w| w.kind() == KeyKind::CosignatureV1).cloned());
+        known.extend(
+            witnesses
+                .iter()
+                .filter(|w| w.kind() == KeyKind::CosignatureV1)
+                .cloned(),
+        );
         let ok = match self.note.verify(&known) {
             Ok(ok) => ok,
-            Err(NoteError::NoKnownSignature) => return Err(CheckpointError::NotSignedByLog(log_key.to_string())),
+            Err(NoteError::NoKnownSignature) => {
+                return Err(CheckpointError::NotSignedByLog(log_key.to_string()))
+            }
             Err(e) => return Err(e.into()),
         };
         if !ok.iter().any(|v| &v.key == log_key) {
             return Err(CheckpointError::NotSignedByLog(log_key.to_string()));
         }
-        let cosigs = ok.iter().filter(|v| v.key.kind() == KeyKind::CosignatureV1).count();
+        let cosigs = ok
+            .iter()
+            .filter(|v| v.key.kind() == KeyKind::CosignatureV1)
+            .count();
         if cosigs < min_witnesses {
-            return Err(CheckpointError::TooFewCosignatures { got: cosigs, want: min_witnesses });
+            return Err(CheckpointError::TooFewCosignatures {
+                got: cosigs,
+                want: min_witnesses,
+            });
         }
         Ok(())
     }
@@ -153,17 +209,31 @@ mod tests {
     #[test]
     fn round_trip_and_verify() {
         let key = SignerKey::from_seed(KeyName::new("example.org/log").unwrap(), [9; 32]);
-        let cp = Checkpoint { origin: "example.org/log".into(), size: 7, root: [3; 32], extensions: vec![] };
+        let cp = Checkpoint {
+            origin: "example.org/log".into(),
+            size: 7,
+            root: [3; 32],
+            extensions: vec![],
+        };
         let signed = cp.sign(&[&key], 0).unwrap();
         let text = signed.to_text();
         let parsed = SignedCheckpoint::parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.checkpoint, cp);
         parsed.verify(&key.verifier(), &[], 0).unwrap();
-        assert!(matches!(parsed.verify(&key.verifier(), &[], 1), Err(CheckpointError::TooFewCosignatures { got: 0, want: 1 })));
+        assert!(matches!(
+            parsed.verify(&key.verifier(), &[], 1),
+            Err(CheckpointError::TooFewCosignatures { got: 0, want: 1 })
+        ));
         let other = SignerKey::from_seed(KeyName::new("example.org/log").unwrap(), [8; 32]);
-        assert!(matches!(parsed.verify(&other.verifier(), &[], 0), Err(CheckpointError::NotSignedByLog(_))));
+        assert!(matches!(
+            parsed.verify(&other.verifier(), &[], 0),
+            Err(CheckpointError::NotSignedByLog(_))
+        ));
         let wrong = SignerKey::from_seed(KeyName::new("other.org/log").unwrap(), [9; 32]);
-        assert!(matches!(parsed.verify(&wrong.verifier(), &[], 0), Err(CheckpointError::WrongOrigin { .. })));
+        assert!(matches!(
+            parsed.verify(&wrong.verifier(), &[], 0),
+            Err(CheckpointError::WrongOrigin { .. })
+        ));
     }
 
     #[test]

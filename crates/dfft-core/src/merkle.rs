@@ -100,7 +100,11 @@ pub enum ProofError {
         want: usize,
     },
     /// The proof leads to a root other than the one expected.
-    #[error("root mismatch: expected {}, computed {}", crate::hex::encode(expected), crate::hex::encode(computed))]
+    #[error(
+        "root mismatch: expected {}, computed {}",
+        crate::hex::encode(expected),
+        crate::hex::encode(computed)
+    )]
     RootMismatch {
         /// The root the verifier trusts.
         expected: Hash,
@@ -108,7 +112,11 @@ pub enum ProofError {
         computed: Hash,
     },
     /// Equal sizes with different roots: two different trees.
-    #[error("same size, different roots: {} and {}", crate::hex::encode(first), crate::hex::encode(second))]
+    #[error(
+        "same size, different roots: {} and {}",
+        crate::hex::encode(first),
+        crate::hex::encode(second)
+    )]
     DifferentRootsSameSize {
         /// First root.
         first: Hash,
@@ -149,7 +157,11 @@ fn split_point(n: u64) -> u64 {
 pub fn range_nodes(mut begin: u64, end: u64, out: &mut Vec<NodeId>) {
     while begin < end {
         // Largest power of two that `begin` is aligned to and that fits.
-        let align = if begin == 0 { 63 } else { begin.trailing_zeros() };
+        let align = if begin == 0 {
+            63
+        } else {
+            begin.trailing_zeros()
+        };
         let fit = 63 - (end - begin).leading_zeros();
         let level = align.min(fit);
         out.push(NodeId::new(level as u8, begin >> level));
@@ -185,7 +197,10 @@ impl ProofPlan {
     /// Folds the hashes read for [`Self::ids`] into the proof.
     pub fn assemble(&self, hashes: &[Hash]) -> Result<Vec<Hash>, ProofError> {
         if hashes.len() != self.ids.len() {
-            return Err(ProofError::WrongProofSize { got: hashes.len(), want: self.ids.len() });
+            return Err(ProofError::WrongProofSize {
+                got: hashes.len(),
+                want: self.ids.len(),
+            });
         }
         Ok(self
             .groups
@@ -201,7 +216,10 @@ impl ProofPlan {
         }
         let hashes = reader.read_hashes(&self.ids).map_err(BuildError::Storage)?;
         if hashes.len() != self.ids.len() {
-            return Err(BuildError::ShortRead { got: hashes.len(), want: self.ids.len() });
+            return Err(BuildError::ShortRead {
+                got: hashes.len(),
+                want: self.ids.len(),
+            });
         }
         Ok(self.assemble(&hashes)?)
     }
@@ -226,7 +244,10 @@ pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
-    let mut plan = ProofPlan { ids: Vec::new(), groups: Vec::new() };
+    let mut plan = ProofPlan {
+        ids: Vec::new(),
+        groups: Vec::new(),
+    };
     // RFC 6962 PATH(m, D[begin:begin+n]), iteratively: walk down from the
     // root recording siblings, then emit them leaf-first.
     let mut siblings = Vec::with_capacity(64);
@@ -256,7 +277,10 @@ pub fn consistency_plan(from: u64, to: u64) -> Result<ProofPlan, ProofError> {
     if from == 0 || from > to {
         return Err(ProofError::InvalidSizes { from, to });
     }
-    let mut plan = ProofPlan { ids: Vec::new(), groups: Vec::new() };
+    let mut plan = ProofPlan {
+        ids: Vec::new(),
+        groups: Vec::new(),
+    };
     if from == to {
         return Ok(plan);
     }
@@ -287,7 +311,10 @@ pub fn consistency_plan(from: u64, to: u64) -> Result<ProofPlan, ProofError> {
 
 /// Plan of the tree hash of the first `size` leaves.
 pub fn root_plan(size: u64) -> ProofPlan {
-    let mut plan = ProofPlan { ids: Vec::new(), groups: Vec::new() };
+    let mut plan = ProofPlan {
+        ids: Vec::new(),
+        groups: Vec::new(),
+    };
     if size > 0 {
         plan.push_range(0, size);
     }
@@ -300,12 +327,20 @@ pub fn tree_hash<R: HashReader>(reader: &R, size: u64) -> Result<Hash, BuildErro
 }
 
 /// Inclusion proof of leaf `index` in the tree of `size`, from stored hashes.
-pub fn inclusion_proof<R: HashReader>(reader: &R, index: u64, size: u64) -> Result<Vec<Hash>, BuildError<R::Error>> {
+pub fn inclusion_proof<R: HashReader>(
+    reader: &R,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, BuildError<R::Error>> {
     inclusion_plan(index, size)?.build(reader)
 }
 
 /// Consistency proof from `from` to `to`, from stored hashes.
-pub fn consistency_proof<R: HashReader>(reader: &R, from: u64, to: u64) -> Result<Vec<Hash>, BuildError<R::Error>> {
+pub fn consistency_proof<R: HashReader>(
+    reader: &R,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Hash>, BuildError<R::Error>> {
     consistency_plan(from, to)?.build(reader)
 }
 
@@ -326,10 +361,18 @@ pub fn inclusion_proof_len(index: u64, size: u64) -> Result<usize, ProofError> {
 }
 
 /// Computes the root that an inclusion proof leads to (RFC 9162 2.1.3.2).
-pub fn root_from_inclusion_proof(index: u64, size: u64, leaf: &Hash, proof: &[Hash]) -> Result<Hash, ProofError> {
+pub fn root_from_inclusion_proof(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+) -> Result<Hash, ProofError> {
     let want = inclusion_proof_len(index, size)?;
     if proof.len() != want {
-        return Err(ProofError::WrongProofSize { got: proof.len(), want });
+        return Err(ProofError::WrongProofSize {
+            got: proof.len(),
+            want,
+        });
     }
     let (mut f, mut s) = (index, size - 1);
     let mut r = *leaf;
@@ -352,26 +395,47 @@ pub fn root_from_inclusion_proof(index: u64, size: u64, leaf: &Hash, proof: &[Ha
 }
 
 /// Verifies an inclusion proof of `leaf` at `index` against `root` of `size`.
-pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
+pub fn verify_inclusion(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
     let computed = root_from_inclusion_proof(index, size, leaf, proof)?;
     if &computed != root {
-        return Err(ProofError::RootMismatch { expected: *root, computed });
+        return Err(ProofError::RootMismatch {
+            expected: *root,
+            computed,
+        });
     }
     Ok(())
 }
 
 /// Verifies a consistency proof between `(from, from_root)` and
 /// `(to, to_root)` (RFC 9162 2.1.4.2).
-pub fn verify_consistency(from: u64, to: u64, from_root: &Hash, to_root: &Hash, proof: &[Hash]) -> Result<(), ProofError> {
+pub fn verify_consistency(
+    from: u64,
+    to: u64,
+    from_root: &Hash,
+    to_root: &Hash,
+    proof: &[Hash],
+) -> Result<(), ProofError> {
     if from == 0 || from > to {
         return Err(ProofError::InvalidSizes { from, to });
     }
     if from == to {
         if !proof.is_empty() {
-            return Err(ProofError::WrongProofSize { got: proof.len(), want: 0 });
+            return Err(ProofError::WrongProofSize {
+                got: proof.len(),
+                want: 0,
+            });
         }
         if from_root != to_root {
-            return Err(ProofError::DifferentRootsSameSize { first: *from_root, second: *to_root });
+            return Err(ProofError::DifferentRootsSameSize {
+                first: *from_root,
+                second: *to_root,
+            });
         }
         return Ok(());
     }
@@ -384,9 +448,16 @@ pub fn verify_consistency(from: u64, to: u64, from_root: &Hash, to_root: &Hash, 
     let perfect = from == 1u64 << shift;
     let want = (inner + border) as usize + usize::from(!perfect);
     if proof.len() != want {
-        return Err(ProofError::WrongProofSize { got: proof.len(), want });
+        return Err(ProofError::WrongProofSize {
+            got: proof.len(),
+            want,
+        });
     }
-    let (seed, rest) = if perfect { (from_root, proof) } else { (&proof[0], &proof[1..]) };
+    let (seed, rest) = if perfect {
+        (from_root, proof)
+    } else {
+        (&proof[0], &proof[1..])
+    };
     let mut f = (from - 1) >> shift;
     let mut s = (to - 1) >> shift;
     let mut fr = *seed;
@@ -406,10 +477,16 @@ pub fn verify_consistency(from: u64, to: u64, from_root: &Hash, to_root: &Hash, 
         s >>= 1;
     }
     if &fr != from_root {
-        return Err(ProofError::RootMismatch { expected: *from_root, computed: fr });
+        return Err(ProofError::RootMismatch {
+            expected: *from_root,
+            computed: fr,
+        });
     }
     if &sr != to_root {
-        return Err(ProofError::RootMismatch { expected: *to_root, computed: sr });
+        return Err(ProofError::RootMismatch {
+            expected: *to_root,
+            computed: sr,
+        });
     }
     Ok(())
 }
@@ -441,7 +518,10 @@ impl Frontier {
     pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Result<Self, ProofError> {
         let want = size.count_ones() as usize;
         if peaks.len() != want {
-            return Err(ProofError::WrongProofSize { got: peaks.len(), want });
+            return Err(ProofError::WrongProofSize {
+                got: peaks.len(),
+                want,
+            });
         }
         Ok(Frontier { size, peaks })
     }
@@ -516,7 +596,10 @@ impl MemoryTree {
     }
     /// Stored hash of a node, if it exists.
     pub fn get(&self, id: NodeId) -> Option<Hash> {
-        self.levels.get(id.level as usize)?.get(usize::try_from(id.index).ok()?).copied()
+        self.levels
+            .get(id.level as usize)?
+            .get(usize::try_from(id.index).ok()?)
+            .copied()
     }
 }
 
@@ -528,7 +611,9 @@ pub struct MissingNode(pub NodeId);
 impl HashReader for MemoryTree {
     type Error = MissingNode;
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MissingNode> {
-        ids.iter().map(|&id| self.get(id).ok_or(MissingNode(id))).collect()
+        ids.iter()
+            .map(|&id| self.get(id).ok_or(MissingNode(id)))
+            .collect()
     }
 }
 
@@ -545,7 +630,10 @@ mod tests {
     fn range_nodes_decomposes() {
         let mut v = Vec::new();
         range_nodes(0, 7, &mut v);
-        assert_eq!(v, vec![NodeId::new(2, 0), NodeId::new(1, 2), NodeId::new(0, 6)]);
+        assert_eq!(
+            v,
+            vec![NodeId::new(2, 0), NodeId::new(1, 2), NodeId::new(0, 6)]
+        );
         v.clear();
         range_nodes(4, 7, &mut v);
         assert_eq!(v, vec![NodeId::new(1, 2), NodeId::new(0, 6)]);

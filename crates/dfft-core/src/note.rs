@@ -64,7 +64,11 @@ pub struct KeyName(String);
 impl KeyName {
     /// Validates a key name.
     pub fn new(name: &str) -> Result<Self, NoteError> {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+        {
             return Err(NoteError::InvalidKeyName(name.to_string()));
         }
         Ok(KeyName(name.to_string()))
@@ -131,7 +135,12 @@ impl VerifierKey {
     /// Builds a verifier key from its parts, computing its key ID.
     pub fn new(name: KeyName, kind: KeyKind, key: VerifyingKey) -> Self {
         let id = key_id(name.as_str(), kind.sig_type(), key.as_bytes());
-        VerifierKey { name, id, kind, key }
+        VerifierKey {
+            name,
+            id,
+            kind,
+            key,
+        }
     }
 
     /// Parses a vkey string strictly: the key ID must match, the key must be
@@ -148,7 +157,9 @@ impl VerifierKey {
             .decode(data)
             .map_err(|_| NoteError::MalformedKey("key data is not standard base64"))?;
         if raw.len() != 33 {
-            return Err(NoteError::MalformedKey("key data must be 1 type byte and 32 key bytes"));
+            return Err(NoteError::MalformedKey(
+                "key data must be 1 type byte and 32 key bytes",
+            ));
         }
         let kind = KeyKind::from_sig_type(raw[0])
             .ok_or(NoteError::MalformedKey("unsupported signature type"))?;
@@ -161,7 +172,10 @@ impl VerifierKey {
         }
         let v = VerifierKey::new(name, kind, key);
         if v.id != stated {
-            return Err(NoteError::KeyIdMismatch { stated, computed: v.id });
+            return Err(NoteError::KeyIdMismatch {
+                stated,
+                computed: v.id,
+            });
         }
         Ok(v)
     }
@@ -188,7 +202,9 @@ impl VerifierKey {
     }
     /// Strict Ed25519 verification (canonical S, no small-order points).
     pub fn verify_strict(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
-        self.key.verify_strict(msg, &Signature::from_bytes(sig)).is_ok()
+        self.key
+            .verify_strict(msg, &Signature::from_bytes(sig))
+            .is_ok()
     }
 }
 
@@ -202,10 +218,17 @@ impl fmt::Display for VerifierKey {
 }
 
 fn parse_hex_id(s: &str) -> Result<u32, NoteError> {
-    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(NoteError::MalformedKey("key ID must be 8 lowercase hex digits"));
+    if s.len() != 8
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(NoteError::MalformedKey(
+            "key ID must be 8 lowercase hex digits",
+        ));
     }
-    u32::from_str_radix(s, 16).map_err(|_| NoteError::MalformedKey("key ID must be 8 lowercase hex digits"))
+    u32::from_str_radix(s, 16)
+        .map_err(|_| NoteError::MalformedKey("key ID must be 8 lowercase hex digits"))
 }
 
 /// A private key, written as `PRIVATE+KEY+name+hexid+base64(type||seed)`.
@@ -239,11 +262,17 @@ impl SignerKey {
         let rest = s
             .trim_end_matches('\n')
             .strip_prefix("PRIVATE+KEY+")
-            .ok_or(NoteError::MalformedKey("private key must start with PRIVATE+KEY+"))?;
+            .ok_or(NoteError::MalformedKey(
+                "private key must start with PRIVATE+KEY+",
+            ))?;
         let mut parts = rest.splitn(3, '+');
         let (name, hexid, data) = match (parts.next(), parts.next(), parts.next()) {
             (Some(n), Some(h), Some(d)) => (n, h, d),
-            _ => return Err(NoteError::MalformedKey("expected PRIVATE+KEY+name+hexid+base64")),
+            _ => {
+                return Err(NoteError::MalformedKey(
+                    "expected PRIVATE+KEY+name+hexid+base64",
+                ))
+            }
         };
         let name = KeyName::new(name)?;
         let stated = parse_hex_id(hexid)?;
@@ -251,7 +280,9 @@ impl SignerKey {
             .decode(data)
             .map_err(|_| NoteError::MalformedKey("key data is not standard base64"))?;
         if raw.len() != 33 {
-            return Err(NoteError::MalformedKey("key data must be 1 type byte and 32 seed bytes"));
+            return Err(NoteError::MalformedKey(
+                "key data must be 1 type byte and 32 seed bytes",
+            ));
         }
         let kind = KeyKind::from_sig_type(raw[0])
             .ok_or(NoteError::MalformedKey("unsupported signature type"))?;
@@ -259,7 +290,10 @@ impl SignerKey {
         seed.copy_from_slice(&raw[1..]);
         let k = Self::from_seed_kind(name, kind, seed);
         if k.verifier.id != stated {
-            return Err(NoteError::KeyIdMismatch { stated, computed: k.verifier.id });
+            return Err(NoteError::KeyIdMismatch {
+                stated,
+                computed: k.verifier.id,
+            });
         }
         Ok(k)
     }
@@ -269,7 +303,12 @@ impl SignerKey {
         let mut raw = Vec::with_capacity(33);
         raw.push(self.verifier.kind.sig_type());
         raw.extend_from_slice(&self.signing.to_bytes());
-        format!("PRIVATE+KEY+{}+{:08x}+{}", self.verifier.name, self.verifier.id, B64.encode(raw))
+        format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.verifier.name,
+            self.verifier.id,
+            B64.encode(raw)
+        )
     }
 
     /// Key name.
@@ -337,7 +376,10 @@ impl Note {
         for k in signers {
             signatures.push(sign_line(text, k, timestamp));
         }
-        Ok(Note { text: text.to_string(), signatures })
+        Ok(Note {
+            text: text.to_string(),
+            signatures,
+        })
     }
 
     /// Parses a signed note strictly (UTF-8, no control characters but
@@ -348,14 +390,16 @@ impl Note {
         if msg.chars().any(|c| c.is_control() && c != '\n') {
             return Err(NoteError::MalformedNote("control character"));
         }
-        let split = msg
-            .rfind("\n\n")
-            .ok_or(NoteError::MalformedNote("no blank line before the signatures"))?;
+        let split = msg.rfind("\n\n").ok_or(NoteError::MalformedNote(
+            "no blank line before the signatures",
+        ))?;
         let text = &msg[..split + 1];
         let mut sigs = &msg[split + 2..];
         check_text(text)?;
         if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(NoteError::MalformedNote("signature block must end in a newline"));
+            return Err(NoteError::MalformedNote(
+                "signature block must end in a newline",
+            ));
         }
         let mut signatures: Vec<NoteSignature> = Vec::new();
         while let Some(i) = sigs.find('\n') {
@@ -363,11 +407,14 @@ impl Note {
             sigs = &sigs[i + 1..];
             let line = line
                 .strip_prefix("\u{2014} ")
-                .ok_or(NoteError::MalformedNote("signature line must start with an em dash and a space"))?;
-            let (name, b64) = line
-                .split_once(' ')
-                .ok_or(NoteError::MalformedNote("signature line must be name and base64"))?;
-            KeyName::new(name).map_err(|_| NoteError::MalformedNote("invalid key name in signature line"))?;
+                .ok_or(NoteError::MalformedNote(
+                    "signature line must start with an em dash and a space",
+                ))?;
+            let (name, b64) = line.split_once(' ').ok_or(NoteError::MalformedNote(
+                "signature line must be name and base64",
+            ))?;
+            KeyName::new(name)
+                .map_err(|_| NoteError::MalformedNote("invalid key name in signature line"))?;
             let raw = B64
                 .decode(b64)
                 .map_err(|_| NoteError::MalformedNote("signature is not standard base64"))?;
@@ -375,12 +422,19 @@ impl Note {
                 return Err(NoteError::MalformedNote("signature too short"));
             }
             let id = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
-            signatures.push(NoteSignature { name: name.to_string(), id, sig: raw[4..].to_vec() });
+            signatures.push(NoteSignature {
+                name: name.to_string(),
+                id,
+                sig: raw[4..].to_vec(),
+            });
             if signatures.len() > MAX_SIGNATURES {
                 return Err(NoteError::MalformedNote("too many signatures"));
             }
         }
-        Ok(Note { text: text.to_string(), signatures })
+        Ok(Note {
+            text: text.to_string(),
+            signatures,
+        })
     }
 
     /// The signed text, ending in a newline.
@@ -395,7 +449,8 @@ impl Note {
 
     /// Adds a signature (for a witness adding its cosignature, say).
     pub fn add_signature(&mut self, sig: NoteSignature) {
-        self.signatures.retain(|s| !(s.name == sig.name && s.id == sig.id));
+        self.signatures
+            .retain(|s| !(s.name == sig.name && s.id == sig.id));
         self.signatures.push(sig);
     }
 
@@ -423,12 +478,18 @@ impl Note {
                         .map(|sig| key.verify_strict(self.text.as_bytes(), &sig))
                         .unwrap_or(false);
                     if !good {
-                        return Err(NoteError::InvalidSignature { name: s.name.clone(), id: s.id });
+                        return Err(NoteError::InvalidSignature {
+                            name: s.name.clone(),
+                            id: s.id,
+                        });
                     }
                     None
                 }
                 KeyKind::CosignatureV1 => {
-                    let bad = || NoteError::InvalidSignature { name: s.name.clone(), id: s.id };
+                    let bad = || NoteError::InvalidSignature {
+                        name: s.name.clone(),
+                        id: s.id,
+                    };
                     if s.sig.len() != 72 {
                         return Err(bad());
                     }
@@ -443,7 +504,10 @@ impl Note {
                     Some(ts)
                 }
             };
-            ok.push(VerifiedSignature { key: key.clone(), timestamp });
+            ok.push(VerifiedSignature {
+                key: key.clone(),
+                timestamp,
+            });
         }
         if ok.is_empty() {
             return Err(NoteError::NoKnownSignature);
@@ -477,12 +541,18 @@ fn sign_line(text: &str, k: &SignerKey, timestamp: u64) -> NoteSignature {
             v
         }
     };
-    NoteSignature { name: k.name().to_string(), id: k.id(), sig }
+    NoteSignature {
+        name: k.name().to_string(),
+        id: k.id(),
+        sig,
+    }
 }
 
 fn check_text(text: &str) -> Result<(), NoteError> {
     if text.is_empty() || !text.ends_with('\n') {
-        return Err(NoteError::MalformedNote("text must be non-empty and end in a newline"));
+        return Err(NoteError::MalformedNote(
+            "text must be non-empty and end in a newline",
+        ));
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(NoteError::MalformedNote("control character"));
@@ -510,7 +580,7 @@ mod tests {
         assert_eq!(s.verifier(), v);
         assert_eq!(s.to_private_string(), GO_SKEY);
         let n = Note::parse(GO_NOTE.as_bytes()).unwrap();
-        let ok = n.verify(&[v.clone()]).unwrap();
+        let ok = n.verify(std::slice::from_ref(&v)).unwrap();
         assert_eq!(ok.len(), 1);
         assert_eq!(n.to_text(), GO_NOTE);
         // Ed25519 is deterministic: signing again gives the same note.
@@ -531,7 +601,10 @@ mod tests {
         assert_eq!(n.signatures()[0].sig.len(), 64);
         assert_eq!(n.to_text(), ex);
         // Its key is not published with the example: no known key verifies it.
-        let k = SignerKey::from_seed(KeyName::new("quasimodo.example/salvatore").unwrap(), [1; 32]);
+        let k = SignerKey::from_seed(
+            KeyName::new("quasimodo.example/salvatore").unwrap(),
+            [1; 32],
+        );
         assert!(n.verify(&[k.verifier()]).is_err());
     }
 
@@ -542,7 +615,10 @@ mod tests {
         let line = n.signatures()[0].to_line();
         let twice = format!("{}{}", n.to_text(), line);
         let parsed = Note::parse(twice.as_bytes()).unwrap();
-        assert!(matches!(parsed.verify(&[k.verifier()]), Err(NoteError::MalformedNote(_))));
+        assert!(matches!(
+            parsed.verify(&[k.verifier()]),
+            Err(NoteError::MalformedNote(_))
+        ));
         let other = SignerKey::from_seed(KeyName::new("o").unwrap(), [4; 32]);
         assert!(parsed.verify(&[other.verifier()]).is_err());
     }
@@ -552,12 +628,16 @@ mod tests {
         let v = VerifierKey::parse(GO_VKEY).unwrap();
         let bad = GO_NOTE.replace("cryptography", "Cryptography");
         assert!(matches!(
-            Note::parse(bad.as_bytes()).unwrap().verify(&[v.clone()]),
+            Note::parse(bad.as_bytes())
+                .unwrap()
+                .verify(std::slice::from_ref(&v)),
             Err(NoteError::InvalidSignature { .. })
         ));
         let other = SignerKey::from_seed(KeyName::new("other").unwrap(), [7; 32]);
         assert_eq!(
-            Note::parse(GO_NOTE.as_bytes()).unwrap().verify(&[other.verifier()]),
+            Note::parse(GO_NOTE.as_bytes())
+                .unwrap()
+                .verify(&[other.verifier()]),
             Err(NoteError::NoKnownSignature)
         );
     }
@@ -580,14 +660,23 @@ mod tests {
     fn cosignature_round_trip() {
         let text = "example.org/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
         let log = SignerKey::from_seed(KeyName::new("example.org/log").unwrap(), [1; 32]);
-        let w = SignerKey::from_seed_kind(KeyName::new("witness").unwrap(), KeyKind::CosignatureV1, [2; 32]);
+        let w = SignerKey::from_seed_kind(
+            KeyName::new("witness").unwrap(),
+            KeyKind::CosignatureV1,
+            [2; 32],
+        );
         let mut n = Note::sign(text, &[&log], 0).unwrap();
         n.add_signer(&w, 1_700_000_000);
         let parsed = Note::parse(n.to_text().as_bytes()).unwrap();
         let ok = parsed.verify(&[log.verifier(), w.verifier()]).unwrap();
         assert_eq!(ok.len(), 2);
         assert_eq!(ok[1].timestamp, Some(1_700_000_000));
-        assert_eq!(VerifierKey::parse(&w.verifier().to_string()).unwrap().kind(), KeyKind::CosignatureV1);
+        assert_eq!(
+            VerifierKey::parse(&w.verifier().to_string())
+                .unwrap()
+                .kind(),
+            KeyKind::CosignatureV1
+        );
         // Changing the timestamp breaks the cosignature.
         let mut forged = parsed.clone();
         let mut s = forged.signatures()[1].clone();

@@ -84,8 +84,12 @@ impl Tile {
 
     /// Parses a path below the log prefix, strictly (canonical form only).
     pub fn parse_path(path: &str) -> Result<Tile, TileError> {
-        let rest = path.strip_prefix("tile/").ok_or(TileError::MalformedPath("must start with tile/"))?;
-        let (lvl, rest) = rest.split_once('/').ok_or(TileError::MalformedPath("missing level"))?;
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or(TileError::MalformedPath("must start with tile/"))?;
+        let (lvl, rest) = rest
+            .split_once('/')
+            .ok_or(TileError::MalformedPath("missing level"))?;
         let level = if lvl == "entries" {
             None
         } else {
@@ -106,7 +110,11 @@ impl Tile {
             None => (rest, TILE_WIDTH as u16),
         };
         let index = decode_index(idx)?;
-        Ok(Tile { level, index, width })
+        Ok(Tile {
+            level,
+            index,
+            width,
+        })
     }
 
     /// The Merkle level of the hashes in a hash tile.
@@ -118,7 +126,9 @@ impl Tile {
     pub fn node_ids(&self) -> Vec<NodeId> {
         let level = self.merkle_level().unwrap_or(0);
         let first = self.index * TILE_WIDTH;
-        (0..u64::from(self.width)).map(|i| NodeId::new(level, first + i)).collect()
+        (0..u64::from(self.width))
+            .map(|i| NodeId::new(level, first + i))
+            .collect()
     }
 }
 
@@ -152,7 +162,9 @@ fn decode_index(s: &str) -> Result<u64, TileError> {
         let digits = if last {
             *p
         } else {
-            p.strip_prefix('x').ok_or(TileError::MalformedPath("index groups but the last need an 'x'"))?
+            p.strip_prefix('x').ok_or(TileError::MalformedPath(
+                "index groups but the last need an 'x'",
+            ))?
         };
         if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(TileError::MalformedPath("index groups are 3 digits"));
@@ -160,7 +172,9 @@ fn decode_index(s: &str) -> Result<u64, TileError> {
         if i == 0 && !last && digits == "000" {
             return Err(TileError::MalformedPath("index has a leading zero group"));
         }
-        let g: u64 = digits.parse().map_err(|_| TileError::MalformedPath("bad index"))?;
+        let g: u64 = digits
+            .parse()
+            .map_err(|_| TileError::MalformedPath("bad index"))?;
         n = n
             .checked_mul(1000)
             .and_then(|n| n.checked_add(g))
@@ -171,7 +185,11 @@ fn decode_index(s: &str) -> Result<u64, TileError> {
 
 /// Decimal without sign or leading zeros ("0" itself is fine), up to u64.
 fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty()
+        || s.len() > 20
+        || !s.bytes().all(|b| b.is_ascii_digit())
+        || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()
@@ -226,14 +244,28 @@ pub fn node_span(id: NodeId) -> TileSpan {
     let first = id.index << r; // index of first hash at level 8L
     let tile = first / TILE_WIDTH;
     let start = (first % TILE_WIDTH) as u16;
-    TileSpan { level, index: tile, start, end: start + (1u16 << r) }
+    TileSpan {
+        level,
+        index: tile,
+        start,
+        end: start + (1u16 << r),
+    }
 }
 
 /// Rebuilds a node from the tile hashes of its [`TileSpan`].
 pub fn node_from_tile_hashes(hashes: &[Hash]) -> Hash {
     let mut layer: Vec<Hash> = hashes.to_vec();
     while layer.len() > 1 {
-        layer = layer.chunks(2).map(|p| if p.len() == 2 { crate::merkle::node_hash(&p[0], &p[1]) } else { p[0] }).collect();
+        layer = layer
+            .chunks(2)
+            .map(|p| {
+                if p.len() == 2 {
+                    crate::merkle::node_hash(&p[0], &p[1])
+                } else {
+                    p[0]
+                }
+            })
+            .collect();
     }
     layer.first().copied().unwrap_or(crate::merkle::EMPTY_ROOT)
 }
@@ -242,7 +274,10 @@ pub fn node_from_tile_hashes(hashes: &[Hash]) -> Hash {
 pub fn parse_hash_tile(data: &[u8], width: u16) -> Result<Vec<Hash>, TileError> {
     let want = 32 * usize::from(width);
     if data.len() != want {
-        return Err(TileError::WrongTileLength { got: data.len(), want });
+        return Err(TileError::WrongTileLength {
+            got: data.len(),
+            want,
+        });
     }
     Ok(data
         .chunks_exact(32)
@@ -255,7 +290,9 @@ pub fn parse_hash_tile(data: &[u8], width: u16) -> Result<Vec<Hash>, TileError> 
 }
 
 /// Encodes entries as a bundle: each a big-endian u16 length and its bytes.
-pub fn encode_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, TileError> {
+pub fn encode_bundle<'a>(
+    entries: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<u8>, TileError> {
     let mut out = Vec::new();
     for e in entries {
         let len = u16::try_from(e.len()).map_err(|_| TileError::EntryTooLarge(e.len()))?;
@@ -291,7 +328,10 @@ pub fn decode_bundle(data: &[u8]) -> Result<Vec<&[u8]>, TileError> {
 pub fn decode_bundle_width(data: &[u8], width: u16) -> Result<Vec<&[u8]>, TileError> {
     let v = decode_bundle(data)?;
     if v.len() != usize::from(width) {
-        return Err(TileError::WrongBundleWidth { got: v.len(), want: usize::from(width) });
+        return Err(TileError::WrongBundleWidth {
+            got: v.len(),
+            want: usize::from(width),
+        });
     }
     Ok(v)
 }
@@ -314,10 +354,24 @@ mod tests {
     #[test]
     fn paths_round_trip_and_reject_non_canonical() {
         let t = Tile::parse_path("tile/0/x001/234.p/5").unwrap();
-        assert_eq!(t, Tile { level: Some(0), index: 1234, width: 5 });
+        assert_eq!(
+            t,
+            Tile {
+                level: Some(0),
+                index: 1234,
+                width: 5
+            }
+        );
         assert_eq!(t.path(), "tile/0/x001/234.p/5");
         let e = Tile::parse_path("tile/entries/067").unwrap();
-        assert_eq!(e, Tile { level: None, index: 67, width: 256 });
+        assert_eq!(
+            e,
+            Tile {
+                level: None,
+                index: 67,
+                width: 256
+            }
+        );
         for bad in [
             "tile/0/1",
             "tile/0/01",
@@ -365,8 +419,32 @@ mod tests {
 
     #[test]
     fn spans() {
-        assert_eq!(node_span(NodeId::new(0, 300)), TileSpan { level: 0, index: 1, start: 44, end: 45 });
-        assert_eq!(node_span(NodeId::new(3, 5)), TileSpan { level: 0, index: 0, start: 40, end: 48 });
-        assert_eq!(node_span(NodeId::new(8, 2)), TileSpan { level: 1, index: 0, start: 2, end: 3 });
+        assert_eq!(
+            node_span(NodeId::new(0, 300)),
+            TileSpan {
+                level: 0,
+                index: 1,
+                start: 44,
+                end: 45
+            }
+        );
+        assert_eq!(
+            node_span(NodeId::new(3, 5)),
+            TileSpan {
+                level: 0,
+                index: 0,
+                start: 40,
+                end: 48
+            }
+        );
+        assert_eq!(
+            node_span(NodeId::new(8, 2)),
+            TileSpan {
+                level: 1,
+                index: 0,
+                start: 2,
+                end: 3
+            }
+        );
     }
 }

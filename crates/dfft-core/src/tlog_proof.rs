@@ -73,18 +73,33 @@ impl TlogProof {
         let rest = text
             .strip_prefix(HEADER)
             .and_then(|r| r.strip_prefix('\n'))
-            .ok_or(TlogProofError::Malformed("first line must be c2sp.org/tlog-proof@v1"))?;
+            .ok_or(TlogProofError::Malformed(
+                "first line must be c2sp.org/tlog-proof@v1",
+            ))?;
         let (mut line, mut rest) = next_line(rest)?;
         let mut extra = None;
         if let Some(b) = line.strip_prefix("extra ") {
-            extra = Some(B64.decode(b).map_err(|_| TlogProofError::Malformed("extra is not standard base64"))?);
+            extra = Some(
+                B64.decode(b)
+                    .map_err(|_| TlogProofError::Malformed("extra is not standard base64"))?,
+            );
             (line, rest) = next_line(rest)?;
         }
-        let idx = line.strip_prefix("index ").ok_or(TlogProofError::Malformed("missing index line"))?;
-        if idx.is_empty() || idx.len() > 20 || !idx.bytes().all(|b| b.is_ascii_digit()) || (idx.len() > 1 && idx.starts_with('0')) {
-            return Err(TlogProofError::Malformed("index must be decimal without leading zeros"));
+        let idx = line
+            .strip_prefix("index ")
+            .ok_or(TlogProofError::Malformed("missing index line"))?;
+        if idx.is_empty()
+            || idx.len() > 20
+            || !idx.bytes().all(|b| b.is_ascii_digit())
+            || (idx.len() > 1 && idx.starts_with('0'))
+        {
+            return Err(TlogProofError::Malformed(
+                "index must be decimal without leading zeros",
+            ));
         }
-        let index = idx.parse().map_err(|_| TlogProofError::Malformed("index out of range"))?;
+        let index = idx
+            .parse()
+            .map_err(|_| TlogProofError::Malformed("index out of range"))?;
         let mut proof = Vec::new();
         loop {
             let (l, r) = next_line(rest)?;
@@ -95,16 +110,32 @@ impl TlogProof {
             if proof.len() == MAX_PROOF_HASHES {
                 return Err(TlogProofError::Malformed("more than 63 proof hashes"));
             }
-            let h = B64.decode(l).map_err(|_| TlogProofError::Malformed("proof hash is not standard base64"))?;
-            proof.push(h.try_into().map_err(|_| TlogProofError::Malformed("proof hash must be 32 bytes"))?);
+            let h = B64
+                .decode(l)
+                .map_err(|_| TlogProofError::Malformed("proof hash is not standard base64"))?;
+            proof.push(
+                h.try_into()
+                    .map_err(|_| TlogProofError::Malformed("proof hash must be 32 bytes"))?,
+            );
         }
         let checkpoint = SignedCheckpoint::parse(rest.as_bytes())?;
-        Ok(TlogProof { extra, index, proof, checkpoint })
+        Ok(TlogProof {
+            extra,
+            index,
+            proof,
+            checkpoint,
+        })
     }
 
     /// Verifies the checkpoint against the log key and witness policy, then
     /// the inclusion of `leaf` at the proof's index.
-    pub fn verify(&self, leaf: &Hash, log_key: &VerifierKey, witnesses: &[VerifierKey], min_witnesses: usize) -> Result<(), TlogProofError> {
+    pub fn verify(
+        &self,
+        leaf: &Hash,
+        log_key: &VerifierKey,
+        witnesses: &[VerifierKey],
+        min_witnesses: usize,
+    ) -> Result<(), TlogProofError> {
         self.checkpoint.verify(log_key, witnesses, min_witnesses)?;
         let cp = &self.checkpoint.checkpoint;
         merkle::verify_inclusion(self.index, cp.size, leaf, &self.proof, &cp.root)?;
@@ -112,7 +143,12 @@ impl TlogProof {
     }
 
     /// Like [`Self::verify`], with the leaf hashed from the `extra` data.
-    pub fn verify_with_extra(&self, log_key: &VerifierKey, witnesses: &[VerifierKey], min_witnesses: usize) -> Result<&[u8], TlogProofError> {
+    pub fn verify_with_extra(
+        &self,
+        log_key: &VerifierKey,
+        witnesses: &[VerifierKey],
+        min_witnesses: usize,
+    ) -> Result<&[u8], TlogProofError> {
         let extra = self.extra.as_deref().ok_or(TlogProofError::NoExtra)?;
         self.verify(&merkle::leaf_hash(extra), log_key, witnesses, min_witnesses)?;
         Ok(extra)
@@ -120,7 +156,8 @@ impl TlogProof {
 }
 
 fn next_line(s: &str) -> Result<(&str, &str), TlogProofError> {
-    s.split_once('\n').ok_or(TlogProofError::Malformed("truncated"))
+    s.split_once('\n')
+        .ok_or(TlogProofError::Malformed("truncated"))
 }
 
 #[cfg(test)]
@@ -138,17 +175,33 @@ mod tests {
         for e in &entries {
             t.push(leaf_hash(e));
         }
-        let cp = Checkpoint { origin: "example.org/log".into(), size: t.size(), root: t.root(), extensions: vec![] };
+        let cp = Checkpoint {
+            origin: "example.org/log".into(),
+            size: t.size(),
+            root: t.root(),
+            extensions: vec![],
+        };
         let signed = cp.sign(&[&key], 0).unwrap();
         let proof = merkle::inclusion_proof(&t, 6, t.size()).unwrap();
-        let p = TlogProof { extra: Some(entries[6].clone()), index: 6, proof, checkpoint: signed };
+        let p = TlogProof {
+            extra: Some(entries[6].clone()),
+            index: 6,
+            proof,
+            checkpoint: signed,
+        };
         let text = p.to_text();
         let parsed = TlogProof::parse(text.as_bytes()).unwrap();
         assert_eq!(parsed, p);
-        assert_eq!(parsed.verify_with_extra(&key.verifier(), &[], 0).unwrap(), &entries[6][..]);
+        assert_eq!(
+            parsed.verify_with_extra(&key.verifier(), &[], 0).unwrap(),
+            &entries[6][..]
+        );
         let mut wrong = parsed.clone();
         wrong.index = 5;
-        assert!(matches!(wrong.verify_with_extra(&key.verifier(), &[], 0), Err(TlogProofError::Proof(_))));
+        assert!(matches!(
+            wrong.verify_with_extra(&key.verifier(), &[], 0),
+            Err(TlogProofError::Proof(_))
+        ));
         for bad in [
             text.replacen("index 6", "index 06", 1),
             text.replacen("c2sp.org/tlog-proof@v1", "c2sp.org/tlog-proof@v2", 1),

@@ -40,11 +40,14 @@ fn every_inclusion_proof_up_to_1024_verifies() {
 #[test]
 fn every_consistency_proof_up_to_1024_verifies() {
     let (t, _) = tree(EXHAUSTIVE);
-    let roots: Vec<Hash> = (0..=EXHAUSTIVE).map(|s| merkle::tree_hash(&t, s).unwrap()).collect();
+    let roots: Vec<Hash> = (0..=EXHAUSTIVE)
+        .map(|s| merkle::tree_hash(&t, s).unwrap())
+        .collect();
     for to in 1..=EXHAUSTIVE {
         for from in 1..=to {
             let p = merkle::consistency_proof(&t, from, to).unwrap();
-            merkle::verify_consistency(from, to, &roots[from as usize], &roots[to as usize], &p).unwrap();
+            merkle::verify_consistency(from, to, &roots[from as usize], &roots[to as usize], &p)
+                .unwrap();
         }
     }
 }
@@ -54,11 +57,23 @@ fn proofs_equal_the_rfc_reference_up_to_200() {
     let (t, leaves) = tree(200);
     for size in 0..=200u64 {
         let d = &leaves[..size as usize];
-        assert_eq!(merkle::tree_hash(&t, size).unwrap(), rfc::mth(d), "root {size}");
+        assert_eq!(
+            merkle::tree_hash(&t, size).unwrap(),
+            rfc::mth(d),
+            "root {size}"
+        );
         for m in 0..size {
-            assert_eq!(merkle::inclusion_proof(&t, m, size).unwrap(), rfc::path(m as usize, d), "path {m} {size}");
+            assert_eq!(
+                merkle::inclusion_proof(&t, m, size).unwrap(),
+                rfc::path(m as usize, d),
+                "path {m} {size}"
+            );
             if m > 0 {
-                assert_eq!(merkle::consistency_proof(&t, m, size).unwrap(), rfc::proof(m as usize, d), "proof {m} {size}");
+                assert_eq!(
+                    merkle::consistency_proof(&t, m, size).unwrap(),
+                    rfc::proof(m as usize, d),
+                    "proof {m} {size}"
+                );
             }
         }
     }
@@ -66,7 +81,13 @@ fn proofs_equal_the_rfc_reference_up_to_200() {
 
 /// Every one-bit change of any proof hash, every truncation and extension,
 /// and every wrong leaf, index, size or root must fail.
-fn assert_inclusion_corruptions_fail(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) {
+fn assert_inclusion_corruptions_fail(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+    root: &Hash,
+) {
     for i in 0..proof.len() {
         for bit in 0..256 {
             let mut p = proof.to_vec();
@@ -104,10 +125,16 @@ fn assert_inclusion_corruptions_fail(index: u64, size: u64, leaf: &Hash, proof: 
         // here every other size must be refused.
         let s = size ^ (1 << bit);
         if path_sides(index, s) != path_sides(index, size) {
-            assert!(merkle::verify_inclusion(index, s, leaf, proof, root).is_err(), "size {s}");
+            assert!(
+                merkle::verify_inclusion(index, s, leaf, proof, root).is_err(),
+                "size {s}"
+            );
         }
         let i = index ^ (1 << bit);
-        assert!(merkle::verify_inclusion(i, size, leaf, proof, root).is_err(), "index {i}");
+        assert!(
+            merkle::verify_inclusion(i, size, leaf, proof, root).is_err(),
+            "index {i}"
+        );
     }
 }
 
@@ -188,11 +215,17 @@ fn assert_consistency_corruptions_fail(from: u64, to: u64, r1: &Hash, r2: &Hash,
     for bit in 0..64 {
         let f = from ^ (1 << bit);
         if consistency_sides(f, to) != shape {
-            assert!(merkle::verify_consistency(f, to, r1, r2, proof).is_err(), "from {f}");
+            assert!(
+                merkle::verify_consistency(f, to, r1, r2, proof).is_err(),
+                "from {f}"
+            );
         }
         let t = to ^ (1 << bit);
         if consistency_sides(from, t) != shape {
-            assert!(merkle::verify_consistency(from, t, r1, r2, proof).is_err(), "to {t}");
+            assert!(
+                merkle::verify_consistency(from, t, r1, r2, proof).is_err(),
+                "to {t}"
+            );
         }
     }
 }
@@ -220,15 +253,35 @@ fn edge_cases() {
     let r = merkle::tree_hash(&t, 8).unwrap();
     let r4 = merkle::tree_hash(&t, 4).unwrap();
     assert!(merkle::verify_consistency(8, 8, &r, &r, &[]).is_ok());
-    assert!(matches!(merkle::verify_consistency(8, 8, &r, &r4, &[]), Err(ProofError::DifferentRootsSameSize { .. })));
+    assert!(matches!(
+        merkle::verify_consistency(8, 8, &r, &r4, &[]),
+        Err(ProofError::DifferentRootsSameSize { .. })
+    ));
     assert!(merkle::verify_consistency(8, 8, &r, &r, &[r]).is_err());
-    assert!(matches!(merkle::verify_consistency(0, 8, &r, &r, &[]), Err(ProofError::InvalidSizes { .. })));
-    assert!(matches!(merkle::verify_consistency(9, 8, &r, &r, &[]), Err(ProofError::InvalidSizes { .. })));
-    assert!(matches!(merkle::inclusion_proof(&t, 8, 8), Err(merkle::BuildError::Proof(ProofError::IndexOutOfRange { .. }))));
-    assert!(matches!(merkle::consistency_proof(&t, 0, 8), Err(merkle::BuildError::Proof(ProofError::InvalidSizes { .. }))));
+    assert!(matches!(
+        merkle::verify_consistency(0, 8, &r, &r, &[]),
+        Err(ProofError::InvalidSizes { .. })
+    ));
+    assert!(matches!(
+        merkle::verify_consistency(9, 8, &r, &r, &[]),
+        Err(ProofError::InvalidSizes { .. })
+    ));
+    assert!(matches!(
+        merkle::inclusion_proof(&t, 8, 8),
+        Err(merkle::BuildError::Proof(
+            ProofError::IndexOutOfRange { .. }
+        ))
+    ));
+    assert!(matches!(
+        merkle::consistency_proof(&t, 0, 8),
+        Err(merkle::BuildError::Proof(ProofError::InvalidSizes { .. }))
+    ));
     assert_eq!(merkle::tree_hash(&t, 0).unwrap(), merkle::EMPTY_ROOT);
     // Reading a node the tree does not have is a storage error, not a panic.
-    assert!(matches!(merkle::inclusion_proof(&t, 3, 9), Err(merkle::BuildError::Storage(_))));
+    assert!(matches!(
+        merkle::inclusion_proof(&t, 3, 9),
+        Err(merkle::BuildError::Storage(_))
+    ));
 }
 
 /// rs_merkle with the RFC 6962 node hash: an independent implementation of
@@ -255,7 +308,11 @@ fn roots_agree_with_rs_merkle() {
     let (t, leaves) = tree(600);
     for size in 1..=600usize {
         let oracle = rs_merkle::MerkleTree::<Rfc6962Hasher>::from_leaves(&leaves[..size]);
-        assert_eq!(oracle.root(), Some(merkle::tree_hash(&t, size as u64).unwrap()), "size {size}");
+        assert_eq!(
+            oracle.root(),
+            Some(merkle::tree_hash(&t, size as u64).unwrap()),
+            "size {size}"
+        );
     }
     // rs_merkle's single-leaf proof holds the same hashes as ours.
     let oracle = rs_merkle::MerkleTree::<Rfc6962Hasher>::from_leaves(&leaves[..600]);

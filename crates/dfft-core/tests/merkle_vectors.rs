@@ -45,7 +45,9 @@ struct ConsistencyCase {
 }
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/transparency-dev-merkle/testdata").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors/transparency-dev-merkle/testdata")
+        .join(dir);
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(d) = stack.pop() {
@@ -63,7 +65,9 @@ fn files(dir: &str) -> Vec<PathBuf> {
 }
 
 fn decode_list(v: &Option<Vec<String>>) -> Vec<Vec<u8>> {
-    v.as_ref().map(|v| v.iter().map(|s| b64(s)).collect()).unwrap_or_default()
+    v.as_ref()
+        .map(|v| v.iter().map(|s| b64(s)).collect())
+        .unwrap_or_default()
 }
 
 fn verify_inclusion_raw(c: &InclusionCase) -> Result<(), String> {
@@ -71,8 +75,10 @@ fn verify_inclusion_raw(c: &InclusionCase) -> Result<(), String> {
     let proof: Option<Vec<Hash>> = proof_raw.iter().map(|h| hash_or_none(h)).collect();
     let proof = proof.ok_or("proof hash of wrong length")?;
     let root = hash_or_none(&b64(c.root.as_deref().unwrap_or(""))).ok_or("root of wrong length")?;
-    let leaf = hash_or_none(&b64(c.leaf_hash.as_deref().unwrap_or(""))).ok_or("leaf of wrong length")?;
-    merkle::verify_inclusion(c.leaf_idx, c.tree_size, &leaf, &proof, &root).map_err(|e| e.to_string())
+    let leaf =
+        hash_or_none(&b64(c.leaf_hash.as_deref().unwrap_or(""))).ok_or("leaf of wrong length")?;
+    merkle::verify_inclusion(c.leaf_idx, c.tree_size, &leaf, &proof, &root)
+        .map_err(|e| e.to_string())
 }
 
 fn verify_consistency_raw(c: &ConsistencyCase) -> Result<(), String> {
@@ -92,7 +98,14 @@ fn transparency_dev_inclusion_probes() {
     for f in fs {
         let c: InclusionCase = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         let got = verify_inclusion_raw(&c);
-        assert_eq!(got.is_err(), c.want_err, "{}: {} -> {:?}", f.display(), c.desc, got);
+        assert_eq!(
+            got.is_err(),
+            c.want_err,
+            "{}: {} -> {:?}",
+            f.display(),
+            c.desc,
+            got
+        );
         if c.want_err {
             bad += 1
         } else {
@@ -117,7 +130,14 @@ fn transparency_dev_consistency_probes() {
             assert_eq!(got, Err("root1 of wrong length".to_string()));
             continue;
         }
-        assert_eq!(got.is_err(), want_err, "{}: {} -> {:?}", f.display(), c.desc, got);
+        assert_eq!(
+            got.is_err(),
+            want_err,
+            "{}: {} -> {:?}",
+            f.display(),
+            c.desc,
+            got
+        );
     }
 }
 
@@ -128,7 +148,9 @@ fn transparency_dev_consistency_probes() {
 fn rfc6962_worked_example() {
     // RFC 6962 section 2.1.3: seven leaves d0..d6.
     let leaves: Vec<Hash> = (0..7u8).map(|i| rfc::leaf(&[i])).collect();
-    let [a, b, c, d, e, f, j] = leaves[..] else { unreachable!() };
+    let [a, b, c, d, e, f, j] = leaves[..] else {
+        unreachable!()
+    };
     let g = rfc::node(&a, &b);
     let h = rfc::node(&c, &d);
     let i = rfc::node(&e, &f);
@@ -145,7 +167,10 @@ fn rfc6962_worked_example() {
     assert_eq!(merkle::inclusion_proof(&t, 3, 7).unwrap(), vec![c, g, l]);
     assert_eq!(merkle::inclusion_proof(&t, 4, 7).unwrap(), vec![f, j, k]);
     assert_eq!(merkle::inclusion_proof(&t, 6, 7).unwrap(), vec![i, k]);
-    assert_eq!(merkle::consistency_proof(&t, 3, 7).unwrap(), vec![c, d, g, l]);
+    assert_eq!(
+        merkle::consistency_proof(&t, 3, 7).unwrap(),
+        vec![c, d, g, l]
+    );
     assert_eq!(merkle::consistency_proof(&t, 4, 7).unwrap(), vec![l]);
     assert_eq!(merkle::consistency_proof(&t, 6, 7).unwrap(), vec![i, j, k]);
     let root3 = rfc::node(&g, &c);

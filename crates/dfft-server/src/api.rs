@@ -26,7 +26,13 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 fn text(body: String, cache: &'static str) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")), (header::CACHE_CONTROL, HeaderValue::from_static(cache))],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
         body,
     )
         .into_response()
@@ -39,7 +45,8 @@ pub async fn checkpoint(State(app): State<App>) -> Response {
 
 /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`.
 pub async fn tile(State(app): State<App>, Path(rest): Path<String>) -> Result<Response, ApiError> {
-    let t = Tile::parse_path(&format!("tile/{rest}")).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let t = Tile::parse_path(&format!("tile/{rest}"))
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
     let size = app.shared.published().size;
     let store = &app.shared.store;
     let body = match t.level {
@@ -50,7 +57,8 @@ pub async fn tile(State(app): State<App>, Path(rest): Path<String>) -> Result<Re
                 return Err(ApiError::not_found("no such tile in the published tree"));
             }
             let first = t.index * tile::TILE_WIDTH;
-            let hashes = store.hash_range(level * tile::TILE_HEIGHT, first, first + u64::from(t.width))?;
+            let hashes =
+                store.hash_range(level * tile::TILE_HEIGHT, first, first + u64::from(t.width))?;
             let mut out = Vec::with_capacity(32 * hashes.len());
             for h in hashes {
                 out.extend_from_slice(&h);
@@ -59,17 +67,30 @@ pub async fn tile(State(app): State<App>, Path(rest): Path<String>) -> Result<Re
         }
         None => {
             if u64::from(t.width) > available(t.index, size) {
-                return Err(ApiError::not_found("no such entry bundle in the published tree"));
+                return Err(ApiError::not_found(
+                    "no such entry bundle in the published tree",
+                ));
             }
             let first = t.index * tile::TILE_WIDTH;
             let entries = store.entries(first, first + u64::from(t.width))?;
-            tile::encode_bundle(entries.iter().map(|e| e.as_slice())).map_err(|e| ApiError::internal(e.to_string()))?
+            tile::encode_bundle(entries.iter().map(|e| e.as_slice()))
+                .map_err(|e| ApiError::internal(e.to_string()))?
         }
     };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
-            (header::CACHE_CONTROL, HeaderValue::from_static(if t.is_full() { IMMUTABLE } else { "public, max-age=3600" })),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(if t.is_full() {
+                    IMMUTABLE
+                } else {
+                    "public, max-age=3600"
+                }),
+            ),
         ],
         body,
     )
@@ -78,7 +99,9 @@ pub async fn tile(State(app): State<App>, Path(rest): Path<String>) -> Result<Re
 
 /// How many hashes (or entries) tile `index` has, given `count` at its level.
 fn available(index: u64, count: u64) -> u64 {
-    count.saturating_sub(index.saturating_mul(tile::TILE_WIDTH)).min(tile::TILE_WIDTH)
+    count
+        .saturating_sub(index.saturating_mul(tile::TILE_WIDTH))
+        .min(tile::TILE_WIDTH)
 }
 
 /// A submission receipt.
@@ -91,10 +114,23 @@ pub struct Receipt {
     tlog_proof: String,
 }
 
-fn receipt(app: &App, index: u64, entry: &[u8], leaf: &Hash, published: &Published) -> Result<Receipt, ApiError> {
-    let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size).map_err(|e| ApiError::internal(format!("proof: {e}")))?;
-    let checkpoint = dfft_core::checkpoint::SignedCheckpoint::parse(published.text.as_bytes()).map_err(|e| ApiError::internal(e.to_string()))?;
-    let tp = TlogProof { extra: Some(entry.to_vec()), index, proof: proof.clone(), checkpoint };
+fn receipt(
+    app: &App,
+    index: u64,
+    entry: &[u8],
+    leaf: &Hash,
+    published: &Published,
+) -> Result<Receipt, ApiError> {
+    let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size)
+        .map_err(|e| ApiError::internal(format!("proof: {e}")))?;
+    let checkpoint = dfft_core::checkpoint::SignedCheckpoint::parse(published.text.as_bytes())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let tp = TlogProof {
+        extra: Some(entry.to_vec()),
+        index,
+        proof: proof.clone(),
+        checkpoint,
+    };
     Ok(Receipt {
         index,
         leaf_hash: hex::encode(leaf),
@@ -120,28 +156,56 @@ pub async fn submit(State(app): State<App>, req: Request) -> Response {
 }
 
 fn content_type_ok(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || mime == "application/vnd.dsse.envelope.v1+json"
 }
 
 async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
     if !content_type_ok(req.headers()) {
-        return Err(ApiError::unsupported_type("send the DSSE envelope as application/json"));
+        return Err(ApiError::unsupported_type(
+            "send the DSSE envelope as application/json",
+        ));
     }
     let limit = app.limits.max_body;
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         if len > limit {
-            return Err(ApiError::too_large(format!("body of {len} bytes exceeds the limit of {limit}")));
+            return Err(ApiError::too_large(format!(
+                "body of {len} bytes exceeds the limit of {limit}"
+            )));
         }
     }
     let body: Body = req.into_body();
-    let bytes = match tokio::time::timeout(app.limits.body_timeout, axum::body::to_bytes(body, limit)).await {
-        Err(_) => return Err(ApiError::timeout(format!("body not received within {:?}", app.limits.body_timeout))),
+    let bytes = match tokio::time::timeout(
+        app.limits.body_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await
+    {
+        Err(_) => {
+            return Err(ApiError::timeout(format!(
+                "body not received within {:?}",
+                app.limits.body_timeout
+            )))
+        }
         Ok(Err(e)) => {
-            let too_big = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let too_big = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             return Err(if too_big {
                 ApiError::too_large(format!("body exceeds the limit of {limit} bytes"))
             } else {
@@ -153,7 +217,9 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
     let envelope = Envelope::parse(&bytes).map_err(RuleError::from)?;
     let entry_len = envelope.canonical_bytes().len();
     if entry_len > MAX_ENTRY_SIZE {
-        return Err(ApiError::too_large(format!("canonical entry of {entry_len} bytes exceeds 65535")));
+        return Err(ApiError::too_large(format!(
+            "canonical entry of {entry_len} bytes exceeds 65535"
+        )));
     }
     let submission = Submission::from_envelope(envelope)?;
     let leaf = merkle::leaf_hash(submission.entry());
@@ -172,17 +238,31 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
         }
     }
     let snapshot = app.shared.snapshot();
-    let authority = submission.statement().authority().and_then(|a| snapshot.authorities.get(a.as_str()));
+    let authority = submission
+        .statement()
+        .authority()
+        .and_then(|a| snapshot.authorities.get(a.as_str()));
     let verified = verify_signatures(submission, snapshot.governance.as_ref(), authority)?;
     let entry = verified.entry().to_vec();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let job = Job { verified, leaf, queued: Instant::now(), reply: tx };
+    let job = Job {
+        verified,
+        leaf,
+        queued: Instant::now(),
+        reply: tx,
+    };
     match app.queue.try_send(job) {
         Ok(()) => {}
-        Err(TrySendError::Full(_)) => return Err(ApiError::overloaded("the sequencing queue is full; retry")),
-        Err(TrySendError::Disconnected(_)) => return Err(ApiError::overloaded("the sequencer is not running")),
+        Err(TrySendError::Full(_)) => {
+            return Err(ApiError::overloaded("the sequencing queue is full; retry"))
+        }
+        Err(TrySendError::Disconnected(_)) => {
+            return Err(ApiError::overloaded("the sequencer is not running"))
+        }
     }
-    let outcome = rx.await.map_err(|_| ApiError::overloaded("the sequencer stopped"))??;
+    let outcome = rx
+        .await
+        .map_err(|_| ApiError::overloaded("the sequencer stopped"))??;
     let (status, index, published) = match outcome {
         Outcome::Created(i, p) => (StatusCode::CREATED, i, p),
         Outcome::Duplicate(i, p) => (StatusCode::OK, i, p),
@@ -198,20 +278,37 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 fn parse_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
     match param(q, name) {
         None => Ok(None),
-        Some(v) => v.parse::<u64>().map(Some).map_err(|_| ApiError::malformed(format!("{name} must be a non-negative integer"))),
+        Some(v) => v
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| ApiError::malformed(format!("{name} must be a non-negative integer"))),
     }
 }
 
 /// `GET /v1/entries/<index>`.
-pub async fn entry(State(app): State<App>, Path(index): Path<String>) -> Result<Response, ApiError> {
-    let index: u64 = index.parse().map_err(|_| ApiError::malformed("index must be a non-negative integer"))?;
+pub async fn entry(
+    State(app): State<App>,
+    Path(index): Path<String>,
+) -> Result<Response, ApiError> {
+    let index: u64 = index
+        .parse()
+        .map_err(|_| ApiError::malformed("index must be a non-negative integer"))?;
     let published = app.shared.published();
     if index >= published.size {
-        return Err(ApiError::not_found(format!("no entry {index}; the tree has {} entries", published.size)));
+        return Err(ApiError::not_found(format!(
+            "no entry {index}; the tree has {} entries",
+            published.size
+        )));
     }
-    let bytes = app.shared.store.entry(index)?.ok_or_else(|| ApiError::internal("entry missing from store"))?;
-    let sub = Submission::parse_entry(&bytes).map_err(|e| ApiError::internal(format!("stored entry does not parse: {e}")))?;
-    let statement: serde_json::Value = serde_json::from_slice(&sub.envelope().payload).unwrap_or(serde_json::Value::Null);
+    let bytes = app
+        .shared
+        .store
+        .entry(index)?
+        .ok_or_else(|| ApiError::internal("entry missing from store"))?;
+    let sub = Submission::parse_entry(&bytes)
+        .map_err(|e| ApiError::internal(format!("stored entry does not parse: {e}")))?;
+    let statement: serde_json::Value =
+        serde_json::from_slice(&sub.envelope().payload).unwrap_or(serde_json::Value::Null);
     Ok(axum::Json(serde_json::json!({
         "index": index,
         "leaf_hash": hex::encode(&merkle::leaf_hash(&bytes)),
@@ -223,25 +320,47 @@ pub async fn entry(State(app): State<App>, Path(index): Path<String>) -> Result<
 }
 
 /// `GET /v1/proof/inclusion?index=&size=` or `?leaf_hash=&size=`.
-pub async fn inclusion(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn inclusion(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let size = parse_u64(&q, "size")?.unwrap_or(published.size);
     if size > published.size || size == 0 {
-        return Err(ApiError::not_found(format!("size must be 1..={}", published.size)));
+        return Err(ApiError::not_found(format!(
+            "size must be 1..={}",
+            published.size
+        )));
     }
     let index = match (parse_u64(&q, "index")?, param(&q, "leaf_hash")) {
         (Some(i), None) => i,
         (None, Some(h)) => {
-            let h = hex::decode32(h).ok_or_else(|| ApiError::malformed("leaf_hash must be 64 hex digits"))?;
-            app.shared.store.index_of_leaf(&h)?.ok_or_else(|| ApiError::not_found("no entry with that leaf hash"))?
+            let h = hex::decode32(h)
+                .ok_or_else(|| ApiError::malformed("leaf_hash must be 64 hex digits"))?;
+            app.shared
+                .store
+                .index_of_leaf(&h)?
+                .ok_or_else(|| ApiError::not_found("no entry with that leaf hash"))?
         }
-        _ => return Err(ApiError::malformed("give exactly one of index and leaf_hash")),
+        _ => {
+            return Err(ApiError::malformed(
+                "give exactly one of index and leaf_hash",
+            ))
+        }
     };
     if index >= size {
-        return Err(ApiError::not_found(format!("entry {index} is not in the tree of size {size}")));
+        return Err(ApiError::not_found(format!(
+            "entry {index} is not in the tree of size {size}"
+        )));
     }
-    let proof = merkle::inclusion_proof(&*app.shared.store, index, size).map_err(|e| ApiError::internal(e.to_string()))?;
-    let leaf = app.shared.store.read_hashes(&[NodeId::new(0, index)])?.pop().ok_or_else(|| ApiError::internal("leaf hash missing"))?;
+    let proof = merkle::inclusion_proof(&*app.shared.store, index, size)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let leaf = app
+        .shared
+        .store
+        .read_hashes(&[NodeId::new(0, index)])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("leaf hash missing"))?;
     Ok(axum::Json(serde_json::json!({
         "index": index,
         "size": size,
@@ -252,17 +371,24 @@ pub async fn inclusion(State(app): State<App>, Query(q): Query<HashMap<String, S
 }
 
 /// `GET /v1/proof/consistency?from=&to=`.
-pub async fn consistency(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn consistency(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let from = parse_u64(&q, "from")?.ok_or_else(|| ApiError::malformed("from is required"))?;
     let to = parse_u64(&q, "to")?.unwrap_or(published.size);
     if to > published.size {
-        return Err(ApiError::not_found(format!("to must be at most {}", published.size)));
+        return Err(ApiError::not_found(format!(
+            "to must be at most {}",
+            published.size
+        )));
     }
     if from == 0 || from > to {
         return Err(ApiError::malformed("need 0 < from <= to"));
     }
-    let proof = merkle::consistency_proof(&*app.shared.store, from, to).map_err(|e| ApiError::internal(e.to_string()))?;
+    let proof = merkle::consistency_proof(&*app.shared.store, from, to)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(axum::Json(serde_json::json!({
         "from": from,
         "to": to,
@@ -300,11 +426,14 @@ pub async fn healthz(State(app): State<App>) -> Response {
 /// `GET /metrics`.
 pub async fn metrics(State(app): State<App>) -> Response {
     let size = app.shared.published().size;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.shared.metrics.render(size)).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.shared.metrics.render(size),
+    )
+        .into_response()
 }
 
 /// Fallback: JSON 404.
 pub async fn fallback() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
-

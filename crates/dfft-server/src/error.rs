@@ -20,7 +20,12 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     /// 400: the request is malformed.
     pub fn malformed(message: impl Into<String>) -> Self {
@@ -36,7 +41,11 @@ impl ApiError {
     }
     /// 415: wrong content type.
     pub fn unsupported_type(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
     }
     /// 408: the client sent its body too slowly.
     pub fn timeout(message: impl Into<String>) -> Self {
@@ -46,12 +55,19 @@ impl ApiError {
     pub fn rate_limited(retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many submissions from this signer; retry later")
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many submissions from this signer; retry later",
+            )
         }
     }
     /// 503: the sequencer queue is full or the log is not writable.
     pub fn overloaded(message: impl Into<String>) -> Self {
-        ApiError { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message) }
+        ApiError {
+            retry_after: Some(1),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message)
+        }
     }
     /// 500: our fault.
     pub fn internal(message: impl Into<String>) -> Self {

@@ -29,14 +29,23 @@ pub enum KeyError {
 /// 32 random bytes from the operating system.
 pub fn random_seed() -> Result<[u8; 32], KeyError> {
     let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed).map_err(|e| KeyError::Io { path: "(os random)".into(), source: std::io::Error::other(e.to_string()) })?;
+    getrandom::getrandom(&mut seed).map_err(|e| KeyError::Io {
+        path: "(os random)".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     Ok(seed)
 }
 
 /// Loads a private-key file.
 pub fn load(path: &Path) -> Result<SignerKey, KeyError> {
-    let s = std::fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
-    SignerKey::parse(s.trim()).map_err(|e| KeyError::Invalid { path: path.display().to_string(), message: e.to_string() })
+    let s = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    SignerKey::parse(s.trim()).map_err(|e| KeyError::Invalid {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Loads `path`, or creates it with a new key named `name` if it is missing.
@@ -45,7 +54,10 @@ pub fn load_or_create(path: &Path, name: &str) -> Result<(SignerKey, bool), KeyE
     if path.exists() {
         return Ok((load(path)?, false));
     }
-    let name = KeyName::new(name).map_err(|e| KeyError::Invalid { path: path.display().to_string(), message: e.to_string() })?;
+    let name = KeyName::new(name).map_err(|e| KeyError::Invalid {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     let key = SignerKey::from_seed(name, random_seed()?);
     write_secret(path, &key.to_private_string())?;
     Ok((key, true))
@@ -54,7 +66,10 @@ pub fn load_or_create(path: &Path, name: &str) -> Result<(SignerKey, bool), KeyE
 /// Writes a secret file atomically with mode 0600: temp file, fsync, rename,
 /// fsync of the directory.
 pub fn write_secret(path: &Path, content: &str) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let tmp = path.with_extension("tmp");
     {
         let mut opts = std::fs::OpenOptions::new();

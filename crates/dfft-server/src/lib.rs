@@ -60,7 +60,10 @@ impl Default for Limits {
         Limits {
             max_body: 256 * 1024,
             max_pending: 65_536,
-            batch: BatchLimits { max: 4096, delay: Duration::from_millis(1) },
+            batch: BatchLimits {
+                max: 4096,
+                delay: Duration::from_millis(1),
+            },
             rate_per_signer: 0.0,
             rate_burst: 1000.0,
             body_timeout: Duration::from_secs(10),
@@ -127,7 +130,11 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     fn new(rate: f64, burst: f64) -> Self {
-        RateLimiter { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            rate,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
     /// Takes a token for `key`, or says how many seconds to wait.
     pub fn check(&self, key: &str) -> Result<(), u64> {
@@ -194,15 +201,25 @@ pub struct Server {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The current time as an RFC 3339 UTC timestamp (whole seconds).
 pub fn timestamp_now() -> Timestamp {
     let secs = unix_now();
-    let date = Date::today_from_unix_secs(secs).unwrap_or(Date::new(1970, 1, 1).expect("valid date"));
+    let date =
+        Date::today_from_unix_secs(secs).unwrap_or(Date::new(1970, 1, 1).expect("valid date"));
     let s = secs % 86_400;
-    Timestamp::parse(&format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)).expect("well-formed timestamp")
+    Timestamp::parse(&format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    ))
+    .expect("well-formed timestamp")
 }
 
 impl Server {
@@ -213,45 +230,85 @@ impl Server {
         std::fs::create_dir_all(dir)?;
         let store = Arc::new(Store::open(&dir.join("db"))?);
         let size = store.size()?;
-        let stored_origin = store.state(NS_GENESIS, b"origin")?.map(|v| String::from_utf8_lossy(&v).into_owned());
+        let stored_origin = store
+            .state(NS_GENESIS, b"origin")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
         let origin = match (&stored_origin, &config.origin) {
             (Some(s), Some(c)) if s != c => {
-                return Err(StartError::Config(format!("this data directory holds the log {s:?}, not {c:?}")));
+                return Err(StartError::Config(format!(
+                    "this data directory holds the log {s:?}, not {c:?}"
+                )));
             }
             (Some(s), _) => s.clone(),
             (None, Some(c)) => c.clone(),
-            (None, None) => return Err(StartError::Config("--origin is required to create a new log".into())),
+            (None, None) => {
+                return Err(StartError::Config(
+                    "--origin is required to create a new log".into(),
+                ))
+            }
         };
         if origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains('+') {
-            return Err(StartError::Config(format!("origin {origin:?} must be non-empty, without spaces or '+'")));
+            return Err(StartError::Config(format!(
+                "origin {origin:?} must be non-empty, without spaces or '+'"
+            )));
         }
         let log_key = match &config.log_key {
             Some(p) => keys::load(p)?,
             None => keys::load_or_create(&dir.join("log.key"), &origin)?.0,
         };
         if log_key.name() != origin {
-            return Err(StartError::Config(format!("the log key is named {:?}; it must be named after the origin {origin:?}", log_key.name())));
+            return Err(StartError::Config(format!(
+                "the log key is named {:?}; it must be named after the origin {origin:?}",
+                log_key.name()
+            )));
         }
         // The public key, for operators and for monitors sharing the volume.
         std::fs::write(dir.join("log.vkey"), format!("{}\n", log_key.verifier()))?;
-        let mut seq = Sequencer::open(store, log_key.clone(), origin.clone(), metrics::Metrics::default())?;
+        let mut seq = Sequencer::open(
+            store,
+            log_key.clone(),
+            origin.clone(),
+            metrics::Metrics::default(),
+        )?;
         let mut created = false;
         if size == 0 {
             let genesis = genesis_submission(&config, dir, &origin)?;
-            let verified = verify_signatures(genesis, None, None).map_err(|e| StartError::Config(format!("genesis: {e}")))?;
+            let verified = verify_signatures(genesis, None, None)
+                .map_err(|e| StartError::Config(format!("genesis: {e}")))?;
             let leaf = dfft_core::merkle::leaf_hash(verified.entry());
             let (tx, mut rx) = tokio::sync::oneshot::channel();
-            seq.process(vec![Job { verified, leaf, queued: Instant::now(), reply: tx }]);
+            seq.process(vec![Job {
+                verified,
+                leaf,
+                queued: Instant::now(),
+                reply: tx,
+            }]);
             match rx.try_recv() {
                 Ok(Ok(Outcome::Created(0, _))) => created = true,
-                Ok(Ok(o)) => return Err(StartError::Config(format!("genesis not logged at 0: {o:?}"))),
-                Ok(Err(e)) => return Err(StartError::Config(format!("genesis refused: {}", e.message))),
-                Err(_) => return Err(StartError::Config("genesis: no answer from the sequencer".into())),
+                Ok(Ok(o)) => {
+                    return Err(StartError::Config(format!(
+                        "genesis not logged at 0: {o:?}"
+                    )))
+                }
+                Ok(Err(e)) => {
+                    return Err(StartError::Config(format!(
+                        "genesis refused: {}",
+                        e.message
+                    )))
+                }
+                Err(_) => {
+                    return Err(StartError::Config(
+                        "genesis: no answer from the sequencer".into(),
+                    ))
+                }
             }
         }
         let shared = seq.shared();
         let snap = shared.snapshot();
-        let gov = snap.governance.clone().ok_or_else(|| StartError::Config("the log has no genesis".into()))?;
+        let gov = snap
+            .governance
+            .clone()
+            .ok_or_else(|| StartError::Config("the log has no genesis".into()))?;
         let info = StartInfo {
             origin,
             log_vkey: log_key.verifier(),
@@ -265,12 +322,20 @@ impl Server {
         let alive = Arc::new(AtomicBool::new(true));
         let alive2 = alive.clone();
         let batch = limits.batch;
-        let thread = std::thread::Builder::new().name("sequencer".into()).spawn(move || {
-            seq.run(rx, batch);
-            alive2.store(false, Ordering::Relaxed);
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || {
+                seq.run(rx, batch);
+                alive2.store(false, Ordering::Relaxed);
+            })?;
         let rate = Arc::new(RateLimiter::new(limits.rate_per_signer, limits.rate_burst));
-        let app = App { shared, queue: tx, limits: Arc::new(limits), rate, alive };
+        let app = App {
+            shared,
+            queue: tx,
+            limits: Arc::new(limits),
+            rate,
+            alive,
+        };
         Ok(Server { app, thread, info })
     }
 
@@ -281,10 +346,16 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes, then lets the
     /// sequencer finish its batch and stop.
-    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let Server { app, thread, .. } = self;
         let r = router(app);
-        let res = axum::serve(listener, r).with_graceful_shutdown(shutdown).await;
+        let res = axum::serve(listener, r)
+            .with_graceful_shutdown(shutdown)
+            .await;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         res
     }
@@ -312,15 +383,30 @@ fn router(app: App) -> Router {
 
 /// The genesis statement for a new log: from a file (offline governance
 /// keys) or signed now with governance key files.
-fn genesis_submission(config: &Config, dir: &std::path::Path, origin: &str) -> Result<Submission, StartError> {
+fn genesis_submission(
+    config: &Config,
+    dir: &std::path::Path,
+    origin: &str,
+) -> Result<Submission, StartError> {
     let g = &config.governance;
     if let Some(path) = &g.genesis_file {
-        let bytes = std::fs::read(path).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
-        let sub = Submission::parse(&bytes).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
+        let sub = Submission::parse(&bytes)
+            .map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
         match sub.statement() {
             Statement::Genesis(gs) if gs.origin == origin => {}
-            Statement::Genesis(gs) => return Err(StartError::Config(format!("genesis is for origin {:?}, not {origin:?}", gs.origin))),
-            _ => return Err(StartError::Config("the genesis file holds another kind of statement".into())),
+            Statement::Genesis(gs) => {
+                return Err(StartError::Config(format!(
+                    "genesis is for origin {:?}, not {origin:?}",
+                    gs.origin
+                )))
+            }
+            _ => {
+                return Err(StartError::Config(
+                    "the genesis file holds another kind of statement".into(),
+                ))
+            }
         }
         return Ok(sub);
     }
@@ -330,19 +416,31 @@ fn genesis_submission(config: &Config, dir: &std::path::Path, origin: &str) -> R
     let signers: Vec<SignerKey> = if g.key_files.is_empty() {
         vec![keys::load_or_create(&dir.join("governance.key"), &format!("{origin}/governance"))?.0]
     } else {
-        g.key_files.iter().map(|p| keys::load(p)).collect::<Result<_, _>>()?
+        g.key_files
+            .iter()
+            .map(|p| keys::load(p))
+            .collect::<Result<_, _>>()?
     };
     let threshold = g.threshold.unwrap_or(1);
     if threshold == 0 || threshold > signers.len() {
-        return Err(StartError::Config(format!("threshold {threshold} needs 1..={} governance keys", signers.len())));
+        return Err(StartError::Config(format!(
+            "threshold {threshold} needs 1..={} governance keys",
+            signers.len()
+        )));
     }
     let statement = Statement::Genesis(Genesis {
         origin: origin.to_string(),
-        governance: Governance { keys: signers.iter().map(|k| k.verifier()).collect(), threshold },
+        governance: Governance {
+            keys: signers.iter().map(|k| k.verifier()).collect(),
+            threshold,
+        },
         issued_at: timestamp_now(),
     });
-    let payload = statement.to_payload().map_err(|e| StartError::Config(format!("genesis: {e}")))?;
+    let payload = statement
+        .to_payload()
+        .map_err(|e| StartError::Config(format!("genesis: {e}")))?;
     let refs: Vec<&SignerKey> = signers.iter().collect();
-    let env = Envelope::sign(payload, &refs).map_err(|e| StartError::Config(format!("genesis: {e}")))?;
+    let env =
+        Envelope::sign(payload, &refs).map_err(|e| StartError::Config(format!("genesis: {e}")))?;
     Submission::from_envelope(env).map_err(|e| StartError::Config(format!("genesis: {e}")))
 }

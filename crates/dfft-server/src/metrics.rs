@@ -14,7 +14,12 @@ pub struct Histogram {
 
 impl Histogram {
     fn new(bounds: &'static [f64]) -> Self {
-        Histogram { bounds, counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(), sum_micros: AtomicU64::new(0), count: AtomicU64::new(0) }
+        Histogram {
+            bounds,
+            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
     }
     /// Records one observation.
     pub fn observe(&self, v: f64) {
@@ -33,13 +38,27 @@ impl Histogram {
         }
         let n = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micros.load(Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "{name}_count {n}");
     }
 }
 
 /// Outcomes of a submission.
-pub const OUTCOMES: &[&str] = &["created", "duplicate", "malformed", "unauthorized", "rejected", "too_large", "rate_limited", "overloaded", "error"];
+pub const OUTCOMES: &[&str] = &[
+    "created",
+    "duplicate",
+    "malformed",
+    "unauthorized",
+    "rejected",
+    "too_large",
+    "rate_limited",
+    "overloaded",
+    "error",
+];
 
 /// All metrics of one server.
 pub struct Metrics {
@@ -56,8 +75,12 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             submissions: OUTCOMES.iter().map(|_| AtomicU64::new(0)).collect(),
-            batch_size: Histogram::new(&[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0]),
-            sequencing_seconds: Histogram::new(&[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]),
+            batch_size: Histogram::new(&[
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0,
+            ]),
+            sequencing_seconds: Histogram::new(&[
+                0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
+            ]),
             commit_seconds: Histogram::new(&[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]),
         }
     }
@@ -76,12 +99,28 @@ impl Metrics {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP dfft_submissions_total Submissions by outcome.\n# TYPE dfft_submissions_total counter");
         for (o, c) in OUTCOMES.iter().zip(&self.submissions) {
-            let _ = writeln!(out, "dfft_submissions_total{{outcome=\"{o}\"}} {}", c.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "dfft_submissions_total{{outcome=\"{o}\"}} {}",
+                c.load(Relaxed)
+            );
         }
         let _ = writeln!(out, "# HELP dfft_tree_size Entries in the log.\n# TYPE dfft_tree_size gauge\ndfft_tree_size {size}");
-        self.batch_size.render("dfft_batch_entries", "Entries per committed batch.", &mut out);
-        self.sequencing_seconds.render("dfft_sequencing_seconds", "Time from queueing a submission to its durable commit.", &mut out);
-        self.commit_seconds.render("dfft_commit_seconds", "Time of one synced batch write.", &mut out);
+        self.batch_size.render(
+            "dfft_batch_entries",
+            "Entries per committed batch.",
+            &mut out,
+        );
+        self.sequencing_seconds.render(
+            "dfft_sequencing_seconds",
+            "Time from queueing a submission to its durable commit.",
+            &mut out,
+        );
+        self.commit_seconds.render(
+            "dfft_commit_seconds",
+            "Time of one synced batch write.",
+            &mut out,
+        );
         out
     }
 }

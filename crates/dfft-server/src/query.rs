@@ -20,7 +20,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn today() -> Date {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     Date::today_from_unix_secs(secs).unwrap_or_else(|| Date::new(1970, 1, 1).expect("valid date"))
 }
 
@@ -35,7 +38,8 @@ fn date_param(q: &HashMap<String, String>) -> Result<Date, ApiError> {
 fn heads(app: &App, size: u64) -> Result<Vec<RecordHead>, ApiError> {
     let mut out = Vec::new();
     for (_, v) in app.shared.store.state_all(NS_RECORD)? {
-        let mut h: RecordHead = serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("record head: {e}")))?;
+        let mut h: RecordHead = serde_json::from_slice(&v)
+            .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
         h.events.retain(|e| e.index < size);
         if !h.events.is_empty() {
             out.push(h);
@@ -44,23 +48,46 @@ fn heads(app: &App, size: u64) -> Result<Vec<RecordHead>, ApiError> {
     Ok(out)
 }
 
-fn answer(app: &App, head: &RecordHead, status: Option<Status>, published: &Published) -> Result<RecordAnswer, ApiError> {
+fn answer(
+    app: &App,
+    head: &RecordHead,
+    status: Option<Status>,
+    published: &Published,
+) -> Result<RecordAnswer, ApiError> {
     let mut events = Vec::with_capacity(head.events.len());
     for e in &head.events {
-        let entry = app.shared.store.entry(e.index)?.ok_or_else(|| ApiError::internal("entry missing"))?;
-        let proof = merkle::inclusion_proof(&*app.shared.store, e.index, published.size).map_err(|e| ApiError::internal(e.to_string()))?;
+        let entry = app
+            .shared
+            .store
+            .entry(e.index)?
+            .ok_or_else(|| ApiError::internal("entry missing"))?;
+        let proof = merkle::inclusion_proof(&*app.shared.store, e.index, published.size)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         events.push(event_proof(e, &entry, &proof));
     }
     Ok(RecordAnswer::new(head, status, events))
 }
 
 /// `GET /v1/route?from=DE&to=JP&at=2024-01-01[&mechanism=adequacy]`.
-pub async fn route(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let from = Jurisdiction::new(q.get("from").ok_or_else(|| ApiError::malformed("from is required"))?).map_err(|e| ApiError::malformed(format!("from: {e}")))?;
-    let to = Jurisdiction::new(q.get("to").ok_or_else(|| ApiError::malformed("to is required"))?).map_err(|e| ApiError::malformed(format!("to: {e}")))?;
+pub async fn route(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let from = Jurisdiction::new(
+        q.get("from")
+            .ok_or_else(|| ApiError::malformed("from is required"))?,
+    )
+    .map_err(|e| ApiError::malformed(format!("from: {e}")))?;
+    let to = Jurisdiction::new(
+        q.get("to")
+            .ok_or_else(|| ApiError::malformed("to is required"))?,
+    )
+    .map_err(|e| ApiError::malformed(format!("to: {e}")))?;
     let at = date_param(&q)?;
     let mechanism = match q.get("mechanism") {
-        Some(m) => Some(Mechanism::new(m).map_err(|e| ApiError::malformed(format!("mechanism: {e}")))?),
+        Some(m) => {
+            Some(Mechanism::new(m).map_err(|e| ApiError::malformed(format!("mechanism: {e}")))?)
+        }
         None => None,
     };
     let published = app.shared.published();
@@ -82,28 +109,47 @@ pub async fn route(State(app): State<App>, Query(q): Query<HashMap<String, Strin
     ids.dedup();
     let mut records = Vec::new();
     for id in ids {
-        let Some(v) = app.shared.store.state(NS_RECORD, &id)? else { continue };
-        let mut h: RecordHead = serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("record head: {e}")))?;
+        let Some(v) = app.shared.store.state(NS_RECORD, &id)? else {
+            continue;
+        };
+        let mut h: RecordHead = serde_json::from_slice(&v)
+            .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
         h.events.retain(|e| e.index < published.size);
         if let Some(status) = h.route_status(&from, &to, at, mechanism) {
             records.push(answer(&app, &h, Some(status), &published)?);
         }
     }
-    let ans = RouteAnswer { from, to, at, mechanism, checkpoint: published.text.clone(), records };
+    let ans = RouteAnswer {
+        from,
+        to,
+        at,
+        mechanism,
+        checkpoint: published.text.clone(),
+        records,
+    };
     Ok(axum::Json(ans).into_response())
 }
 
 /// `GET /v1/records/<record>`: the whole history of one record.
 pub async fn record(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let published = app.shared.published();
-    let v = app.shared.store.state(NS_RECORD, id.as_bytes())?.ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
-    let mut h: RecordHead = serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("record head: {e}")))?;
+    let v = app
+        .shared
+        .store
+        .state(NS_RECORD, id.as_bytes())?
+        .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
+    let mut h: RecordHead =
+        serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("record head: {e}")))?;
     h.events.retain(|e| e.index < published.size);
     if h.events.is_empty() {
         return Err(ApiError::not_found(format!("no record {id:?}")));
     }
     let record = answer(&app, &h, None, &published)?;
-    Ok(axum::Json(RecordHistory { checkpoint: published.text.clone(), record }).into_response())
+    Ok(axum::Json(RecordHistory {
+        checkpoint: published.text.clone(),
+        record,
+    })
+    .into_response())
 }
 
 /// `GET /v1/authorities`: current authorities, with the index of the
@@ -111,12 +157,21 @@ pub async fn record(State(app): State<App>, Path(id): Path<String>) -> Result<Re
 pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let snap = app.shared.snapshot();
-    let mut list: Vec<_> = snap.authorities.values().filter(|a| a.set_at_index < published.size).collect();
+    let mut list: Vec<_> = snap
+        .authorities
+        .values()
+        .filter(|a| a.set_at_index < published.size)
+        .collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
     let mut out = Vec::new();
     for a in list {
-        let entry = app.shared.store.entry(a.set_at_index)?.ok_or_else(|| ApiError::internal("entry missing"))?;
-        let proof = merkle::inclusion_proof(&*app.shared.store, a.set_at_index, published.size).map_err(|e| ApiError::internal(e.to_string()))?;
+        let entry = app
+            .shared
+            .store
+            .entry(a.set_at_index)?
+            .ok_or_else(|| ApiError::internal("entry missing"))?;
+        let proof = merkle::inclusion_proof(&*app.shared.store, a.set_at_index, published.size)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         out.push(serde_json::json!({
             "authority": a.id.as_str(),
             "name": a.name,
@@ -128,7 +183,10 @@ pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
             "inclusion_proof": proof.iter().map(|h| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, h)).collect::<Vec<_>>(),
         }));
     }
-    Ok(axum::Json(serde_json::json!({"checkpoint": published.text, "authorities": out})).into_response())
+    Ok(
+        axum::Json(serde_json::json!({"checkpoint": published.text, "authorities": out}))
+            .into_response(),
+    )
 }
 
 fn expand(j: &Jurisdiction, at: Date) -> Vec<String> {
@@ -140,7 +198,10 @@ fn expand(j: &Jurisdiction, at: Date) -> Vec<String> {
 
 /// `GET /v1/matrix?at=D`: for each (from, to) pair of jurisdictions, the
 /// records in force on D (groups expanded to their members on D; `*` kept).
-pub async fn matrix(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn matrix(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let at = date_param(&q)?;
     let published = app.shared.published();
     let mut pairs: BTreeMap<(String, String), Vec<serde_json::Value>> = BTreeMap::new();
@@ -157,14 +218,20 @@ pub async fn matrix(State(app): State<App>, Query(q): Query<HashMap<String, Stri
                 if &f == t {
                     continue;
                 }
-                pairs.entry((f.clone(), t.clone())).or_default().push(serde_json::json!({
-                    "record": h.record.as_str(),
-                    "mechanism": h.mechanism,
-                    "since_index": h.events.last().map(|e| e.index),
-                }));
+                pairs
+                    .entry((f.clone(), t.clone()))
+                    .or_default()
+                    .push(serde_json::json!({
+                        "record": h.record.as_str(),
+                        "mechanism": h.mechanism,
+                        "since_index": h.events.last().map(|e| e.index),
+                    }));
             }
         }
     }
-    let pairs: Vec<_> = pairs.into_iter().map(|((f, t), recs)| serde_json::json!({"from": f, "to": t, "records": recs})).collect();
+    let pairs: Vec<_> = pairs
+        .into_iter()
+        .map(|((f, t), recs)| serde_json::json!({"from": f, "to": t, "records": recs}))
+        .collect();
     Ok(axum::Json(serde_json::json!({"at": at, "tree_size": published.size, "checkpoint": published.text, "pairs": pairs})).into_response())
 }

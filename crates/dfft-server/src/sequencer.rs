@@ -101,11 +101,17 @@ pub struct Shared {
 impl Shared {
     /// The latest published checkpoint.
     pub fn published(&self) -> Arc<Published> {
-        self.published.read().map(|p| p.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.published
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
     /// The latest registry snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().map(|p| p.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.snapshot
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 }
 
@@ -161,19 +167,29 @@ pub enum OpenError {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Sequencer {
     /// Recovers the sequencer from the store (see the module docs).
-    pub fn open(store: Arc<Store>, key: SignerKey, origin: String, metrics: Metrics) -> Result<Sequencer, OpenError> {
+    pub fn open(
+        store: Arc<Store>,
+        key: SignerKey,
+        origin: String,
+        metrics: Metrics,
+    ) -> Result<Sequencer, OpenError> {
         let size = store.size()?;
         let frontier = store.frontier(size)?;
         let root = frontier.root();
         let published = match store.checkpoint()? {
             Some(text) => {
-                let cp = SignedCheckpoint::parse(text.as_bytes()).map_err(|e| OpenError::Inconsistent(format!("stored checkpoint: {e}")))?;
-                cp.verify(&key.verifier(), &[], 0).map_err(|e| OpenError::Inconsistent(format!("stored checkpoint: {e}")))?;
+                let cp = SignedCheckpoint::parse(text.as_bytes())
+                    .map_err(|e| OpenError::Inconsistent(format!("stored checkpoint: {e}")))?;
+                cp.verify(&key.verifier(), &[], 0)
+                    .map_err(|e| OpenError::Inconsistent(format!("stored checkpoint: {e}")))?;
                 if cp.checkpoint.size != size || cp.checkpoint.root != root {
                     return Err(OpenError::Inconsistent(format!(
                         "stored checkpoint is for size {} but the tree has {size} entries or another root",
@@ -183,9 +199,20 @@ impl Sequencer {
                 Published { text, size, root }
             }
             None if size == 0 => {
-                let cp = Checkpoint { origin: origin.clone(), size: 0, root, extensions: vec![] };
-                let signed = cp.sign(&[&key], now_secs()).map_err(|e| OpenError::Inconsistent(e.to_string()))?;
-                Published { text: signed.to_text(), size: 0, root }
+                let cp = Checkpoint {
+                    origin: origin.clone(),
+                    size: 0,
+                    root,
+                    extensions: vec![],
+                };
+                let signed = cp
+                    .sign(&[&key], now_secs())
+                    .map_err(|e| OpenError::Inconsistent(e.to_string()))?;
+                Published {
+                    text: signed.to_text(),
+                    size: 0,
+                    root,
+                }
             }
             None => return Err(OpenError::Inconsistent("entries but no checkpoint".into())),
         };
@@ -197,7 +224,14 @@ impl Sequencer {
             log_vkey: key.verifier(),
             origin,
         });
-        let mut s = Sequencer { shared, key, frontier, governance: None, authorities: HashMap::new(), records: HashMap::new() };
+        let mut s = Sequencer {
+            shared,
+            key,
+            frontier,
+            governance: None,
+            authorities: HashMap::new(),
+            records: HashMap::new(),
+        };
         s.load_state()?;
         Ok(s)
     }
@@ -213,12 +247,16 @@ impl Sequencer {
         let size = store.size()?;
         self.frontier = store.frontier(size)?;
         self.governance = match store.state(NS_GENESIS, b"governance")? {
-            Some(v) => Some(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("governance: {e}")))?),
+            Some(v) => Some(
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("governance: {e}")))?,
+            ),
             None => None,
         };
         self.authorities.clear();
         for (_, v) in store.state_all(NS_AUTHORITY)? {
-            let a: AuthorityState = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("authority: {e}")))?;
+            let a: AuthorityState = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("authority: {e}")))?;
             self.authorities.insert(a.id.to_string(), a);
         }
         self.records.clear();
@@ -227,7 +265,10 @@ impl Sequencer {
     }
 
     fn publish_snapshot(&self) {
-        let snap = Arc::new(Snapshot { governance: self.governance.clone(), authorities: self.authorities.clone() });
+        let snap = Arc::new(Snapshot {
+            governance: self.governance.clone(),
+            authorities: self.authorities.clone(),
+        });
         match self.shared.snapshot.write() {
             Ok(mut g) => *g = snap,
             Err(p) => *p.into_inner() = snap,
@@ -240,7 +281,8 @@ impl Sequencer {
         }
         match self.shared.store.state(NS_RECORD, id.as_bytes())? {
             Some(v) => {
-                let r: RecordHead = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
+                let r: RecordHead = serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
                 self.records.insert(id.to_string(), r.clone());
                 Ok(Some(r))
             }
@@ -287,7 +329,10 @@ impl Sequencer {
             Err(ApiError),
         }
         let start_size = self.frontier.size();
-        let mut commit = Commit { first_index: start_size, ..Default::default() };
+        let mut commit = Commit {
+            first_index: start_size,
+            ..Default::default()
+        };
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut results: Vec<Pending> = Vec::with_capacity(batch.len());
         let mut state_changed = false;
@@ -312,7 +357,10 @@ impl Sequencer {
             // Step 2: the rules at this index.
             let index = self.frontier.size();
             let st = job.verified.statement();
-            let authority = st.authority().and_then(|a| self.authorities.get(a.as_str())).cloned();
+            let authority = st
+                .authority()
+                .and_then(|a| self.authorities.get(a.as_str()))
+                .cloned();
             let record = match st.record().map(|r| r.to_string()) {
                 Some(id) => match self.record(&id) {
                     Ok(r) => r,
@@ -323,7 +371,13 @@ impl Sequencer {
                 },
                 None => None,
             };
-            let change = match check_rules(index, &job.verified, self.governance.as_ref(), authority.as_ref(), record.as_ref()) {
+            let change = match check_rules(
+                index,
+                &job.verified,
+                self.governance.as_ref(),
+                authority.as_ref(),
+                record.as_ref(),
+            ) {
                 Ok(c) => c,
                 Err(e) => {
                     results.push(Pending::Err(e.into()));
@@ -339,20 +393,28 @@ impl Sequencer {
                         ))));
                         continue;
                     }
-                    commit.state.push((NS_GENESIS, b"origin".to_vec(), origin.into_bytes()));
-                    commit.state.push((NS_GENESIS, b"governance".to_vec(), json(&governance)));
+                    commit
+                        .state
+                        .push((NS_GENESIS, b"origin".to_vec(), origin.into_bytes()));
+                    commit
+                        .state
+                        .push((NS_GENESIS, b"governance".to_vec(), json(&governance)));
                     self.governance = Some(governance);
                     state_changed = true;
                 }
                 Change::Authority(a) => {
-                    commit.state.push((NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(&a)));
+                    commit
+                        .state
+                        .push((NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(&a)));
                     self.authorities.insert(a.id.to_string(), a);
                     state_changed = true;
                 }
                 Change::Record(r) => {
                     let id = r.record.to_string();
                     if record.is_none() {
-                        commit.state.push((NS_ROUTE, route_key(r.to.as_str(), &id), Vec::new()));
+                        commit
+                            .state
+                            .push((NS_ROUTE, route_key(r.to.as_str(), &id), Vec::new()));
                     }
                     self.records.insert(id.clone(), r);
                     if !touched_records.contains(&id) {
@@ -361,14 +423,19 @@ impl Sequencer {
                 }
             }
             // Step 3: the tree.
-            self.frontier.append(job.leaf, |id, h| commit.nodes.push((id, *h)));
-            commit.entries.push((job.verified.entry().to_vec(), job.leaf));
+            self.frontier
+                .append(job.leaf, |id, h| commit.nodes.push((id, *h)));
+            commit
+                .entries
+                .push((job.verified.entry().to_vec(), job.leaf));
             in_batch.insert(job.leaf, index);
             results.push(Pending::New(index));
         }
         for id in &touched_records {
             if let Some(r) = self.records.get(id) {
-                commit.state.push((NS_RECORD, id.as_bytes().to_vec(), json(r)));
+                commit
+                    .state
+                    .push((NS_RECORD, id.as_bytes().to_vec(), json(r)));
             }
         }
 
@@ -386,7 +453,9 @@ impl Sequencer {
                 }
                 for job in batch {
                     self.shared.metrics.submission("overloaded");
-                    let _ = job.reply.send(Err(ApiError::overloaded("the log could not commit this batch; retry")));
+                    let _ = job.reply.send(Err(ApiError::overloaded(
+                        "the log could not commit this batch; retry",
+                    )));
                 }
                 return;
             }
@@ -402,7 +471,10 @@ impl Sequencer {
             let answer = match r {
                 Pending::New(i) => {
                     self.shared.metrics.submission("created");
-                    self.shared.metrics.sequencing_seconds.observe(now.duration_since(job.queued).as_secs_f64());
+                    self.shared
+                        .metrics
+                        .sequencing_seconds
+                        .observe(now.duration_since(job.queued).as_secs_f64());
                     Ok(Outcome::Created(i, published.clone()))
                 }
                 Pending::Dup(i) => {
@@ -426,20 +498,38 @@ impl Sequencer {
         let prev = self.shared.published();
         // Step 4: never sign a checkpoint that does not extend the last one.
         if prev.size > 0 {
-            let overlay = Overlay { store: &self.shared.store, batch: commit.nodes.iter().copied().collect() };
-            let proof = merkle::consistency_proof(&overlay, prev.size, size).map_err(|e| format!("consistency proof: {e}"))?;
-            merkle::verify_consistency(prev.size, size, &prev.root, &root, &proof)
-                .map_err(|e| format!("new tree is not consistent with the published checkpoint: {e}"))?;
+            let overlay = Overlay {
+                store: &self.shared.store,
+                batch: commit.nodes.iter().copied().collect(),
+            };
+            let proof = merkle::consistency_proof(&overlay, prev.size, size)
+                .map_err(|e| format!("consistency proof: {e}"))?;
+            merkle::verify_consistency(prev.size, size, &prev.root, &root, &proof).map_err(
+                |e| format!("new tree is not consistent with the published checkpoint: {e}"),
+            )?;
         }
-        let cp = Checkpoint { origin: self.shared.origin.clone(), size, root, extensions: vec![] };
-        let signed = cp.sign(&[&self.key], now_secs()).map_err(|e| e.to_string())?;
+        let cp = Checkpoint {
+            origin: self.shared.origin.clone(),
+            size,
+            root,
+            extensions: vec![],
+        };
+        let signed = cp
+            .sign(&[&self.key], now_secs())
+            .map_err(|e| e.to_string())?;
         let text = signed.to_text();
         commit.checkpoint = text.clone();
         let n = commit.entries.len();
         // Step 5: one synced write.
         let t = Instant::now();
-        self.shared.store.commit(&commit).map_err(|e| e.to_string())?;
-        self.shared.metrics.commit_seconds.observe(t.elapsed().as_secs_f64());
+        self.shared
+            .store
+            .commit(&commit)
+            .map_err(|e| e.to_string())?;
+        self.shared
+            .metrics
+            .commit_seconds
+            .observe(t.elapsed().as_secs_f64());
         self.shared.metrics.batch_size.observe(n as f64);
         // Step 6: publish.
         let p = Arc::new(Published { text, size, root });
@@ -487,12 +577,18 @@ struct Overlay<'a> {
 impl HashReader for Overlay<'_> {
     type Error = StoreError;
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-        let missing: Vec<NodeId> = ids.iter().filter(|id| !self.batch.contains_key(id)).copied().collect();
+        let missing: Vec<NodeId> = ids
+            .iter()
+            .filter(|id| !self.batch.contains_key(id))
+            .copied()
+            .collect();
         let mut stored = self.store.read_hashes(&missing)?.into_iter();
         ids.iter()
             .map(|id| match self.batch.get(id) {
                 Some(h) => Ok(*h),
-                None => stored.next().ok_or_else(|| StoreError::Corrupt("short read".into())),
+                None => stored
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("short read".into())),
             })
             .collect()
     }

@@ -24,7 +24,10 @@
 #![warn(missing_docs)]
 
 use dfft_core::merkle::{Frontier, Hash, HashReader, NodeId};
-use rocksdb::{BlockBasedOptions, Cache, Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    BlockBasedOptions, Cache, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
+    WriteOptions, DB,
+};
 use std::path::Path;
 
 const P_ENTRY: u8 = b'e';
@@ -54,6 +57,9 @@ pub enum StoreError {
         want: u64,
     },
 }
+
+/// A key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 /// One atomic step of the log: appended entries and everything derived.
 #[derive(Debug, Default)]
@@ -106,7 +112,9 @@ fn state_key(ns: u8, key: &[u8]) -> Vec<u8> {
 }
 
 fn u64_of(v: &[u8]) -> Result<u64, StoreError> {
-    let b: [u8; 8] = v.try_into().map_err(|_| StoreError::Corrupt("integer of wrong length".into()))?;
+    let b: [u8; 8] = v
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("integer of wrong length".into()))?;
     Ok(u64::from_be_bytes(b))
 }
 
@@ -140,7 +148,9 @@ impl Store {
     /// The latest signed checkpoint note, if any.
     pub fn checkpoint(&self) -> Result<Option<String>, StoreError> {
         match self.db.get(META_CHECKPOINT)? {
-            Some(v) => String::from_utf8(v).map(Some).map_err(|_| StoreError::Corrupt("checkpoint not UTF-8".into())),
+            Some(v) => String::from_utf8(v)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("checkpoint not UTF-8".into())),
             None => Ok(None),
         }
     }
@@ -155,16 +165,25 @@ impl Store {
         let mut out = Vec::with_capacity((end.saturating_sub(begin)) as usize);
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(entry_key(end).to_vec());
-        let it = self.db.iterator_opt(IteratorMode::From(&entry_key(begin), Direction::Forward), ro);
+        let it = self.db.iterator_opt(
+            IteratorMode::From(&entry_key(begin), Direction::Forward),
+            ro,
+        );
         for (i, kv) in it.enumerate() {
             let (k, v) = kv?;
             if k.len() != 9 || u64_of(&k[1..])? != begin + i as u64 {
-                return Err(StoreError::Corrupt(format!("entry {} missing", begin + i as u64)));
+                return Err(StoreError::Corrupt(format!(
+                    "entry {} missing",
+                    begin + i as u64
+                )));
             }
             out.push(v.to_vec());
         }
         if out.len() as u64 != end - begin {
-            return Err(StoreError::Corrupt(format!("entries {begin}..{end}: found {}", out.len())));
+            return Err(StoreError::Corrupt(format!(
+                "entries {begin}..{end}: found {}",
+                out.len()
+            )));
         }
         Ok(out)
     }
@@ -196,16 +215,19 @@ impl Store {
     }
 
     /// All registry state values of a namespace, in key order.
-    pub fn state_all(&self, ns: u8) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn state_all(&self, ns: u8) -> Result<Vec<KeyValue>, StoreError> {
         self.state_prefix(ns, b"")
     }
 
     /// The registry state values of a namespace whose keys start with
     /// `prefix`, in key order.
-    pub fn state_prefix(&self, ns: u8, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn state_prefix(&self, ns: u8, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {
         let start = state_key(ns, prefix);
         let mut out = Vec::new();
-        for kv in self.db.iterator(IteratorMode::From(&start, Direction::Forward)) {
+        for kv in self
+            .db
+            .iterator(IteratorMode::From(&start, Direction::Forward))
+        {
             let (k, v) = kv?;
             if !k.starts_with(&start) {
                 break;
@@ -219,7 +241,10 @@ impl Store {
     pub fn commit(&self, c: &Commit) -> Result<(), StoreError> {
         let size = self.size()?;
         if c.first_index != size {
-            return Err(StoreError::NotContiguous { got: c.first_index, want: size });
+            return Err(StoreError::NotContiguous {
+                got: c.first_index,
+                want: size,
+            });
         }
         let mut b = WriteBatch::default();
         for (i, (bytes, leaf)) in c.entries.iter().enumerate() {
@@ -251,7 +276,10 @@ impl Store {
 
     /// Approximate bytes on disk (SST files and WAL).
     pub fn disk_bytes(&self) -> Option<u64> {
-        self.db.property_int_value("rocksdb.total-sst-files-size").ok().flatten()
+        self.db
+            .property_int_value("rocksdb.total-sst-files-size")
+            .ok()
+            .flatten()
     }
 }
 
@@ -264,8 +292,16 @@ impl HashReader for Store {
         let keys: Vec<[u8; 10]> = ids.iter().map(|id| hash_key(*id)).collect();
         let mut out = Vec::with_capacity(ids.len());
         for (id, v) in ids.iter().zip(self.db.multi_get(&keys)) {
-            let v = v?.ok_or_else(|| StoreError::Corrupt(format!("missing hash level {} index {}", id.level, id.index)))?;
-            out.push(<[u8; 32]>::try_from(&v[..]).map_err(|_| StoreError::Corrupt("hash of wrong length".into()))?);
+            let v = v?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "missing hash level {} index {}",
+                    id.level, id.index
+                ))
+            })?;
+            out.push(
+                <[u8; 32]>::try_from(&v[..])
+                    .map_err(|_| StoreError::Corrupt("hash of wrong length".into()))?,
+            );
         }
         Ok(out)
     }
@@ -277,7 +313,10 @@ mod tests {
     use dfft_core::merkle::{self, leaf_hash, MemoryTree};
 
     fn commit_n(s: &Store, f: &mut Frontier, from: u64, n: u64) {
-        let mut c = Commit { first_index: from, ..Default::default() };
+        let mut c = Commit {
+            first_index: from,
+            ..Default::default()
+        };
         for i in from..from + n {
             let e = format!("entry {i}").into_bytes();
             let h = leaf_hash(&e);
@@ -300,16 +339,31 @@ mod tests {
             let mut f = Frontier::new();
             commit_n(&s, &mut f, 0, 300);
             commit_n(&s, &mut f, 300, 700);
-            assert!(matches!(s.commit(&Commit { first_index: 5, ..Default::default() }), Err(StoreError::NotContiguous { .. })));
+            assert!(matches!(
+                s.commit(&Commit {
+                    first_index: 5,
+                    ..Default::default()
+                }),
+                Err(StoreError::NotContiguous { .. })
+            ));
         }
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.size().unwrap(), 1000);
         assert_eq!(s.checkpoint().unwrap().unwrap(), "cp 1000");
         assert_eq!(s.frontier(1000).unwrap().root(), mem.root());
         for size in [1u64, 7, 256, 999, 1000] {
-            assert_eq!(merkle::tree_hash(&s, size).unwrap(), merkle::tree_hash(&mem, size).unwrap());
-            assert_eq!(merkle::inclusion_proof(&s, size - 1, size).unwrap(), merkle::inclusion_proof(&mem, size - 1, size).unwrap());
-            assert_eq!(merkle::consistency_proof(&s, 1, size).unwrap(), merkle::consistency_proof(&mem, 1, size).unwrap());
+            assert_eq!(
+                merkle::tree_hash(&s, size).unwrap(),
+                merkle::tree_hash(&mem, size).unwrap()
+            );
+            assert_eq!(
+                merkle::inclusion_proof(&s, size - 1, size).unwrap(),
+                merkle::inclusion_proof(&mem, size - 1, size).unwrap()
+            );
+            assert_eq!(
+                merkle::consistency_proof(&s, 1, size).unwrap(),
+                merkle::consistency_proof(&mem, 1, size).unwrap()
+            );
         }
         assert_eq!(s.entries(254, 258).unwrap()[2], b"entry 256".to_vec());
         assert!(s.entries(998, 1001).is_err());
@@ -326,14 +380,24 @@ mod tests {
         let c = Commit {
             first_index: 0,
             checkpoint: "cp".into(),
-            state: vec![(b'a', b"x".to_vec(), b"1".to_vec()), (b'a', b"y".to_vec(), b"2".to_vec()), (b'b', b"x".to_vec(), b"3".to_vec())],
+            state: vec![
+                (b'a', b"x".to_vec(), b"1".to_vec()),
+                (b'a', b"y".to_vec(), b"2".to_vec()),
+                (b'b', b"x".to_vec(), b"3".to_vec()),
+            ],
             ..Default::default()
         };
         s.commit(&c).unwrap();
         assert_eq!(s.state(b'a', b"y").unwrap(), Some(b"2".to_vec()));
         assert_eq!(s.state_all(b'a').unwrap().len(), 2);
-        assert_eq!(s.state_all(b'b').unwrap(), vec![(b"x".to_vec(), b"3".to_vec())]);
-        assert_eq!(s.state_prefix(b'a', b"y").unwrap(), vec![(b"y".to_vec(), b"2".to_vec())]);
+        assert_eq!(
+            s.state_all(b'b').unwrap(),
+            vec![(b"x".to_vec(), b"3".to_vec())]
+        );
+        assert_eq!(
+            s.state_prefix(b'a', b"y").unwrap(),
+            vec![(b"y".to_vec(), b"2".to_vec())]
+        );
         assert!(s.state_prefix(b'a', b"z").unwrap().is_empty());
     }
 }
