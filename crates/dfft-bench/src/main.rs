@@ -1,0 +1,668 @@
+//! `dfft-bench`: measures a real `dfft` server (spawned as a child process
+//! on loopback) against ceilings measured in the same run, and prints a
+//! table with ratios.
+//!
+//! 1. Ceilings: strict Ed25519 verifications per second on all cores;
+//!    SHA-256 of 65-byte inputs per second on one core.
+//! 2. Ingest: pre-signed statements from enrolled authorities, POSTed over
+//!    many keep-alive connections; durable receipts counted. Maximum rate
+//!    (closed loop), then half of it (open loop, latency measured from each
+//!    request's scheduled time, so queueing is not hidden).
+//! 3. Reads: inclusion proofs, consistency proofs, tiles and route answers.
+//! 4. Scale: the log is grown to each `--scale` size; server RSS, disk bytes
+//!    per entry, restart-to-ready time and reads are measured there.
+//!
+//! The load generator shares the machine with the server: on 2 cores both
+//! compete, which is why the ratios to the ceilings are reported.
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use dfft_core::note::{KeyName, SignerKey};
+use dfft_core::statement::dsse::Envelope;
+use serde_json::{json, Value};
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Benchmark a dfft registry: ceilings, ingest, latency, reads, scale")]
+struct Args {
+    /// The dfft binary (default: next to this one).
+    #[arg(long)]
+    dfft: Option<PathBuf>,
+    /// Data directory for the benchmark log (default: a fresh temp dir).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Statements for the maximum-rate ingest run (half as many follow at half rate).
+    #[arg(long, default_value_t = 100_000)]
+    ingest: usize,
+    /// Seconds per read benchmark.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Log sizes to grow to and measure at (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1000000")]
+    scale: Vec<u64>,
+    /// Enrolled authorities the statements are spread over.
+    #[arg(long, default_value_t = 32)]
+    authorities: usize,
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+// ---------------------------------------------------------------- ceilings
+
+fn ceiling_verify() -> f64 {
+    let n = threads();
+    let dur = Duration::from_secs(2);
+    let total = Arc::new(AtomicU64::new(0));
+    let hs: Vec<_> = (0..n)
+        .map(|t| {
+            let total = total.clone();
+            std::thread::spawn(move || {
+                let k = SignerKey::from_seed(KeyName::new("c").unwrap(), [t as u8 + 1; 32]);
+                let v = k.verifier();
+                let msg = vec![7u8; 700];
+                let sig = k.sign(&msg);
+                let start = Instant::now();
+                let mut c = 0u64;
+                while start.elapsed() < dur {
+                    for _ in 0..100 {
+                        assert!(v.verify_strict(&msg, &sig));
+                    }
+                    c += 100;
+                }
+                total.fetch_add(c, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    for h in hs {
+        let _ = h.join();
+    }
+    total.load(Ordering::Relaxed) as f64 / dur.as_secs_f64()
+}
+
+fn ceiling_sha256() -> f64 {
+    use sha2::{Digest, Sha256};
+    let mut buf = [1u8; 65];
+    let start = Instant::now();
+    let mut c = 0u64;
+    while start.elapsed() < Duration::from_secs(1) {
+        for _ in 0..1000 {
+            let d: [u8; 32] = Sha256::digest(buf).into();
+            buf[1..33].copy_from_slice(&d);
+        }
+        c += 1000;
+    }
+    c as f64 / start.elapsed().as_secs_f64()
+}
+
+// ------------------------------------------------------------ the server
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+fn start_server(dfft: &Path, data: &Path, demo: bool) -> anyhow::Result<(Server, Duration)> {
+    let t = Instant::now();
+    let mut cmd = Command::new(dfft);
+    if demo {
+        cmd.args(["demo", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data);
+    } else {
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data);
+    }
+    let mut child = cmd
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("spawning dfft")?;
+    let stderr = child.stderr.take().context("stderr")?;
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let base = loop {
+        let Some(Ok(line)) = lines.next() else {
+            bail!("dfft exited before listening")
+        };
+        if let Some(a) = line
+            .strip_prefix("listening on ")
+            .or_else(|| line.strip_prefix("demo: listening on "))
+        {
+            break a.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let addr = base.trim_start_matches("http://").to_string();
+    Ok((Server { child, addr }, t.elapsed()))
+}
+
+impl Server {
+    fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+// ------------------------------------------------------- minimal HTTP/1.1
+
+struct Conn {
+    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> anyhow::Result<Conn> {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        let (r, w) = s.into_split();
+        Ok(Conn {
+            r: BufReader::new(r),
+            w,
+        })
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\n");
+        if let Some(b) = body {
+            req.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+        }
+        req.push_str("\r\n");
+        let mut buf = req.into_bytes();
+        if let Some(b) = body {
+            buf.extend_from_slice(b);
+        }
+        self.w.write_all(&buf).await?;
+        let mut line = String::new();
+        self.r.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("status line")?;
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.r.read_line(&mut line).await?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().context("content-length")?;
+                }
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.r.read_exact(&mut body).await?;
+        Ok((status, body))
+    }
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[derive(Debug, Clone, Default)]
+struct Run {
+    ops: usize,
+    secs: f64,
+    lat_ms: Vec<f64>,
+    errors: usize,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.secs
+    }
+    fn p(&self, q: f64) -> f64 {
+        pct(&self.lat_ms, q)
+    }
+    fn max(&self) -> f64 {
+        self.lat_ms.last().copied().unwrap_or(0.0)
+    }
+}
+
+/// POSTs every statement, closed loop (`rate == None`) or paced.
+async fn ingest(
+    addr: &str,
+    conns: usize,
+    entries: Arc<Vec<Vec<u8>>>,
+    rate: Option<f64>,
+) -> anyhow::Result<Run> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (next, entries, addr) = (next.clone(), entries.clone(), addr.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(&addr).await?;
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= entries.len() {
+                    break;
+                }
+                let t0 = match rate {
+                    Some(r) => {
+                        let due = start + Duration::from_secs_f64(i as f64 / r);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
+                let (s, _) = c.request("POST", "/v1/entries", Some(&entries[i])).await?;
+                if s != 201 {
+                    errors += 1;
+                }
+                lat.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    let mut run = Run::default();
+    for t in tasks {
+        let (lat, errors) = t.await??;
+        run.ops += lat.len();
+        run.errors += errors;
+        run.lat_ms.extend(lat);
+    }
+    run.secs = start.elapsed().as_secs_f64();
+    run.lat_ms.sort_by(|a, b| a.total_cmp(b));
+    Ok(run)
+}
+
+/// GETs paths from `gen` for `secs` seconds, closed loop.
+async fn reads(
+    addr: &str,
+    conns: usize,
+    secs: u64,
+    gen: Arc<dyn Fn(u64) -> String + Send + Sync>,
+) -> anyhow::Result<Run> {
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for t in 0..conns {
+        let (gen, addr) = (gen.clone(), addr.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(&addr).await?;
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            let mut seed = 0x9e3779b97f4a7c15u64 ^ (t as u64 + 1);
+            while Instant::now() < end {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let path = gen(seed);
+                let t0 = Instant::now();
+                let (s, _) = c.request("GET", &path, None).await?;
+                if s != 200 {
+                    errors += 1;
+                }
+                lat.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    let mut run = Run::default();
+    for t in tasks {
+        let (lat, errors) = t.await??;
+        run.ops += lat.len();
+        run.errors += errors;
+        run.lat_ms.extend(lat);
+    }
+    run.secs = start.elapsed().as_secs_f64();
+    run.lat_ms.sort_by(|a, b| a.total_cmp(b));
+    Ok(run)
+}
+
+// ------------------------------------------------------------ statements
+
+fn sign(statement: &Value, key: &SignerKey) -> Vec<u8> {
+    let bytes = serde_json::to_vec(statement).expect("json");
+    Envelope::sign(bytes, &[key])
+        .expect("sign")
+        .canonical_bytes()
+}
+
+fn authority_keys(n: usize) -> Vec<SignerKey> {
+    (0..n)
+        .map(|i| {
+            SignerKey::from_seed(
+                KeyName::new(&format!("bench.a{i}")).unwrap(),
+                [(i + 1) as u8; 32],
+            )
+        })
+        .collect()
+}
+
+/// Signs statements `[from, to)` on all cores.
+fn presign(keys: &[SignerKey], run: &str, from: usize, to: usize) -> Vec<Vec<u8>> {
+    let n = threads();
+    let keys = Arc::new(keys.to_vec());
+    let chunk = (to - from).div_ceil(n);
+    let hs: Vec<_> = (0..n)
+        .map(|t| {
+            let keys = keys.clone();
+            let run = run.to_string();
+            std::thread::spawn(move || {
+                let lo = from + t * chunk;
+                let hi = (lo + chunk).min(to);
+                (lo..hi)
+                    .map(|i| {
+                        let k = &keys[i % keys.len()];
+                        let st = json!({"kind": "recognition", "authority": k.name(), "record": format!("{}/{run}/{i}", k.name()),
+                            "action": "granted", "mechanism": "certification", "from": "EEA", "to": "AE-DU",
+                            "legal_reference": {"id": "BENCH:1", "title": "benchmark statement"},
+                            "effective": "2024-01-01", "issued_at": "2026-01-01T00:00:00Z"});
+                        sign(&st, k)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    hs.into_iter()
+        .flat_map(|h| h.join().unwrap_or_default())
+        .collect()
+}
+
+async fn size_of(addr: &str) -> anyhow::Result<u64> {
+    let mut c = Conn::open(addr).await?;
+    let (_, b) = c.request("GET", "/v1/info", None).await?;
+    let v: Value = serde_json::from_slice(&b)?;
+    v["tree_size"].as_u64().context("tree_size")
+}
+
+async fn wait_ready(addr: &str) -> anyhow::Result<()> {
+    for _ in 0..2000 {
+        if let Ok(mut c) = Conn::open(addr).await {
+            if let Ok((200, _)) = c.request("GET", "/healthz", None).await {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    bail!("server not ready")
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = match e.metadata() {
+                Ok(m) => m,
+                Err(_) => continue,
+            };
+            total += if m.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                m.len()
+            };
+        }
+    }
+    total
+}
+
+fn row(name: &str, r: &Run) {
+    println!(
+        "| {name} | {:.0}/s | {:.2} | {:.2} | {:.2} | {} ops, {} errors |",
+        r.rate(),
+        r.p(0.5),
+        r.p(0.99),
+        r.max(),
+        r.ops,
+        r.errors
+    );
+}
+
+async fn read_suite(
+    addr: &str,
+    conns: usize,
+    secs: u64,
+    size: u64,
+    label: &str,
+) -> anyhow::Result<()> {
+    let tiles = (size / 256).max(1);
+    let suite: Vec<(&str, Arc<dyn Fn(u64) -> String + Send + Sync>)> = vec![
+        (
+            "inclusion proof",
+            Arc::new(move |r| format!("/v1/proof/inclusion?index={}&size={size}", r % size)),
+        ),
+        (
+            "consistency proof",
+            Arc::new(move |r| {
+                format!(
+                    "/v1/proof/consistency?from={}&to={size}",
+                    1 + r % (size - 1).max(1)
+                )
+            }),
+        ),
+        (
+            "tile (level 0, full)",
+            Arc::new(move |r| format!("/tile/0/{}", dfft_core::tile::encode_index(r % tiles))),
+        ),
+        (
+            "route DE->US 2024 (real data)",
+            Arc::new(|_| "/v1/route?from=DE&to=US&at=2024-01-01".to_string()),
+        ),
+    ];
+    for (name, gen) in suite {
+        let r = reads(addr, conns, secs, gen).await?;
+        row(&format!("{name} @ {label}"), &r);
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dfft = match &args.dfft {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("dfft"),
+    };
+    let tmp;
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => {
+            tmp = std::env::temp_dir().join(format!("dfft-bench-{}", std::process::id()));
+            tmp.clone()
+        }
+    };
+    let _ = std::fs::remove_dir_all(&data);
+    println!("# dfft-bench");
+    println!();
+    println!(
+        "machine: {} cores ({}), {}",
+        threads(),
+        cpu_model(),
+        mem_total()
+    );
+    println!();
+    let verify = ceiling_verify();
+    let sha = ceiling_sha256();
+    println!("| ceiling | per second |\n|---|---|");
+    println!(
+        "| strict Ed25519 verifications, all {} cores | {verify:.0} |",
+        threads()
+    );
+    println!("| SHA-256 of 65 bytes, one core | {sha:.0} |");
+    println!();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (server, _) = start_server(&dfft, &data, true)?;
+    let addr = server.addr.clone();
+    let keys = authority_keys(args.authorities);
+    let gov = SignerKey::parse(std::fs::read_to_string(data.join("governance.key"))?.trim())?;
+    rt.block_on(async {
+        let mut c = Conn::open(&addr).await?;
+        for k in &keys {
+            let st = json!({"kind": "authority", "action": "enroll", "authority": k.name(), "name": "Benchmark authority",
+                "competence": ["EEA"], "keys": [k.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
+            let (s, b) = c.request("POST", "/v1/entries", Some(&sign(&st, &gov))).await?;
+            if s != 201 {
+                bail!("enrol: {s} {}", String::from_utf8_lossy(&b));
+            }
+        }
+        anyhow::Ok(())
+    })?;
+
+    let t = Instant::now();
+    let max_set = Arc::new(presign(&keys, "max", 0, args.ingest));
+    let half_set = Arc::new(presign(&keys, "half", 0, args.ingest / 2));
+    eprintln!(
+        "pre-signed {} statements in {:.1?}",
+        max_set.len() + half_set.len(),
+        t.elapsed()
+    );
+
+    println!("| run | rate | p50 ms | p99 ms | max ms | notes |\n|---|---|---|---|---|---|");
+    let max = rt.block_on(ingest(&addr, args.connections, max_set, None))?;
+    row(
+        &format!("ingest, max rate, {} connections", args.connections),
+        &max,
+    );
+    let half_rate = max.rate() / 2.0;
+    let half = rt.block_on(ingest(&addr, args.connections, half_set, Some(half_rate)))?;
+    row(
+        &format!("ingest at half the max ({half_rate:.0}/s offered)"),
+        &half,
+    );
+    let size = rt.block_on(size_of(&addr))?;
+    rt.block_on(read_suite(
+        &addr,
+        args.connections,
+        args.seconds,
+        size,
+        &format!("{size} entries"),
+    ))?;
+    println!();
+    println!(
+        "ingest / all-core verify ceiling: {:.1}%   (target >= 50%, and >= 20,000/s)",
+        100.0 * max.rate() / verify
+    );
+    println!();
+
+    // Scale.
+    let mut server = server;
+    for &target in &args.scale {
+        let have = rt.block_on(size_of(&server.addr))?;
+        if target > have {
+            let t = Instant::now();
+            let mut done = have;
+            let step = 200_000u64;
+            while done < target {
+                let n = (target - done).min(step) as usize;
+                let set = Arc::new(presign(&keys, &format!("scale{done}"), 0, n));
+                let r = rt.block_on(ingest(&server.addr, args.connections, set, None))?;
+                done += r.ops as u64;
+                eprintln!("grew to {done} entries ({:.0}/s for this step)", r.rate());
+            }
+            eprintln!("grew the log to {target} in {:.1?}", t.elapsed());
+        }
+        let size = rt.block_on(size_of(&server.addr))?;
+        let rss = server.rss_kib();
+        let disk = dir_bytes(&data.join("db"));
+        server.stop();
+        let (s2, ready) = start_server(&dfft, &data, false)?;
+        rt.block_on(wait_ready(&s2.addr))?;
+        let restart = ready;
+        println!("| at {size} entries | value |\n|---|---|");
+        println!(
+            "| server RSS after growing | {:.1} MiB |",
+            rss as f64 / 1024.0
+        );
+        println!(
+            "| disk bytes per entry | {:.0} |",
+            disk as f64 / size as f64
+        );
+        println!(
+            "| restart to listening | {:.0} ms |",
+            restart.as_secs_f64() * 1e3
+        );
+        println!();
+        println!("| run | rate | p50 ms | p99 ms | max ms | notes |\n|---|---|---|---|---|---|");
+        rt.block_on(read_suite(
+            &s2.addr,
+            args.connections,
+            args.seconds,
+            size,
+            &format!("{size} entries"),
+        ))?;
+        println!(
+            "| server RSS after reads | {:.1} MiB | | | | |",
+            s2.rss_kib() as f64 / 1024.0
+        );
+        println!();
+        server = s2;
+    }
+    server.stop();
+    if args.data.is_none() {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    Ok(())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn mem_total() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+        })
+        .map(|k| format!("{:.1} GiB RAM", k as f64 / 1048576.0))
+        .unwrap_or_default()
+}
