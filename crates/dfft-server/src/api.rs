@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use dfft_core::hex;
 use dfft_core::merkle::{self, Hash, HashReader, NodeId};
-use dfft_core::statement::dsse::Envelope;
+use dfft_core::statement::dsse::DsseError;
 use dfft_core::statement::registry::{verify_signatures, RuleError, Submission};
 use dfft_core::tile::{self, Tile, MAX_ENTRY_SIZE};
 use dfft_core::tlog_proof::TlogProof;
@@ -123,8 +123,7 @@ fn receipt(
 ) -> Result<Receipt, ApiError> {
     let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size)
         .map_err(|e| ApiError::internal(format!("proof: {e}")))?;
-    let checkpoint = dfft_core::checkpoint::SignedCheckpoint::parse(published.text.as_bytes())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let checkpoint = published.signed.clone();
     let tp = TlogProof {
         extra: Some(entry.to_vec()),
         index,
@@ -214,14 +213,15 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
         }
         Ok(Ok(b)) => b,
     };
-    let envelope = Envelope::parse(&bytes).map_err(RuleError::from)?;
-    let entry_len = envelope.canonical_bytes().len();
-    if entry_len > MAX_ENTRY_SIZE {
-        return Err(ApiError::too_large(format!(
-            "canonical entry of {entry_len} bytes exceeds 65535"
-        )));
-    }
-    let submission = Submission::from_envelope(envelope)?;
+    let submission = match Submission::parse(&bytes) {
+        Ok(s) => s,
+        Err(RuleError::Envelope(DsseError::TooLarge { len })) => {
+            return Err(ApiError::too_large(format!(
+                "canonical entry of {len} bytes exceeds {MAX_ENTRY_SIZE}"
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let leaf = merkle::leaf_hash(submission.entry());
     // Fast path for re-submissions already covered by the published checkpoint.
     if let Some(index) = app.shared.store.index_of_leaf(&leaf)? {

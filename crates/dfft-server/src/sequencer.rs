@@ -71,6 +71,8 @@ pub struct Published {
     pub size: u64,
     /// Root hash.
     pub root: Hash,
+    /// The parsed checkpoint, for building proofs without re-parsing.
+    pub signed: SignedCheckpoint,
 }
 
 /// The registry state that signature checks need, shared with handlers.
@@ -196,7 +198,7 @@ impl Sequencer {
                         cp.checkpoint.size
                     )));
                 }
-                Published { text, size, root }
+                Published { text, size, root, signed: cp }
             }
             None if size == 0 => {
                 let cp = Checkpoint {
@@ -212,6 +214,7 @@ impl Sequencer {
                     text: signed.to_text(),
                     size: 0,
                     root,
+                    signed,
                 }
             }
             None => return Err(OpenError::Inconsistent("entries but no checkpoint".into())),
@@ -532,7 +535,12 @@ impl Sequencer {
             .observe(t.elapsed().as_secs_f64());
         self.shared.metrics.batch_size.observe(n as f64);
         // Step 6: publish.
-        let p = Arc::new(Published { text, size, root });
+        let p = Arc::new(Published {
+            text,
+            size,
+            root,
+            signed,
+        });
         match self.shared.published.write() {
             Ok(mut g) => *g = p.clone(),
             Err(poisoned) => *poisoned.into_inner() = p.clone(),
