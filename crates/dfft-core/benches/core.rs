@@ -75,5 +75,65 @@ fn signatures(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hashing, proofs, signatures);
+/// rs_merkle with the RFC 6962 node hash, so both do the same hashing.
+#[derive(Clone)]
+struct Rfc6962;
+
+impl rs_merkle::Hasher for Rfc6962 {
+    type Hash = [u8; 32];
+    fn hash(data: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(data).into()
+    }
+    fn concat_and_hash(left: &[u8; 32], right: Option<&[u8; 32]>) -> [u8; 32] {
+        match right {
+            Some(r) => merkle::node_hash(left, r),
+            None => *left,
+        }
+    }
+}
+
+/// The same root and proof work done by dfft-core and by rs_merkle.
+fn compare(c: &mut Criterion) {
+    let n = 1usize << 16;
+    let leaves: Vec<[u8; 32]> = (0..n as u64).map(|i| merkle::leaf_hash(&i.to_le_bytes())).collect();
+    let mut g = c.benchmark_group("compare_root_65536");
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(20);
+    g.bench_function("dfft_core", |b| {
+        b.iter(|| {
+            let mut t = MemoryTree::new();
+            for l in &leaves {
+                t.push(*l);
+            }
+            t.root()
+        })
+    });
+    g.bench_function("rs_merkle", |b| {
+        b.iter(|| rs_merkle::MerkleTree::<Rfc6962>::from_leaves(black_box(&leaves)).root())
+    });
+    g.finish();
+
+    let mut t = MemoryTree::new();
+    for l in &leaves {
+        t.push(*l);
+    }
+    let root = t.root();
+    let idx = 12_345usize;
+    let ours = merkle::inclusion_proof(&t, idx as u64, n as u64).unwrap();
+    let rs = rs_merkle::MerkleTree::<Rfc6962>::from_leaves(&leaves);
+    let theirs = rs.proof(&[idx]);
+    assert!(theirs.verify(root, &[idx], &[leaves[idx]], n));
+    let mut g = c.benchmark_group("compare_verify_inclusion_65536");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("dfft_core", |b| {
+        b.iter(|| merkle::verify_inclusion(idx as u64, n as u64, black_box(&leaves[idx]), &ours, &root).unwrap())
+    });
+    g.bench_function("rs_merkle", |b| {
+        b.iter(|| assert!(theirs.verify(root, &[idx], black_box(&[leaves[idx]]), n)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hashing, proofs, signatures, compare);
 criterion_main!(benches);
