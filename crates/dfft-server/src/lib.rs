@@ -229,6 +229,16 @@ impl Server {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir)?;
         let store = Arc::new(Store::open(&dir.join("db"))?);
+        // Fill the in-memory upper tree levels in the background, so that
+        // start-up does not wait for it.
+        let warm = store.clone();
+        std::thread::Builder::new()
+            .name("cache-warm".into())
+            .spawn(move || {
+                if let Err(e) = warm.warm_cache() {
+                    tracing::warn!(error = %e, "warming the hash cache failed; reads use RocksDB");
+                }
+            })?;
         let size = store.size()?;
         let stored_origin = store
             .state(NS_GENESIS, b"origin")?

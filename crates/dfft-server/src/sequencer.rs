@@ -198,7 +198,12 @@ impl Sequencer {
                         cp.checkpoint.size
                     )));
                 }
-                Published { text, size, root, signed: cp }
+                Published {
+                    text,
+                    size,
+                    root,
+                    signed: cp,
+                }
             }
             None if size == 0 => {
                 let cp = Checkpoint {
