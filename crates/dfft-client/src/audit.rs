@@ -1,0 +1,369 @@
+//! The auditor: replays the log from its entry bundles and trusts nothing
+//! the log says about itself.
+//!
+//! For a target checkpoint it
+//! 1. refuses a rollback or a same-size fork against the checkpoints it
+//!    trusted before, and tries to prove from the log's tiles that the
+//!    target extends them, so a fork is caught before the long part (broken
+//!    tiles do not stop it: step 4 does not need them);
+//! 2. fetches every entry it has not seen yet (the next bundles are fetched
+//!    on a second thread while it checks the current ones), hashes it into
+//!    its own Merkle tree, and applies it to a [`Registry`], which checks
+//!    the entry's signatures against the governance and authority state at
+//!    its position and every registry rule; entry 0's genesis must name the
+//!    log's origin;
+//! 3. checks that its own tree's root equals the target's signed root;
+//! 4. proves, from its own tree, that the target extends every checkpoint
+//!    it trusted before (so a fork's evidence holds a proof anyone can check).
+//!
+//! An [`Auditor`] keeps its tree and registry, so a monitor can advance it
+//! checkpoint by checkpoint; a fresh one replays from entry 0. Its memory
+//! is 64 bytes per entry plus the registry.
+//!
+//! Leaves out: persisting the registry between runs (a new process replays
+//! from entry 0 and reports what is new since the state's audited size).
+
+use crate::client::Client;
+use crate::error::{ClientError, Inconsistency, InconsistencyKind};
+use crate::transport::Transport;
+use dfft_core::answer::RouteAnswer;
+use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::merkle::{self, Hash, MemoryTree};
+use dfft_core::statement::registry::{Change, RecordHead, Registry, RuleError, Submission};
+use dfft_core::tile::TILE_WIDTH;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Bundles fetched ahead of the one being checked.
+const PREFETCH: usize = 8;
+
+/// Progress of a replay, reported after each entry bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Entries checked so far in this replay.
+    pub done: u64,
+    /// Entries this replay will check.
+    pub total: u64,
+}
+
+/// Entries checked, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Genesis statements (one).
+    pub genesis: u64,
+    /// Authority statements (enrol, update, retire).
+    pub authority: u64,
+    /// Recognition events.
+    pub recognition: u64,
+}
+
+/// What one [`Auditor::advance`] checked.
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    /// The checkpoint now audited.
+    pub checkpoint: SignedCheckpoint,
+    /// The size the auditor started from.
+    pub from_size: u64,
+    /// Entries fetched, hashed and checked in this call.
+    pub replayed: u64,
+    /// All entries checked so far, by kind.
+    pub counts: Counts,
+    /// Authorities ever enrolled.
+    pub authorities: usize,
+    /// Records.
+    pub records: usize,
+    /// Each trusted checkpoint the target was proven to extend: its size
+    /// and the number of hashes in the consistency proof.
+    pub consistent_with: Vec<(u64, usize)>,
+    /// Time taken.
+    pub elapsed: Duration,
+}
+
+/// Replays a log and keeps its tree and registry state.
+#[derive(Debug, Default)]
+pub struct Auditor {
+    tree: MemoryTree,
+    registry: Registry,
+    counts: Counts,
+    checkpoint: Option<SignedCheckpoint>,
+    poisoned: bool,
+}
+
+impl Auditor {
+    /// An auditor that has seen nothing (it starts at entry 0).
+    pub fn new() -> Auditor {
+        Auditor::default()
+    }
+
+    /// Entries replayed.
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// The registry state after the entries replayed.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The tree of the entries replayed.
+    pub fn tree(&self) -> &MemoryTree {
+        &self.tree
+    }
+
+    /// Whether a failed check stopped this auditor (it then refuses to
+    /// continue: make a new one).
+    pub fn is_stopped(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The last checkpoint fully audited.
+    pub fn checkpoint(&self) -> Option<&SignedCheckpoint> {
+        self.checkpoint.as_ref()
+    }
+
+    /// Audits the log up to `target` (see the module docs). `trusted` is a
+    /// checkpoint verified earlier (say, from the state file) that `target`
+    /// must extend. After an error the auditor refuses to continue: make a
+    /// new one.
+    pub fn advance<T: Transport>(
+        &mut self,
+        client: &Client<T>,
+        target: &SignedCheckpoint,
+        trusted: Option<&SignedCheckpoint>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<AuditReport, ClientError> {
+        if self.poisoned {
+            return Err(ClientError::Usage(
+                "this auditor stopped at a failed check; start a new one".into(),
+            ));
+        }
+        let started = Instant::now();
+        client.policy().verify(target)?;
+        let n = target.checkpoint.size;
+        let from_size = self.size();
+        let mut anchors: Vec<SignedCheckpoint> = Vec::new();
+        for a in trusted.into_iter().chain(self.checkpoint.as_ref()) {
+            if !anchors.iter().any(|b| b == a) {
+                anchors.push(a.clone());
+            }
+        }
+        // 1. Rollback, same-size fork, and a quick fork check from tiles.
+        // Only evidence of inconsistency stops here: if the tiles are
+        // broken or missing, the replay below rebuilds the tree itself.
+        for a in &anchors {
+            if a.checkpoint.size >= n {
+                client.prove_consistency(a, target)?;
+            }
+        }
+        if let Some(a) = anchors
+            .iter()
+            .filter(|a| a.checkpoint.size < n)
+            .max_by_key(|a| a.checkpoint.size)
+        {
+            if let Err(e @ ClientError::Inconsistent(_)) = client.prove_consistency(a, target) {
+                return Err(e);
+            }
+        }
+        // 2. Replay.
+        self.poisoned = true;
+        let violation = self.replay(client, target, progress)?;
+        // 3. Root.
+        let computed = self.tree.root();
+        if computed != target.checkpoint.root {
+            return Err(ClientError::TreeMismatch {
+                size: n,
+                expected: target.checkpoint.root,
+                computed,
+            });
+        }
+        // 4. Consistency with every trusted checkpoint, from our own tree.
+        let mut consistent_with = Vec::new();
+        for a in &anchors {
+            let m = a.checkpoint.size;
+            if m == 0 || m >= n {
+                continue;
+            }
+            let proof = merkle::consistency_proof(&self.tree, m, n)
+                .map_err(|e| ClientError::malformed("own tree", e))?;
+            if merkle::verify_consistency(m, n, &a.checkpoint.root, &target.checkpoint.root, &proof)
+                .is_err()
+            {
+                let implied: Hash = merkle::tree_hash(&self.tree, m)
+                    .map_err(|e| ClientError::malformed("own tree", e))?;
+                return Err(ClientError::inconsistent(Inconsistency {
+                    kind: InconsistencyKind::Fork,
+                    trusted: a.clone(),
+                    presented: target.clone(),
+                    proof,
+                    implied_root: Some(implied),
+                }));
+            }
+            consistent_with.push((m, proof.len()));
+        }
+        if let Some(v) = violation {
+            return Err(v);
+        }
+        self.poisoned = false;
+        self.checkpoint = Some(target.clone());
+        Ok(AuditReport {
+            checkpoint: target.clone(),
+            from_size,
+            replayed: n - from_size,
+            counts: self.counts,
+            authorities: self.registry.authorities().count(),
+            records: self.registry.records().count(),
+            consistent_with,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Fetches, hashes and checks entries `[self.size(), target size)`.
+    /// Returns the first rule violation (hashing goes on after it, so the
+    /// root is still checked).
+    fn replay<T: Transport>(
+        &mut self,
+        client: &Client<T>,
+        target: &SignedCheckpoint,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Option<ClientError>, ClientError> {
+        let start = self.size();
+        let n = target.checkpoint.size;
+        if start >= n {
+            return Ok(None);
+        }
+        let origin = target.checkpoint.origin.as_str();
+        let total = n - start;
+        let (first, last) = (start / TILE_WIDTH, (n - 1) / TILE_WIDTH);
+        let mut violation = None;
+        std::thread::scope(|s| {
+            // The second thread fetches bundles, hashes and parses their
+            // entries; this one checks signatures and rules, in order.
+            let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+            s.spawn(move || {
+                for b in first..=last {
+                    let r = client.entry_bundle(b, n).map(|entries| {
+                        let parsed: Vec<_> = entries
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| b * TILE_WIDTH + *i as u64 >= start)
+                            .map(|(_, e)| (merkle::leaf_hash(e), Submission::parse_entry(e)))
+                            .collect();
+                        (b, parsed)
+                    });
+                    let failed = r.is_err();
+                    if tx.send(r).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for msg in rx {
+                let (b, parsed) = msg?;
+                let first_index = (b * TILE_WIDTH).max(start);
+                for (i, (leaf, submission)) in parsed.into_iter().enumerate() {
+                    let index = first_index + i as u64;
+                    self.tree.push(leaf);
+                    if violation.is_none() {
+                        violation = self.apply(index, submission, origin).err();
+                    }
+                }
+                progress(Progress {
+                    done: self.size() - start,
+                    total,
+                });
+            }
+            Ok::<(), ClientError>(())
+        })?;
+        if self.size() != n {
+            return Err(ClientError::malformed(
+                "entry bundles",
+                format!("replay stopped at {} of {n} entries", self.size()),
+            ));
+        }
+        Ok(violation)
+    }
+
+    fn apply(
+        &mut self,
+        index: u64,
+        submission: Result<Submission, RuleError>,
+        origin: &str,
+    ) -> Result<(), ClientError> {
+        let change = submission
+            .and_then(|s| self.registry.append(s))
+            .map_err(|source| ClientError::Rule { index, source })?;
+        match change {
+            Change::Genesis { origin: g, .. } => {
+                self.counts.genesis += 1;
+                if g != origin {
+                    return Err(ClientError::GenesisOrigin {
+                        genesis: g,
+                        log: origin.to_string(),
+                    });
+                }
+            }
+            Change::Authority(_) => self.counts.authority += 1,
+            Change::Record(_) => self.counts.recognition += 1,
+        }
+        Ok(())
+    }
+}
+
+/// Checks a verified route answer against a registry replayed to the
+/// answer's checkpoint: the answer must list exactly the records the log
+/// holds for that route, each with all its events and the same status.
+/// This is what proves an answer left nothing out.
+pub fn check_route_complete(registry: &Registry, answer: &RouteAnswer) -> Result<(), ClientError> {
+    let expected: BTreeMap<&str, _> = registry
+        .route(&answer.from, &answer.to, answer.at, answer.mechanism)
+        .into_iter()
+        .map(|m| (m.record.record.as_str(), m))
+        .collect();
+    for r in &answer.records {
+        let Some(m) = expected.get(r.record.as_str()) else {
+            return Err(ClientError::WrongAnswer(format!(
+                "the answer lists record {} but the log gives it no part in this route",
+                r.record
+            )));
+        };
+        if r.status != Some(m.status) {
+            return Err(ClientError::WrongAnswer(format!(
+                "record {}: the answer says {:?}, the log gives {}",
+                r.record, r.status, m.status
+            )));
+        }
+        let got: Vec<u64> = r.events.iter().map(|e| e.index).collect();
+        let want: Vec<u64> = m.record.events.iter().map(|e| e.index).collect();
+        if got != want {
+            return Err(ClientError::WrongAnswer(format!(
+                "record {}: the answer cites events {got:?}, the log has {want:?}",
+                r.record
+            )));
+        }
+    }
+    for id in expected.keys() {
+        if !answer.records.iter().any(|r| r.record == *id) {
+            return Err(ClientError::WrongAnswer(format!(
+                "the answer leaves out record {id}, which the log holds for this route"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a verified record against a registry replayed to its
+/// checkpoint: same record, all its events.
+pub fn check_record_complete(registry: &Registry, head: &RecordHead) -> Result<(), ClientError> {
+    match registry.record(head.record.as_str()) {
+        Some(h) if h == head => Ok(()),
+        Some(h) => Err(ClientError::WrongAnswer(format!(
+            "record {}: the answer cites events {:?}, the log has {:?}",
+            head.record.as_str(),
+            head.events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            h.events.iter().map(|e| e.index).collect::<Vec<_>>()
+        ))),
+        None => Err(ClientError::WrongAnswer(format!(
+            "the log holds no record {}",
+            head.record.as_str()
+        ))),
+    }
+}

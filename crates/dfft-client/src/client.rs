@@ -1,0 +1,747 @@
+//! The verifying client: a pinned [`Policy`] and a [`Transport`]. Every
+//! checkpoint it returns is verified against the policy; every proof it
+//! returns was built from the log's tiles and checked against a verified
+//! checkpoint.
+
+use crate::error::{ClientError, Inconsistency, InconsistencyKind};
+use crate::offline::{verify_record, verify_route, VerifiedRecord};
+use crate::state::State;
+use crate::transport::Transport;
+use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
+use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
+use dfft_core::note::{KeyKind, VerifierKey};
+use dfft_core::statement::{Date, Jurisdiction, Mechanism, RecordId};
+use dfft_core::tile::{self, Tile, TILE_WIDTH};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the client trusts: the log's key, and optionally a set of witness
+/// keys of which at least `min_witnesses` must have cosigned a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    log_key: VerifierKey,
+    witnesses: Vec<VerifierKey>,
+    min_witnesses: usize,
+}
+
+impl Policy {
+    /// Trusts checkpoints signed by `log_key` (an Ed25519 signed-note key
+    /// named after the log's origin), with no witness requirement.
+    pub fn new(log_key: VerifierKey) -> Result<Policy, ClientError> {
+        if log_key.kind() != KeyKind::Ed25519 {
+            return Err(ClientError::Usage(format!(
+                "log key {log_key} is a witness (cosignature/v1) key, not a log's Ed25519 key"
+            )));
+        }
+        Ok(Policy {
+            log_key,
+            witnesses: Vec::new(),
+            min_witnesses: 0,
+        })
+    }
+
+    /// Parses the log's vkey string and trusts it.
+    pub fn parse(log_vkey: &str) -> Result<Policy, ClientError> {
+        let key = VerifierKey::parse(log_vkey.trim())
+            .map_err(|e| ClientError::Usage(format!("log key {log_vkey:?}: {e}")))?;
+        Policy::new(key)
+    }
+
+    /// Requires `min` cosignatures (k-of-n) from `witnesses`
+    /// (cosignature/v1 keys, no two alike).
+    pub fn with_witnesses(
+        mut self,
+        witnesses: Vec<VerifierKey>,
+        min: usize,
+    ) -> Result<Policy, ClientError> {
+        for (i, w) in witnesses.iter().enumerate() {
+            if w.kind() != KeyKind::CosignatureV1 {
+                return Err(ClientError::Usage(format!(
+                    "witness key {w} is not a cosignature/v1 key"
+                )));
+            }
+            if witnesses[..i].contains(w) {
+                return Err(ClientError::Usage(format!(
+                    "witness key {w} is given twice"
+                )));
+            }
+        }
+        if min > witnesses.len() {
+            return Err(ClientError::Usage(format!(
+                "the policy asks for {min} witness cosignatures but only {} witness keys are given",
+                witnesses.len()
+            )));
+        }
+        self.witnesses = witnesses;
+        self.min_witnesses = min;
+        Ok(self)
+    }
+
+    /// The pinned log key.
+    pub fn log_key(&self) -> &VerifierKey {
+        &self.log_key
+    }
+
+    /// The log's origin (the log key's name).
+    pub fn origin(&self) -> &str {
+        self.log_key.name()
+    }
+
+    /// The trusted witness keys.
+    pub fn witnesses(&self) -> &[VerifierKey] {
+        &self.witnesses
+    }
+
+    /// How many of them must cosign.
+    pub fn min_witnesses(&self) -> usize {
+        self.min_witnesses
+    }
+
+    /// Verifies a checkpoint: origin, log signature, witness cosignatures.
+    pub fn verify(&self, cp: &SignedCheckpoint) -> Result<(), ClientError> {
+        Ok(cp.verify(&self.log_key, &self.witnesses, self.min_witnesses)?)
+    }
+
+    /// Parses and verifies a signed checkpoint note.
+    pub fn parse_checkpoint(&self, note: &[u8]) -> Result<SignedCheckpoint, ClientError> {
+        let cp = SignedCheckpoint::parse(note)?;
+        self.verify(&cp)?;
+        Ok(cp)
+    }
+}
+
+/// A route question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteQuery {
+    /// Where data comes from.
+    pub from: Jurisdiction,
+    /// Where it goes.
+    pub to: Jurisdiction,
+    /// On which day.
+    pub at: Date,
+    /// Only this mechanism, if given.
+    pub mechanism: Option<Mechanism>,
+}
+
+impl RouteQuery {
+    /// The request path, `/v1/route?from=..&to=..&at=..[&mechanism=..]`.
+    pub fn path(&self) -> String {
+        let mut p = format!(
+            "/v1/route?from={}&to={}&at={}",
+            query_escape(self.from.as_str()),
+            query_escape(self.to.as_str()),
+            self.at
+        );
+        if let Some(m) = self.mechanism {
+            p.push_str("&mechanism=");
+            p.push_str(&query_escape(m.as_str()));
+        }
+        p
+    }
+
+    /// Checks that `answer` answers this question.
+    pub fn check(&self, answer: &RouteAnswer) -> Result<(), ClientError> {
+        let asked = format!(
+            "{} -> {} on {} ({:?})",
+            self.from,
+            self.to,
+            self.at,
+            self.mechanism.map(|m| m.as_str())
+        );
+        let got = format!(
+            "{} -> {} on {} ({:?})",
+            answer.from,
+            answer.to,
+            answer.at,
+            answer.mechanism.map(|m| m.as_str())
+        );
+        if asked != got {
+            return Err(ClientError::WrongAnswer(format!(
+                "asked {asked}, answered {got}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Most hash tiles kept in memory (up to 16 KiB each with their inner nodes).
+const MAX_CACHED_TILES: usize = 2048;
+
+/// A hash tile and every perfect subtree inside it: `levels[r][j]` is the
+/// node over tile hashes `[j * 2^r, (j + 1) * 2^r)` (complete ones only),
+/// so any stored hash between two tile levels is one lookup.
+#[derive(Debug)]
+struct TileNodes {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileNodes {
+    fn new(hashes: Vec<Hash>) -> TileNodes {
+        let mut levels = vec![hashes];
+        while let Some(last) = levels.last().filter(|l| l.len() >= 2) {
+            let next: Vec<Hash> = last
+                .chunks_exact(2)
+                .map(|p| merkle::node_hash(&p[0], &p[1]))
+                .collect();
+            levels.push(next);
+        }
+        TileNodes { levels }
+    }
+
+    fn hashes(&self) -> &[Hash] {
+        &self.levels[0]
+    }
+
+    /// The node over tile hashes `[start, end)`: a power of two of them,
+    /// aligned to it.
+    fn node(&self, start: usize, end: usize) -> Option<Hash> {
+        let n = end.checked_sub(start)?;
+        if !n.is_power_of_two() || start % n != 0 {
+            return None;
+        }
+        let r = n.trailing_zeros() as usize;
+        self.levels.get(r)?.get(start >> r).copied()
+    }
+}
+
+/// Hash tiles already fetched. Full tiles never change; a partial tile of
+/// a given width never changes either, and is a prefix of the full tile.
+#[derive(Debug, Default)]
+struct TileCache {
+    tiles: Mutex<HashMap<(u8, u64, u16), Arc<TileNodes>>>,
+}
+
+impl TileCache {
+    /// The tile, or the full tile it is a prefix of.
+    fn get(&self, key: (u8, u64, u16)) -> Option<Arc<TileNodes>> {
+        let map = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&key)
+            .or_else(|| map.get(&(key.0, key.1, TILE_WIDTH as u16)))
+            .cloned()
+    }
+
+    fn put(&self, key: (u8, u64, u16), tile: Arc<TileNodes>) {
+        let mut map = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_CACHED_TILES {
+            map.clear();
+        }
+        map.insert(key, tile);
+    }
+}
+
+/// The result of [`Client::update`].
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// The checkpoint verified before, if any.
+    pub previous: Option<SignedCheckpoint>,
+    /// The latest checkpoint, verified and proven consistent with it.
+    pub checkpoint: SignedCheckpoint,
+    /// The consistency proof (empty if the size did not change or there was
+    /// no previous checkpoint).
+    pub proof: Vec<Hash>,
+}
+
+/// The verifying client of one log.
+#[derive(Debug)]
+pub struct Client<T> {
+    transport: T,
+    policy: Policy,
+    cache: TileCache,
+}
+
+impl<T: Transport> Client<T> {
+    /// A client of the log reached through `transport`, trusting `policy`.
+    pub fn new(transport: T, policy: Policy) -> Client<T> {
+        Client {
+            transport,
+            policy,
+            cache: TileCache::default(),
+        }
+    }
+
+    /// The trust policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// GETs `path`; anything but 200 is an error.
+    pub fn fetch(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let r = self
+            .transport
+            .get(path)
+            .map_err(|source| ClientError::Transport {
+                path: path.to_string(),
+                source,
+            })?;
+        match r.status {
+            200 => Ok(r.body),
+            status => Err(ClientError::Http {
+                path: path.to_string(),
+                status,
+                message: error_message(&r.body),
+            }),
+        }
+    }
+
+    /// GETs `path`: `None` on 404, an error on any other status but 200.
+    fn fetch_opt(&self, path: &str) -> Result<Option<Vec<u8>>, ClientError> {
+        let r = self
+            .transport
+            .get(path)
+            .map_err(|source| ClientError::Transport {
+                path: path.to_string(),
+                source,
+            })?;
+        match r.status {
+            200 => Ok(Some(r.body)),
+            404 => Ok(None),
+            status => Err(ClientError::Http {
+                path: path.to_string(),
+                status,
+                message: error_message(&r.body),
+            }),
+        }
+    }
+
+    /// Fetches the latest checkpoint and verifies it against the policy.
+    pub fn checkpoint(&self) -> Result<SignedCheckpoint, ClientError> {
+        let body = self.fetch("/checkpoint")?;
+        self.policy.parse_checkpoint(&body)
+    }
+
+    /// Fetches hash tile `index` at tile `level` with `width` hashes; a
+    /// missing partial tile falls back to the full tile (the tree grew).
+    /// The hashes are not checked here: proofs built from them are.
+    pub fn hash_tile(&self, level: u8, index: u64, width: u16) -> Result<Vec<Hash>, ClientError> {
+        let t = self.tile_nodes(level, index, width)?;
+        Ok(t.hashes()[..usize::from(width)].to_vec())
+    }
+
+    /// The tile (or the full tile it is a prefix of), from the cache or the log.
+    fn tile_nodes(&self, level: u8, index: u64, width: u16) -> Result<Arc<TileNodes>, ClientError> {
+        if width == 0 || u64::from(width) > TILE_WIDTH || level > 63 {
+            return Err(ClientError::Usage(format!(
+                "no hash tile {level}/{index} of width {width}"
+            )));
+        }
+        let key = (level, index, width);
+        if let Some(t) = self.cache.get(key) {
+            return Ok(t);
+        }
+        let t = Tile {
+            level: Some(level),
+            index,
+            width,
+        };
+        let path = format!("/{}", t.path());
+        let (key, hashes) = match self.fetch_opt(&path)? {
+            Some(body) => (
+                key,
+                tile::parse_hash_tile(&body, width)
+                    .map_err(|e| ClientError::malformed(&path, e))?,
+            ),
+            None if !t.is_full() => {
+                let full = Tile {
+                    width: TILE_WIDTH as u16,
+                    ..t
+                };
+                let full_path = format!("/{}", full.path());
+                let body = self.fetch(&full_path)?;
+                (
+                    (level, index, full.width),
+                    tile::parse_hash_tile(&body, full.width)
+                        .map_err(|e| ClientError::malformed(&full_path, e))?,
+                )
+            }
+            None => {
+                return Err(ClientError::Http {
+                    path,
+                    status: 404,
+                    message: "hash tile not found".into(),
+                })
+            }
+        };
+        let nodes = Arc::new(TileNodes::new(hashes));
+        self.cache.put(key, nodes.clone());
+        Ok(nodes)
+    }
+
+    /// Fetches entry bundle `index` of the tree of `size` (a missing
+    /// partial bundle falls back to the full one) and splits it into
+    /// entries. The entries are not checked here.
+    pub fn entry_bundle(&self, index: u64, size: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+        let width = tile::bundle_width(index, size).ok_or_else(|| {
+            ClientError::Usage(format!(
+                "the tree of size {size} has no entry bundle {index}"
+            ))
+        })?;
+        let t = Tile {
+            level: None,
+            index,
+            width,
+        };
+        let path = format!("/{}", t.path());
+        match self.fetch_opt(&path)? {
+            Some(body) => {
+                let entries = tile::decode_bundle_width(&body, width)
+                    .map_err(|e| ClientError::malformed(&path, e))?;
+                Ok(entries.into_iter().map(<[u8]>::to_vec).collect())
+            }
+            None if !t.is_full() => {
+                let full = Tile {
+                    width: TILE_WIDTH as u16,
+                    ..t
+                };
+                let full_path = format!("/{}", full.path());
+                let body = self.fetch(&full_path)?;
+                let entries = tile::decode_bundle_width(&body, full.width)
+                    .map_err(|e| ClientError::malformed(&full_path, e))?;
+                Ok(entries[..usize::from(width)]
+                    .iter()
+                    .map(|e| e.to_vec())
+                    .collect())
+            }
+            None => Err(ClientError::Http {
+                path,
+                status: 404,
+                message: "entry bundle not found".into(),
+            }),
+        }
+    }
+
+    /// The stored hashes of the tree of `size`, read from its tiles.
+    pub fn hashes(&self, size: u64) -> TileHashes<'_, T> {
+        TileHashes { client: self, size }
+    }
+
+    /// The root of the tree of `size` as the log's tiles give it.
+    pub fn tree_hash(&self, size: u64) -> Result<Hash, ClientError> {
+        merkle::tree_hash(&self.hashes(size), size).map_err(build_error)
+    }
+
+    /// Builds the inclusion proof of `leaf` at `index` from the tiles of the
+    /// checkpoint's tree and checks it against the checkpoint's root.
+    pub fn prove_inclusion(
+        &self,
+        cp: &SignedCheckpoint,
+        index: u64,
+        leaf: &Hash,
+    ) -> Result<Vec<Hash>, ClientError> {
+        let size = cp.checkpoint.size;
+        if index >= size {
+            return Err(ClientError::Inclusion {
+                index,
+                size,
+                source: merkle::ProofError::IndexOutOfRange { index, size },
+            });
+        }
+        let proof =
+            merkle::inclusion_proof(&self.hashes(size), index, size).map_err(build_error)?;
+        merkle::verify_inclusion(index, size, leaf, &proof, &cp.checkpoint.root).map_err(
+            |source| ClientError::Inclusion {
+                index,
+                size,
+                source,
+            },
+        )?;
+        Ok(proof)
+    }
+
+    /// Fetches entry `index` from its bundle and proves it is in the
+    /// checkpoint's tree.
+    pub fn entry(&self, cp: &SignedCheckpoint, index: u64) -> Result<Vec<u8>, ClientError> {
+        let size = cp.checkpoint.size;
+        if index >= size {
+            return Err(ClientError::Inclusion {
+                index,
+                size,
+                source: merkle::ProofError::IndexOutOfRange { index, size },
+            });
+        }
+        let mut bundle = self.entry_bundle(index / TILE_WIDTH, size)?;
+        let entry = bundle.swap_remove((index % TILE_WIDTH) as usize);
+        self.prove_inclusion(cp, index, &merkle::leaf_hash(&entry))?;
+        Ok(entry)
+    }
+
+    /// Proves that `presented` extends `trusted` (both verified already),
+    /// with a consistency proof built from the tiles of `presented`'s tree.
+    ///
+    /// - `presented` smaller than `trusted`: [`InconsistencyKind::Rollback`].
+    /// - same size, different roots: [`InconsistencyKind::Fork`].
+    /// - the proof fails although the tiles do lead to `presented`'s root:
+    ///   [`InconsistencyKind::Fork`], with the proof and the root the
+    ///   presented tree has at `trusted`'s size.
+    /// - the tiles do not even match `presented`: [`ClientError::TilesMismatch`]
+    ///   (the log is broken, but that is no evidence of a fork).
+    pub fn prove_consistency(
+        &self,
+        trusted: &SignedCheckpoint,
+        presented: &SignedCheckpoint,
+    ) -> Result<Vec<Hash>, ClientError> {
+        let (t, p) = (&trusted.checkpoint, &presented.checkpoint);
+        if t.origin != p.origin {
+            return Err(ClientError::Usage(format!(
+                "checkpoints of two logs ({:?} and {:?}) cannot be compared",
+                t.origin, p.origin
+            )));
+        }
+        let evidence = |kind, proof, implied_root| {
+            ClientError::inconsistent(Inconsistency {
+                kind,
+                trusted: trusted.clone(),
+                presented: presented.clone(),
+                proof,
+                implied_root,
+            })
+        };
+        if p.size < t.size {
+            return Err(evidence(InconsistencyKind::Rollback, Vec::new(), None));
+        }
+        if p.size == t.size {
+            if p.root != t.root {
+                return Err(evidence(InconsistencyKind::Fork, Vec::new(), None));
+            }
+            return Ok(Vec::new());
+        }
+        if t.size == 0 {
+            if t.root != merkle::EMPTY_ROOT {
+                return Err(evidence(
+                    InconsistencyKind::Fork,
+                    Vec::new(),
+                    Some(merkle::EMPTY_ROOT),
+                ));
+            }
+            return Ok(Vec::new());
+        }
+        let reader = self.hashes(p.size);
+        let proof = merkle::consistency_proof(&reader, t.size, p.size).map_err(build_error)?;
+        match merkle::verify_consistency(t.size, p.size, &t.root, &p.root, &proof) {
+            Ok(()) => Ok(proof),
+            Err(e) => {
+                // Is the proof good for the presented root? Then the log's
+                // own tiles show its tree of the trusted size has another root.
+                let implied = merkle::tree_hash(&reader, t.size).map_err(build_error)?;
+                if implied != t.root
+                    && merkle::verify_consistency(t.size, p.size, &implied, &p.root, &proof).is_ok()
+                {
+                    Err(evidence(InconsistencyKind::Fork, proof, Some(implied)))
+                } else {
+                    Err(ClientError::TilesMismatch {
+                        size: p.size,
+                        detail: format!("consistency proof from size {}: {e}", t.size),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Moves `state` to `cp` after proving that `cp` extends the state's
+    /// checkpoint (a smaller `cp` is a rollback). Returns the proof.
+    pub fn advance(
+        &self,
+        state: &mut State,
+        cp: &SignedCheckpoint,
+    ) -> Result<Vec<Hash>, ClientError> {
+        self.policy.verify(cp)?;
+        let proof = match state.checkpoint() {
+            Some(old) => self.prove_consistency(old, cp)?,
+            None => Vec::new(),
+        };
+        state.set_checkpoint(cp.clone());
+        Ok(proof)
+    }
+
+    /// Checks a checkpoint that an answer was computed against: if it is at
+    /// least as large as the state's, as [`Self::advance`]; if smaller, it
+    /// must be a prefix of the state's tree (answers may lag behind).
+    pub fn observe(
+        &self,
+        state: &mut State,
+        cp: &SignedCheckpoint,
+    ) -> Result<Vec<Hash>, ClientError> {
+        match state.checkpoint() {
+            Some(old) if cp.checkpoint.size < old.checkpoint.size => {
+                self.policy.verify(cp)?;
+                self.prove_consistency(cp, old).map_err(|e| match e {
+                    ClientError::Inconsistent(mut i) => {
+                        std::mem::swap(&mut i.trusted, &mut i.presented);
+                        ClientError::Inconsistent(i)
+                    }
+                    e => e,
+                })
+            }
+            _ => self.advance(state, cp),
+        }
+    }
+
+    /// Fetches the latest checkpoint, verifies it and proves it extends the
+    /// state's; moves the state to it.
+    pub fn update(&self, state: &mut State) -> Result<Update, ClientError> {
+        let cp = self.checkpoint()?;
+        let previous = state.checkpoint().cloned();
+        let proof = self.advance(state, &cp)?;
+        Ok(Update {
+            previous,
+            checkpoint: cp,
+            proof,
+        })
+    }
+
+    /// Asks a route question and verifies the answer: checkpoint, every
+    /// cited entry and its inclusion proof, every status, and that it
+    /// answers the question asked.
+    pub fn route(&self, q: &RouteQuery) -> Result<(RouteAnswer, VerifiedRoute), ClientError> {
+        let path = q.path();
+        let body = self.fetch(&path)?;
+        let answer: RouteAnswer =
+            serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))?;
+        q.check(&answer)?;
+        let verified = verify_route(&answer, &self.policy)?;
+        Ok((answer, verified))
+    }
+
+    /// Fetches one record's history and verifies it.
+    pub fn record(&self, id: &str) -> Result<(RecordHistory, VerifiedRecord), ClientError> {
+        let id =
+            RecordId::new(id).map_err(|e| ClientError::Usage(format!("record id {id:?}: {e}")))?;
+        let path = format!("/v1/records/{}", id.as_str());
+        let body = self.fetch(&path)?;
+        let history: RecordHistory =
+            serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))?;
+        if history.record.record != id.as_str() {
+            return Err(ClientError::WrongAnswer(format!(
+                "asked for record {}, got {}",
+                id.as_str(),
+                history.record.record
+            )));
+        }
+        let verified = verify_record(&history, &self.policy)?;
+        Ok((history, verified))
+    }
+}
+
+/// The message of a log's JSON error body, or the start of its text.
+fn error_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+            return m.to_string();
+        }
+    }
+    let s = String::from_utf8_lossy(body);
+    let s = s.trim();
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+pub(crate) fn build_error(e: BuildError<ClientError>) -> ClientError {
+    match e {
+        BuildError::Storage(e) => e,
+        BuildError::Proof(p) => ClientError::malformed("proof", p),
+        BuildError::ShortRead { got, want } => {
+            ClientError::malformed("proof", format!("read {got} hashes for {want}"))
+        }
+    }
+}
+
+/// The stored hashes of a tree of a given size, read from the log's hash
+/// tiles: a [`HashReader`], so the core builds proofs from tiles.
+#[derive(Debug)]
+pub struct TileHashes<'a, T> {
+    client: &'a Client<T>,
+    size: u64,
+}
+
+impl<T: Transport> HashReader for TileHashes<'_, T> {
+    type Error = ClientError;
+
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, ClientError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let outside = || {
+                ClientError::Usage(format!(
+                    "node {}/{} is not inside the tree of size {}",
+                    id.level, id.index, self.size
+                ))
+            };
+            if id.level >= 64 || (u128::from(id.index) + 1) << id.level > u128::from(self.size) {
+                return Err(outside());
+            }
+            let span = tile::node_span(id);
+            let width = tile::tile_width(span.level, span.index, self.size).ok_or_else(outside)?;
+            if span.end > width {
+                return Err(outside());
+            }
+            let t = self.client.tile_nodes(span.level, span.index, width)?;
+            out.push(
+                t.node(usize::from(span.start), usize::from(span.end))
+                    .ok_or_else(outside)?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_nodes_agree_with_the_core() {
+        for width in [1usize, 2, 3, 77, 128, 255, 256] {
+            let hashes: Vec<Hash> = (0..width).map(|i| merkle::leaf_hash(&[i as u8])).collect();
+            let t = TileNodes::new(hashes.clone());
+            for r in 0..=8u32 {
+                let n = 1usize << r;
+                for start in (0..width).step_by(n) {
+                    let got = t.node(start, start + n);
+                    if start + n <= width {
+                        assert_eq!(
+                            got,
+                            Some(tile::node_from_tile_hashes(&hashes[start..start + n])),
+                            "{width} {start} {n}"
+                        );
+                    } else {
+                        assert_eq!(got, None);
+                    }
+                }
+            }
+            assert_eq!(t.node(1, 3), None, "unaligned");
+            assert_eq!(t.node(0, 3), None, "not a power of two");
+        }
+    }
+
+    #[test]
+    fn query_paths_escape() {
+        let q = RouteQuery {
+            from: Jurisdiction::new("IO:EPO").unwrap(),
+            to: Jurisdiction::new("AE-DU").unwrap(),
+            at: Date::parse("2024-01-01").unwrap(),
+            mechanism: Some(Mechanism::new("data_bridge").unwrap()),
+        };
+        assert_eq!(
+            q.path(),
+            "/v1/route?from=IO%3AEPO&to=AE-DU&at=2024-01-01&mechanism=data_bridge"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Checks that need nothing but the pinned [`Policy`] and the bytes at
+//! hand: offline proof files (c2sp.org/tlog-proof) and saved answers.
+
+use crate::client::Policy;
+use crate::error::ClientError;
+use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
+use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::merkle::{self, Hash};
+use dfft_core::statement::registry::{RecordHead, Submission};
+use dfft_core::tlog_proof::TlogProof;
+
+/// A verified offline proof: the entry is in the log at `index`, under a
+/// checkpoint that the policy accepts.
+#[derive(Debug, Clone)]
+pub struct VerifiedProof {
+    /// The entry's index.
+    pub index: u64,
+    /// The checkpoint it is proven against.
+    pub checkpoint: SignedCheckpoint,
+    /// The entry bytes (a canonical DSSE envelope).
+    pub entry: Vec<u8>,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// The inclusion proof.
+    pub proof: Vec<Hash>,
+    /// The envelope and statement the entry holds.
+    pub submission: Submission,
+}
+
+/// Verifies a tlog-proof file: the checkpoint against the policy, then the
+/// inclusion of the entry, then that the entry is a well-formed statement.
+///
+/// The entry is the proof's `extra` data, or `entry` if given (they must
+/// agree if both are there). Signer entitlement is not checked: a proof
+/// shows an entry is logged, and the log checked the signer when it
+/// accepted it; `dfft audit` re-checks that for every entry.
+pub fn verify_tlog_proof(
+    file: &[u8],
+    policy: &Policy,
+    entry: Option<&[u8]>,
+) -> Result<VerifiedProof, ClientError> {
+    let tp = TlogProof::parse(file).map_err(ClientError::ProofFile)?;
+    let entry = match (entry, tp.extra.as_deref()) {
+        (Some(given), Some(extra)) if given != extra => {
+            return Err(ClientError::Usage(
+                "the entry given differs from the entry inside the proof (its extra line)".into(),
+            ))
+        }
+        (Some(given), _) => given.to_vec(),
+        (None, Some(extra)) => extra.to_vec(),
+        (None, None) => {
+            return Err(ClientError::Usage(
+                "the proof carries no entry (no extra line): give the entry bytes too".into(),
+            ))
+        }
+    };
+    policy.verify(&tp.checkpoint)?;
+    let cp = &tp.checkpoint.checkpoint;
+    let leaf_hash = merkle::leaf_hash(&entry);
+    merkle::verify_inclusion(tp.index, cp.size, &leaf_hash, &tp.proof, &cp.root).map_err(
+        |source| ClientError::Inclusion {
+            index: tp.index,
+            size: cp.size,
+            source,
+        },
+    )?;
+    let submission = Submission::parse_entry(&entry).map_err(|source| ClientError::Rule {
+        index: tp.index,
+        source,
+    })?;
+    Ok(VerifiedProof {
+        index: tp.index,
+        checkpoint: tp.checkpoint,
+        entry,
+        leaf_hash,
+        proof: tp.proof,
+        submission,
+    })
+}
+
+/// Verifies a route answer against the policy (checkpoint with witnesses,
+/// every cited entry and proof, every status recomputed from the entries).
+pub fn verify_route(answer: &RouteAnswer, policy: &Policy) -> Result<VerifiedRoute, ClientError> {
+    Ok(answer.verify(policy.log_key(), policy.witnesses(), policy.min_witnesses())?)
+}
+
+/// Verifies a saved route answer (the JSON the log sent).
+pub fn verify_route_json(
+    json: &[u8],
+    policy: &Policy,
+) -> Result<(RouteAnswer, VerifiedRoute), ClientError> {
+    let answer: RouteAnswer = serde_json::from_slice(json)
+        .map_err(|e| ClientError::Usage(format!("not a route answer: {e}")))?;
+    let verified = verify_route(&answer, policy)?;
+    Ok((answer, verified))
+}
+
+/// A verified record history.
+#[derive(Debug, Clone)]
+pub struct VerifiedRecord {
+    /// The checkpoint it was checked against.
+    pub checkpoint: SignedCheckpoint,
+    /// The record, rebuilt from its entries.
+    pub head: RecordHead,
+}
+
+/// Verifies a record history against the policy.
+pub fn verify_record(
+    history: &RecordHistory,
+    policy: &Policy,
+) -> Result<VerifiedRecord, ClientError> {
+    let checkpoint = policy.parse_checkpoint(history.checkpoint.as_bytes())?;
+    let head = history.record.verify(&checkpoint, None)?;
+    Ok(VerifiedRecord { checkpoint, head })
+}
+
+/// Verifies a saved record history (the JSON the log sent).
+pub fn verify_record_json(
+    json: &[u8],
+    policy: &Policy,
+) -> Result<(RecordHistory, VerifiedRecord), ClientError> {
+    let history: RecordHistory = serde_json::from_slice(json)
+        .map_err(|e| ClientError::Usage(format!("not a record history: {e}")))?;
+    let verified = verify_record(&history, policy)?;
+    Ok((history, verified))
+}
