@@ -310,6 +310,9 @@ async fn ingest(
     Ok(run)
 }
 
+/// Makes a request path from a random number.
+type PathGen = Arc<dyn Fn(u64) -> String + Send + Sync>;
+
 /// GETs paths from `gen` for `secs` seconds, closed loop.
 async fn reads(
     addr: &str,
@@ -461,7 +464,7 @@ async fn read_suite(
     label: &str,
 ) -> anyhow::Result<()> {
     let tiles = (size / 256).max(1);
-    let suite: Vec<(&str, Arc<dyn Fn(u64) -> String + Send + Sync>)> = vec![
+    let suite: Vec<(&str, PathGen)> = vec![
         (
             "inclusion proof",
             Arc::new(move |r| format!("/v1/proof/inclusion?index={}&size={size}", r % size)),

@@ -96,7 +96,9 @@ impl rs_merkle::Hasher for Rfc6962 {
 /// The same root and proof work done by dfft-core and by rs_merkle.
 fn compare(c: &mut Criterion) {
     let n = 1usize << 16;
-    let leaves: Vec<[u8; 32]> = (0..n as u64).map(|i| merkle::leaf_hash(&i.to_le_bytes())).collect();
+    let leaves: Vec<[u8; 32]> = (0..n as u64)
+        .map(|i| merkle::leaf_hash(&i.to_le_bytes()))
+        .collect();
     let mut g = c.benchmark_group("compare_root_65536");
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(20);
@@ -127,7 +129,10 @@ fn compare(c: &mut Criterion) {
     let mut g = c.benchmark_group("compare_verify_inclusion_65536");
     g.throughput(Throughput::Elements(1));
     g.bench_function("dfft_core", |b| {
-        b.iter(|| merkle::verify_inclusion(idx as u64, n as u64, black_box(&leaves[idx]), &ours, &root).unwrap())
+        b.iter(|| {
+            merkle::verify_inclusion(idx as u64, n as u64, black_box(&leaves[idx]), &ours, &root)
+                .unwrap()
+        })
     });
     g.bench_function("rs_merkle", |b| {
         b.iter(|| assert!(theirs.verify(root, &[idx], black_box(&[leaves[idx]]), n)))
