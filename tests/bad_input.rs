@@ -594,3 +594,64 @@ fn governance_threshold_and_rate_limit() {
     assert_eq!(&statuses[..3], &[201, 201, 201]);
     assert!(statuses[3..].contains(&429), "{statuses:?}");
 }
+
+#[test]
+fn overload_gets_503_with_retry_after_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = std::sync::Arc::new(Registry::start(
+        dir.path(),
+        &[
+            "--max-pending",
+            "1",
+            "--batch-max",
+            "1",
+            "--batch-delay-ms",
+            "0",
+        ],
+    ));
+    let a = key("eu.ec", 71);
+    let (s, _) = reg.post(&enroll(&reg.governance(), "eu.ec", &[&a], &["EEA"]));
+    assert_eq!(s, 201);
+    let before = reg.checkpoint().checkpoint.size;
+    let threads: Vec<_> = (0..48)
+        .map(|i| {
+            let (reg, a) = (reg.clone(), a.clone());
+            std::thread::spawn(move || {
+                let env = recognition(
+                    &a,
+                    &format!("eu.ec/load/{i}"),
+                    "granted",
+                    "EEA",
+                    "JP",
+                    "2019-01-23",
+                );
+                let r = agent()
+                    .post(&format!("{}/v1/entries", reg.base))
+                    .set("Content-Type", "application/json")
+                    .send_bytes(&env);
+                match r {
+                    Ok(r) => (r.status(), None),
+                    Err(ureq::Error::Status(s, r)) => {
+                        (s, r.header("Retry-After").map(str::to_string))
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        })
+        .collect();
+    let results: Vec<(u16, Option<String>)> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let created = results.iter().filter(|r| r.0 == 201).count() as u64;
+    let overloaded: Vec<_> = results.iter().filter(|r| r.0 == 503).collect();
+    assert_eq!(created + overloaded.len() as u64, 48, "{results:?}");
+    assert!(
+        !overloaded.is_empty(),
+        "48 concurrent submissions into a queue of one: some must be turned away"
+    );
+    assert!(
+        overloaded.iter().all(|r| r.1.as_deref() == Some("1")),
+        "{overloaded:?}"
+    );
+    // Exactly the acknowledged entries were appended.
+    assert_eq!(reg.checkpoint().checkpoint.size, before + created);
+}
