@@ -260,6 +260,23 @@ impl Run {
     }
 }
 
+/// Each connection's latencies (ms) and error count.
+type Task = tokio::task::JoinHandle<anyhow::Result<(Vec<f64>, usize)>>;
+
+/// Waits for every connection and merges what they measured.
+async fn merge(tasks: Vec<Task>, start: Instant) -> anyhow::Result<Run> {
+    let mut run = Run::default();
+    for t in tasks {
+        let (lat, errors) = t.await??;
+        run.ops += lat.len();
+        run.errors += errors;
+        run.lat_ms.extend(lat);
+    }
+    run.secs = start.elapsed().as_secs_f64();
+    run.lat_ms.sort_by(|a, b| a.total_cmp(b));
+    Ok(run)
+}
+
 /// POSTs every statement, closed loop (`rate == None`) or paced.
 async fn ingest(
     addr: &str,
@@ -298,16 +315,7 @@ async fn ingest(
             anyhow::Ok((lat, errors))
         }));
     }
-    let mut run = Run::default();
-    for t in tasks {
-        let (lat, errors) = t.await??;
-        run.ops += lat.len();
-        run.errors += errors;
-        run.lat_ms.extend(lat);
-    }
-    run.secs = start.elapsed().as_secs_f64();
-    run.lat_ms.sort_by(|a, b| a.total_cmp(b));
-    Ok(run)
+    merge(tasks, start).await
 }
 
 /// Makes a request path from a random number.
@@ -345,16 +353,7 @@ async fn reads(
             anyhow::Ok((lat, errors))
         }));
     }
-    let mut run = Run::default();
-    for t in tasks {
-        let (lat, errors) = t.await??;
-        run.ops += lat.len();
-        run.errors += errors;
-        run.lat_ms.extend(lat);
-    }
-    run.secs = start.elapsed().as_secs_f64();
-    run.lat_ms.sort_by(|a, b| a.total_cmp(b));
-    Ok(run)
+    merge(tasks, start).await
 }
 
 // ------------------------------------------------------------ statements

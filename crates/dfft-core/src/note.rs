@@ -146,25 +146,7 @@ impl VerifierKey {
     /// Parses a vkey string strictly: the key ID must match, the key must be
     /// a valid Ed25519 point and not of small order.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
-        let mut parts = s.splitn(3, '+');
-        let (name, hexid, data) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some(h), Some(d)) => (n, h, d),
-            _ => return Err(NoteError::MalformedKey("expected name+hexid+base64")),
-        };
-        let name = KeyName::new(name)?;
-        let stated = parse_hex_id(hexid)?;
-        let raw = B64
-            .decode(data)
-            .map_err(|_| NoteError::MalformedKey("key data is not standard base64"))?;
-        if raw.len() != 33 {
-            return Err(NoteError::MalformedKey(
-                "key data must be 1 type byte and 32 key bytes",
-            ));
-        }
-        let kind = KeyKind::from_sig_type(raw[0])
-            .ok_or(NoteError::MalformedKey("unsupported signature type"))?;
-        let mut pk = [0u8; 32];
-        pk.copy_from_slice(&raw[1..]);
+        let (name, stated, kind, pk) = parse_key_parts(s, "expected name+hexid+base64")?;
         let key = VerifyingKey::from_bytes(&pk)
             .map_err(|_| NoteError::MalformedKey("not a valid Ed25519 public key"))?;
         if key.is_weak() {
@@ -217,6 +199,34 @@ impl fmt::Display for VerifierKey {
     }
 }
 
+/// Splits `name+hexid+base64(type||32 bytes)` into its validated parts; the
+/// caller checks the key ID against the key it builds.
+fn parse_key_parts(
+    s: &str,
+    shape: &'static str,
+) -> Result<(KeyName, u32, KeyKind, [u8; 32]), NoteError> {
+    let mut parts = s.splitn(3, '+');
+    let (name, hexid, data) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(n), Some(h), Some(d)) => (n, h, d),
+        _ => return Err(NoteError::MalformedKey(shape)),
+    };
+    let name = KeyName::new(name)?;
+    let stated = parse_hex_id(hexid)?;
+    let raw = B64
+        .decode(data)
+        .map_err(|_| NoteError::MalformedKey("key data is not standard base64"))?;
+    if raw.len() != 33 {
+        return Err(NoteError::MalformedKey(
+            "key data must be 1 type byte and 32 key bytes",
+        ));
+    }
+    let kind = KeyKind::from_sig_type(raw[0])
+        .ok_or(NoteError::MalformedKey("unsupported signature type"))?;
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(&raw[1..]);
+    Ok((name, stated, kind, bytes))
+}
+
 fn parse_hex_id(s: &str) -> Result<u32, NoteError> {
     if s.len() != 8
         || !s
@@ -265,29 +275,8 @@ impl SignerKey {
             .ok_or(NoteError::MalformedKey(
                 "private key must start with PRIVATE+KEY+",
             ))?;
-        let mut parts = rest.splitn(3, '+');
-        let (name, hexid, data) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some(h), Some(d)) => (n, h, d),
-            _ => {
-                return Err(NoteError::MalformedKey(
-                    "expected PRIVATE+KEY+name+hexid+base64",
-                ))
-            }
-        };
-        let name = KeyName::new(name)?;
-        let stated = parse_hex_id(hexid)?;
-        let raw = B64
-            .decode(data)
-            .map_err(|_| NoteError::MalformedKey("key data is not standard base64"))?;
-        if raw.len() != 33 {
-            return Err(NoteError::MalformedKey(
-                "key data must be 1 type byte and 32 seed bytes",
-            ));
-        }
-        let kind = KeyKind::from_sig_type(raw[0])
-            .ok_or(NoteError::MalformedKey("unsupported signature type"))?;
-        let mut seed = [0u8; 32];
-        seed.copy_from_slice(&raw[1..]);
+        let (name, stated, kind, seed) =
+            parse_key_parts(rest, "expected PRIVATE+KEY+name+hexid+base64")?;
         let k = Self::from_seed_kind(name, kind, seed);
         if k.verifier.id != stated {
             return Err(NoteError::KeyIdMismatch {
