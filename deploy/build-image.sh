@@ -51,8 +51,14 @@ case $IMAGE in
   *:latest) tags+=(-t "${IMAGE%:latest}:$version") ;;
 esac
 say "docker build ${tags[*]} (dfft $version, $(du -h "$ctx/dfft" | cut -f1))"
+old=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 # Quiet unless it fails (the legacy builder also warns that it is deprecated).
 if ! out=$(docker build -q --build-arg BASE="$BASE" -f Dockerfile "${tags[@]}" "$ctx" 2>&1); then
   echo "$out" >&2; say "docker build failed"; exit 1
+fi
+# The image this tag named before, unless something still uses it.
+new=$(docker image inspect -f '{{.Id}}' "$IMAGE")
+if [ -n "$old" ] && [ "$old" != "$new" ]; then
+  docker rmi "$old" >/dev/null 2>&1 || true
 fi
 say "built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
