@@ -20,7 +20,7 @@ pub struct ServeArgs {
     #[arg(long, env = "DFFT_ORIGIN")]
     pub origin: Option<String>,
     /// Log private key file (default: DIR/log.key, created on first start).
-    #[arg(long, env = "DFFT_LOG_KEY")]
+    #[arg(long, env = "DFFT_LOG_KEY_FILE")]
     pub log_key: Option<PathBuf>,
     /// Governance private key file (repeatable). Default: DIR/governance.key,
     /// created on first start.

@@ -118,4 +118,19 @@ fn offline_governance_keys_and_own_log_key() {
         dir.path().join("fresh2").to_str().unwrap(),
     ]);
     assert!(!ok && err.contains("--origin"), "{err}");
+
+    // An existing log whose key file went missing is refused, and no new
+    // key is made (a monitor reading log.vkey must not pin a wrong key).
+    let gen_dir = dir.path().join("generated");
+    let mut r = Registry::start(&gen_dir, &[]);
+    r.kill();
+    let vkey_before = std::fs::read_to_string(gen_dir.join("log.vkey")).unwrap();
+    std::fs::remove_file(gen_dir.join("log.key")).unwrap();
+    let (ok, err) = run(&["serve", "--data", gen_dir.to_str().unwrap()]);
+    assert!(!ok && err.contains("log.key"), "{err}");
+    assert!(!gen_dir.join("log.key").exists());
+    assert_eq!(
+        std::fs::read_to_string(gen_dir.join("log.vkey")).unwrap(),
+        vkey_before
+    );
 }

@@ -232,17 +232,19 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
             return Ok(json_status(StatusCode::OK, &r));
         }
     }
-    if let Some(sig) = submission.envelope().signatures.first() {
-        if let Err(wait) = app.rate.check(&sig.keyid) {
-            return Err(ApiError::rate_limited(wait));
-        }
-    }
     let snapshot = app.shared.snapshot();
     let authority = submission
         .statement()
         .authority()
         .and_then(|a| snapshot.authorities.get(a.as_str()));
     let verified = verify_signatures(submission, snapshot.governance.as_ref(), authority)?;
+    // Rate limits count per signing key, after the signature verified, so
+    // that nobody can spend an authority's allowance by naming its key.
+    if let Some(key) = verified.signers().first() {
+        if let Err(wait) = app.rate.check(&key.keyid()) {
+            return Err(ApiError::rate_limited(wait));
+        }
+    }
     let entry = verified.entry().to_vec();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job = Job {

@@ -262,9 +262,12 @@ impl Server {
                 "origin {origin:?} must be non-empty, without spaces or '+'"
             )));
         }
+        // Keys are created only for a new, empty log: an existing log whose
+        // key file is missing must not get a fresh key.
         let log_key = match &config.log_key {
             Some(p) => keys::load(p)?,
-            None => keys::load_or_create(&dir.join("log.key"), &origin)?.0,
+            None if size == 0 => keys::load_or_create(&dir.join("log.key"), &origin)?.0,
+            None => keys::load(&dir.join("log.key"))?,
         };
         if log_key.name() != origin {
             return Err(StartError::Config(format!(
@@ -272,8 +275,6 @@ impl Server {
                 log_key.name()
             )));
         }
-        // The public key, for operators and for monitors sharing the volume.
-        std::fs::write(dir.join("log.vkey"), format!("{}\n", log_key.verifier()))?;
         let mut seq = Sequencer::open(
             store,
             log_key.clone(),
@@ -313,6 +314,9 @@ impl Server {
                 }
             }
         }
+        // The public key, for operators and for monitors sharing the volume;
+        // written only once the stored checkpoint verified with it.
+        std::fs::write(dir.join("log.vkey"), format!("{}\n", log_key.verifier()))?;
         let shared = seq.shared();
         let snap = shared.snapshot();
         let gov = snap
