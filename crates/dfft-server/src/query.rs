@@ -48,6 +48,22 @@ fn heads(app: &App, size: u64) -> Result<Vec<RecordHead>, ApiError> {
     Ok(out)
 }
 
+/// A logged entry and its inclusion proof against the published checkpoint.
+fn entry_with_proof(
+    app: &App,
+    index: u64,
+    published: &Published,
+) -> Result<(Vec<u8>, Vec<merkle::Hash>), ApiError> {
+    let entry = app
+        .shared
+        .store
+        .entry(index)?
+        .ok_or_else(|| ApiError::internal("entry missing"))?;
+    let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((entry, proof))
+}
+
 fn answer(
     app: &App,
     head: &RecordHead,
@@ -56,13 +72,7 @@ fn answer(
 ) -> Result<RecordAnswer, ApiError> {
     let mut events = Vec::with_capacity(head.events.len());
     for e in &head.events {
-        let entry = app
-            .shared
-            .store
-            .entry(e.index)?
-            .ok_or_else(|| ApiError::internal("entry missing"))?;
-        let proof = merkle::inclusion_proof(&*app.shared.store, e.index, published.size)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let (entry, proof) = entry_with_proof(app, e.index, published)?;
         events.push(event_proof(e, &entry, &proof));
     }
     Ok(RecordAnswer::new(head, status, events))
@@ -165,13 +175,7 @@ pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
     list.sort_by(|a, b| a.id.cmp(&b.id));
     let mut out = Vec::new();
     for a in list {
-        let entry = app
-            .shared
-            .store
-            .entry(a.set_at_index)?
-            .ok_or_else(|| ApiError::internal("entry missing"))?;
-        let proof = merkle::inclusion_proof(&*app.shared.store, a.set_at_index, published.size)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let (entry, proof) = entry_with_proof(&app, a.set_at_index, &published)?;
         out.push(serde_json::json!({
             "authority": a.id.as_str(),
             "name": a.name,
