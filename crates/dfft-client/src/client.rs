@@ -284,25 +284,17 @@ impl<T: Transport> Client<T> {
 
     /// GETs `path`; anything but 200 is an error.
     pub fn fetch(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        let r = self
-            .transport
-            .get(path)
-            .map_err(|source| ClientError::Transport {
-                path: path.to_string(),
-                source,
-            })?;
-        match r.status {
-            200 => Ok(r.body),
-            status => Err(ClientError::Http {
-                path: path.to_string(),
-                status,
-                message: error_message(&r.body),
-            }),
-        }
+        self.get(path, false).map(|b| b.unwrap_or_default())
     }
 
     /// GETs `path`: `None` on 404, an error on any other status but 200.
     fn fetch_opt(&self, path: &str) -> Result<Option<Vec<u8>>, ClientError> {
+        self.get(path, true)
+    }
+
+    /// GETs `path`; 200 gives the body, 404 gives `None` if `absent_ok`,
+    /// anything else is an error carrying the server's message.
+    fn get(&self, path: &str, absent_ok: bool) -> Result<Option<Vec<u8>>, ClientError> {
         let r = self
             .transport
             .get(path)
@@ -312,7 +304,7 @@ impl<T: Transport> Client<T> {
             })?;
         match r.status {
             200 => Ok(Some(r.body)),
-            404 => Ok(None),
+            404 if absent_ok => Ok(None),
             status => Err(ClientError::Http {
                 path: path.to_string(),
                 status,

@@ -34,16 +34,20 @@ fn date_param(q: &HashMap<String, String>) -> Result<Date, ApiError> {
     }
 }
 
+/// A stored record head cut down to the events a tree of `size` covers;
+/// `None` if it has none yet.
+fn head_at(stored: &[u8], size: u64) -> Result<Option<RecordHead>, ApiError> {
+    let mut h: RecordHead = serde_json::from_slice(stored)
+        .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
+    h.events.retain(|e| e.index < size);
+    Ok((!h.events.is_empty()).then_some(h))
+}
+
 /// All record heads, cut down to the events the checkpoint covers.
 fn heads(app: &App, size: u64) -> Result<Vec<RecordHead>, ApiError> {
     let mut out = Vec::new();
     for (_, v) in app.shared.store.state_all(NS_RECORD)? {
-        let mut h: RecordHead = serde_json::from_slice(&v)
-            .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
-        h.events.retain(|e| e.index < size);
-        if !h.events.is_empty() {
-            out.push(h);
-        }
+        out.extend(head_at(&v, size)?);
     }
     Ok(out)
 }
@@ -122,9 +126,9 @@ pub async fn route(
         let Some(v) = app.shared.store.state(NS_RECORD, &id)? else {
             continue;
         };
-        let mut h: RecordHead = serde_json::from_slice(&v)
-            .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
-        h.events.retain(|e| e.index < published.size);
+        let Some(h) = head_at(&v, published.size)? else {
+            continue;
+        };
         if let Some(status) = h.route_status(&from, &to, at, mechanism) {
             records.push(answer(&app, &h, Some(status), &published)?);
         }
@@ -148,12 +152,8 @@ pub async fn record(State(app): State<App>, Path(id): Path<String>) -> Result<Re
         .store
         .state(NS_RECORD, id.as_bytes())?
         .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
-    let mut h: RecordHead =
-        serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("record head: {e}")))?;
-    h.events.retain(|e| e.index < published.size);
-    if h.events.is_empty() {
-        return Err(ApiError::not_found(format!("no record {id:?}")));
-    }
+    let h = head_at(&v, published.size)?
+        .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
     let record = answer(&app, &h, None, &published)?;
     Ok(axum::Json(RecordHistory {
         checkpoint: published.text.clone(),
