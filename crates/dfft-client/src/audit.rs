@@ -6,12 +6,18 @@
 //!    trusted before, and tries to prove from the log's tiles that the
 //!    target extends them, so a fork is caught before the long part (broken
 //!    tiles do not stop it: step 4 does not need them);
-//! 2. fetches every entry it has not seen yet (the next bundles are fetched
-//!    on a second thread while it checks the current ones), hashes it into
-//!    its own Merkle tree, and applies it to a [`Registry`], which checks
-//!    the entry's signatures against the governance and authority state at
-//!    its position and every registry rule; entry 0's genesis must name the
-//!    log's origin;
+//! 2. fetches every entry it has not seen yet, hashes it into its own
+//!    Merkle tree, and applies it to a [`Registry`], which checks the
+//!    entry's signatures against the governance and authority state at its
+//!    position and every registry rule; entry 0's genesis must name the
+//!    log's origin. The work is a pipeline: one thread fetches, hashes and
+//!    parses bundles and keeps a directory of every key any genesis or
+//!    authority statement so far has listed; one worker per core runs the
+//!    Ed25519 checks of each entry against the directory's keys for its
+//!    keyids ([`Submission::preverify`]); this thread applies the entries
+//!    in log order. The registry still decides, at each entry's position,
+//!    which keys count; the workers only save it the curve arithmetic, so
+//!    the verdicts are those of a one-thread replay;
 //! 3. checks that its own tree's root equals the target's signed root;
 //! 4. proves, from its own tree, that the target extends every checkpoint
 //!    it trusted before (so a fork's evidence holds a proof anyone can check).
@@ -29,13 +35,61 @@ use crate::transport::Transport;
 use dfft_core::answer::RouteAnswer;
 use dfft_core::checkpoint::SignedCheckpoint;
 use dfft_core::merkle::{self, Hash, MemoryTree};
+use dfft_core::note::VerifierKey;
 use dfft_core::statement::registry::{Change, RecordHead, Registry, RuleError, Submission};
+use dfft_core::statement::Statement;
 use dfft_core::tile::TILE_WIDTH;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Bundles fetched ahead of the one being checked.
 const PREFETCH: usize = 8;
+
+/// One fetched entry: leaf hash, parsed submission, and the keys its
+/// signatures might be by.
+type Fetched = (Hash, Result<Submission, RuleError>, Vec<VerifierKey>);
+
+/// A fetched bundle: its index and its entries from the replay's start.
+type Bundle = Result<(u64, Vec<Fetched>), ClientError>;
+
+/// Every key any genesis or authority statement has listed, by keyid.
+#[derive(Default)]
+struct KeyDirectory(HashMap<String, Vec<VerifierKey>>);
+
+impl KeyDirectory {
+    fn add(&mut self, k: &VerifierKey) {
+        let known = self.0.entry(k.keyid()).or_default();
+        if !known.contains(k) {
+            known.push(k.clone());
+        }
+    }
+
+    fn learn(&mut self, s: &Submission) {
+        let keys: &[VerifierKey] = match s.statement() {
+            Statement::Genesis(g) => &g.governance.keys,
+            Statement::Authority(a) => a.keys.as_deref().unwrap_or(&[]),
+            Statement::Recognition(_) => &[],
+        };
+        keys.iter().for_each(|k| self.add(k));
+    }
+
+    fn candidates(&self, s: &Submission) -> Vec<VerifierKey> {
+        let mut out: Vec<VerifierKey> = Vec::new();
+        for sig in &s.envelope().signatures {
+            for k in self.0.get(&sig.keyid).into_iter().flatten() {
+                if !out.contains(k) {
+                    out.push(k.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 
 /// Progress of a replay, reported after each entry bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,41 +289,95 @@ impl Auditor {
         let total = n - start;
         let (first, last) = (start / TILE_WIDTH, (n - 1) / TILE_WIDTH);
         let mut violation = None;
+        // Keys listed by the entries before `start`, which this auditor
+        // already replayed.
+        let mut directory = KeyDirectory::default();
+        let governance = self.registry.governance().map(|g| &g.keys[..]);
+        let authorities = self.registry.authorities().map(|a| &a.keys[..]);
+        for k in governance.into_iter().chain(authorities).flatten() {
+            directory.add(k);
+        }
         std::thread::scope(|s| {
-            // The second thread fetches bundles, hashes and parses their
-            // entries; this one checks signatures and rules, in order.
-            let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+            // Fetcher -> workers (signatures, any order) -> this thread
+            // (registry rules, log order). Each channel is bounded; when
+            // this thread stops early it drops `done_rx`, the workers' sends
+            // fail and they stop, which drops `work_rx` and stops the
+            // fetcher, so the scope can end.
+            let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Bundle>(PREFETCH);
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Bundle>(PREFETCH);
             s.spawn(move || {
                 for b in first..=last {
                     let r = client.entry_bundle(b, n).map(|entries| {
-                        let parsed: Vec<_> = entries
+                        let parsed: Vec<Fetched> = entries
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| b * TILE_WIDTH + *i as u64 >= start)
-                            .map(|(_, e)| (merkle::leaf_hash(e), Submission::parse_entry(e)))
+                            .map(|(_, e)| {
+                                let sub = Submission::parse_entry(e);
+                                let keys = match &sub {
+                                    Ok(sub) => {
+                                        let keys = directory.candidates(sub);
+                                        directory.learn(sub);
+                                        keys
+                                    }
+                                    Err(_) => Vec::new(),
+                                };
+                                (merkle::leaf_hash(e), sub, keys)
+                            })
                             .collect();
                         (b, parsed)
                     });
                     let failed = r.is_err();
-                    if tx.send(r).is_err() || failed {
+                    if work_tx.send(r).is_err() || failed {
                         break;
                     }
                 }
             });
-            for msg in rx {
-                let (b, parsed) = msg?;
-                let first_index = (b * TILE_WIDTH).max(start);
-                for (i, (leaf, submission)) in parsed.into_iter().enumerate() {
-                    let index = first_index + i as u64;
-                    self.tree.push(leaf);
-                    if violation.is_none() {
-                        violation = self.apply(index, submission, origin).err();
+            let work_rx = Arc::new(Mutex::new(work_rx));
+            for _ in 0..workers() {
+                let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+                s.spawn(move || loop {
+                    let msg = {
+                        let rx = work_rx.lock().unwrap_or_else(|p| p.into_inner());
+                        rx.recv()
+                    };
+                    let Ok(mut msg) = msg else { break };
+                    if let Ok((_, entries)) = &mut msg {
+                        for (_, sub, keys) in entries.iter_mut() {
+                            if let Ok(sub) = sub {
+                                sub.preverify(|keyid| {
+                                    keys.iter().filter(|k| k.keyid() == keyid).collect()
+                                });
+                            }
+                        }
                     }
-                }
-                progress(Progress {
-                    done: self.size() - start,
-                    total,
+                    if done_tx.send(msg).is_err() {
+                        break;
+                    }
                 });
+            }
+            drop(done_tx);
+            // Bundles come back out of order; apply them in order.
+            let mut next = first;
+            let mut waiting: BTreeMap<u64, Vec<Fetched>> = BTreeMap::new();
+            for msg in done_rx {
+                let (b, parsed) = msg?;
+                waiting.insert(b, parsed);
+                while let Some(parsed) = waiting.remove(&next) {
+                    let first_index = (next * TILE_WIDTH).max(start);
+                    for (i, (leaf, submission, _)) in parsed.into_iter().enumerate() {
+                        let index = first_index + i as u64;
+                        self.tree.push(leaf);
+                        if violation.is_none() {
+                            violation = self.apply(index, submission, origin).err();
+                        }
+                    }
+                    progress(Progress {
+                        done: self.size() - start,
+                        total,
+                    });
+                    next += 1;
+                }
             }
             Ok::<(), ClientError>(())
         })?;

@@ -335,6 +335,49 @@ pub fn inclusion_proof<R: HashReader>(
     inclusion_plan(index, size)?.build(reader)
 }
 
+/// Inclusion proofs of several leaves in the tree of `size`, reading each
+/// stored hash they need once, in one call to `reader` (neighbouring
+/// leaves share most of their paths). Proofs come in the order of `indices`.
+pub fn inclusion_proofs<R: HashReader>(
+    reader: &R,
+    indices: &[u64],
+    size: u64,
+) -> Result<Vec<Vec<Hash>>, BuildError<R::Error>> {
+    let plans = indices
+        .iter()
+        .map(|&i| inclusion_plan(i, size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ids: Vec<NodeId> = plans.iter().flat_map(|p| p.ids.iter().copied()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let hashes = if ids.is_empty() {
+        Vec::new()
+    } else {
+        reader.read_hashes(&ids).map_err(BuildError::Storage)?
+    };
+    if hashes.len() != ids.len() {
+        return Err(BuildError::ShortRead {
+            got: hashes.len(),
+            want: ids.len(),
+        });
+    }
+    plans
+        .iter()
+        .map(|p| {
+            let hs: Vec<Hash> = p
+                .ids
+                .iter()
+                .map(|id| ids.binary_search(id).map(|k| hashes[k]))
+                .collect::<Result<_, _>>()
+                .map_err(|_| BuildError::ShortRead {
+                    got: 0,
+                    want: p.ids.len(),
+                })?;
+            Ok(p.assemble(&hs)?)
+        })
+        .collect()
+}
+
 /// Consistency proof from `from` to `to`, from stored hashes.
 pub fn consistency_proof<R: HashReader>(
     reader: &R,

@@ -38,6 +38,26 @@ fn every_inclusion_proof_up_to_1024_verifies() {
 }
 
 #[test]
+fn batched_inclusion_proofs_equal_single_ones() {
+    let (t, _) = tree(300);
+    for size in [1u64, 2, 7, 64, 255, 256, 257, 300] {
+        // Every leaf, a run, repeats and out-of-order indices.
+        let all: Vec<u64> = (0..size).collect();
+        let mixed: Vec<u64> = [size - 1, 0, size / 2, size - 1, size / 3]
+            .into_iter()
+            .collect();
+        for indices in [all, mixed, vec![]] {
+            let batch = merkle::inclusion_proofs(&t, &indices, size).unwrap();
+            assert_eq!(batch.len(), indices.len());
+            for (i, p) in indices.iter().zip(&batch) {
+                assert_eq!(p, &merkle::inclusion_proof(&t, *i, size).unwrap());
+            }
+        }
+    }
+    assert!(merkle::inclusion_proofs(&t, &[3, 9], 9).is_err());
+}
+
+#[test]
 fn every_consistency_proof_up_to_1024_verifies() {
     let (t, _) = tree(EXHAUSTIVE);
     let roots: Vec<Hash> = (0..=EXHAUSTIVE)

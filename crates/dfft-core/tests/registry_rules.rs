@@ -1103,3 +1103,59 @@ fn status_on_the_day_of_an_event_and_the_day_before() {
     assert_eq!(to_amend.status_on(d("2025-12-27")), Some(Status::InForce));
     assert_eq!(to_amend.status_on(d("2025-12-28")), Some(Status::Expired));
 }
+
+// ---- pre-verification (the auditor's parallel signature checks) ----
+
+#[test]
+fn preverified_signatures_change_no_verdict() {
+    let f = fixture();
+    // Same key name (so the same keyid prefix) but another key: a key the
+    // registry does not hold for eu.ec.
+    let stranger = key("eu.ec", 77);
+    let g = rec(
+        "eu.ec",
+        "eu.ec/adequacy/jp",
+        "granted",
+        "EEA",
+        "JP",
+        "2019-01-23",
+    );
+    let parse = |signers: &[&SignerKey]| {
+        Submission::parse_entry(&envelope(&g, signers).canonical_bytes()).unwrap()
+    };
+
+    // Pre-verified under the authority's own key: accepted, as without.
+    let mut s = parse(&[&f.ec]);
+    let ec_v = f.ec.verifier();
+    assert_eq!(s.preverify(|_| vec![&ec_v]), 1);
+    assert!(f.reg.check(s).is_ok());
+
+    // Pre-verified under a key the authority does not hold: the registry
+    // still refuses it, exactly as without pre-verification.
+    let stranger_v = stranger.verifier();
+    let mut s = parse(&[&stranger]);
+    assert_eq!(s.preverify(|_| vec![&stranger_v]), 1);
+    let with = f.reg.check(s).unwrap_err();
+    let without = f.reg.check(parse(&[&stranger])).unwrap_err();
+    assert_eq!(with, without);
+
+    // A signature that fails pre-verification is not remembered, and a
+    // wrong candidate list does not stop the real check: a bad signature
+    // is still refused, a good one still accepted.
+    let mut env = envelope(&g, &[&f.ec]);
+    env.signatures[0].sig[10] ^= 1;
+    let mut s = Submission::from_envelope(env).unwrap();
+    assert_eq!(s.preverify(|_| vec![&ec_v]), 0);
+    assert!(matches!(
+        f.reg.check(s).unwrap_err(),
+        RuleError::BadSignature { .. }
+    ));
+    let mut s = parse(&[&f.ec]);
+    assert_eq!(s.preverify(|_| vec![&stranger_v]), 0);
+    assert!(f.reg.check(s).is_ok());
+
+    // The memo is not part of the value.
+    let mut a = parse(&[&f.ec]);
+    a.preverify(|_| vec![&ec_v]);
+    assert_eq!(a, parse(&[&f.ec]));
+}

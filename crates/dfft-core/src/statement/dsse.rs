@@ -164,11 +164,52 @@ struct RawEnvelope {
     signatures: Vec<RawSignature>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSignature {
     keyid: String,
     sig: String,
+}
+
+/// Written by hand (the derived one also takes `["keyid", "sig"]` arrays):
+/// a signature must be a JSON object with exactly `keyid` and `sig`. The
+/// messages are serde's own for unknown, missing and duplicate fields.
+impl<'de> Deserialize<'de> for RawSignature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const FIELDS: &[&str] = &["keyid", "sig"];
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawSignature;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a signature object {\"keyid\", \"sig\"}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSignature, A::Error> {
+                use serde::de::Error as _;
+                let (mut keyid, mut sig) = (None, None);
+                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let slot = match &*k {
+                        "keyid" => &mut keyid,
+                        "sig" => &mut sig,
+                        other => return Err(A::Error::unknown_field(other, FIELDS)),
+                    };
+                    if slot.is_some() {
+                        return Err(A::Error::duplicate_field(if &*k == "keyid" {
+                            "keyid"
+                        } else {
+                            "sig"
+                        }));
+                    }
+                    *slot = Some(map.next_value::<String>()?);
+                }
+                Ok(RawSignature {
+                    keyid: keyid.ok_or_else(|| A::Error::missing_field("keyid"))?,
+                    sig: sig.ok_or_else(|| A::Error::missing_field("sig"))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 impl Envelope {
@@ -176,20 +217,12 @@ impl Envelope {
     /// accepted; see [`Envelope::parse_canonical`] for logged entries.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, DsseError> {
         // serde's derived struct parsers also accept arrays (fields by
-        // position): insist on objects first.
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| DsseError::Json {
-                detail: e.to_string(),
-            })?;
-        let objects = value
-            .as_object()
-            .is_some_and(|o| match o.get("signatures") {
-                Some(serde_json::Value::Array(sigs)) => {
-                    sigs.iter().all(serde_json::Value::is_object)
-                }
-                _ => true,
-            });
-        if !objects {
+        // position): the envelope must open with `{` (JSON whitespace
+        // aside), and signatures parse only from objects (`RawSignature`).
+        let first = bytes
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if first.is_some_and(|b| *b != b'{') {
             return Err(DsseError::Json {
                 detail: "the envelope and each signature must be JSON objects".to_owned(),
             });

@@ -339,12 +339,28 @@ impl RecordHead {
 }
 
 /// A parsed envelope and its statement, with the canonical entry bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Submission {
     envelope: Envelope,
     statement: Statement,
     entry: Vec<u8>,
+    /// Signatures that [`Submission::preverify`] already checked: (index in
+    /// `envelope.signatures`, key it verified under). Only this module
+    /// writes it, and only after `verify_strict` succeeded over this
+    /// envelope's own PAE; the envelope cannot change afterwards.
+    preverified: Vec<(usize, VerifierKey)>,
 }
+
+impl PartialEq for Submission {
+    fn eq(&self, other: &Submission) -> bool {
+        // The memo of checks done is not part of the value.
+        self.envelope == other.envelope
+            && self.statement == other.statement
+            && self.entry == other.entry
+    }
+}
+
+impl Eq for Submission {}
 
 impl Submission {
     /// Parses a submitted envelope in any JSON layout, canonicalises it, and
@@ -366,7 +382,36 @@ impl Submission {
             envelope,
             statement,
             entry,
+            preverified: Vec::new(),
         })
+    }
+
+    /// Does the expensive part of [`verify_signatures`] ahead of time, for
+    /// callers that learn the state an entry will be checked against only
+    /// later but can guess the keys now (an auditor checking many entries on
+    /// several threads). For each signature, every key `candidates` returns
+    /// for its keyid is tried with strict Ed25519 over the PAE, and the keys
+    /// it verifies under are remembered. [`verify_signatures`] then still
+    /// decides which keys are allowed, exactly as without this call; it only
+    /// skips the curve arithmetic for a (signature, key) pair already found
+    /// valid here. Returns how many signatures verified under some candidate.
+    pub fn preverify<'k>(
+        &mut self,
+        mut candidates: impl FnMut(&str) -> Vec<&'k VerifierKey>,
+    ) -> usize {
+        let msg = self.envelope.pae();
+        let mut verified = 0;
+        for (i, s) in self.envelope.signatures.iter().enumerate() {
+            let mut any = false;
+            for key in candidates(&s.keyid) {
+                if s.verify(key, &msg) {
+                    self.preverified.push((i, key.clone()));
+                    any = true;
+                }
+            }
+            verified += usize::from(any);
+        }
+        verified
     }
 
     /// The envelope.
@@ -442,14 +487,15 @@ fn authority_allowed(id: &AuthorityId) -> String {
 
 /// Verifies every signature against `keys`; returns the distinct signers.
 fn verify_set(
-    envelope: &Envelope,
+    submission: &Submission,
     keys: &[VerifierKey],
     threshold: usize,
     allowed: impl Fn() -> String,
 ) -> Result<Vec<VerifierKey>, RuleError> {
-    let msg = envelope.pae();
+    let envelope = &submission.envelope;
+    let mut msg: Option<Vec<u8>> = None;
     let mut signers: Vec<VerifierKey> = Vec::new();
-    for s in &envelope.signatures {
+    for (i, s) in envelope.signatures.iter().enumerate() {
         let key =
             keys.iter()
                 .find(|k| k.keyid() == s.keyid)
@@ -457,7 +503,11 @@ fn verify_set(
                     keyid: s.keyid.clone(),
                     allowed: allowed(),
                 })?;
-        if !s.verify(key, &msg) {
+        let done = submission
+            .preverified
+            .iter()
+            .any(|(j, k)| *j == i && k == key);
+        if !done && !s.verify(key, msg.get_or_insert_with(|| envelope.pae())) {
             return Err(RuleError::BadSignature {
                 keyid: s.keyid.clone(),
             });
@@ -530,7 +580,7 @@ pub fn verify_signatures(
     governance: Option<&Governance>,
     authority: Option<&AuthorityState>,
 ) -> Result<Verified, RuleError> {
-    let env = &submission.envelope;
+    let env = &submission;
     let signers = match &submission.statement {
         Statement::Genesis(g) => verify_set(
             env,
