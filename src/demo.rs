@@ -52,12 +52,17 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         governance_threshold: None,
         genesis: None,
         max_body: 256 * 1024,
+        max_batch_body: 8 << 20,
+        max_batch_entries: 1024,
         max_pending: 65_536,
         batch_max: 4096,
         batch_delay_ms: 1,
         rate_per_signer: 0.0,
         rate_burst: 1000.0,
         body_timeout: 10,
+        block_cache_mb: 64,
+        mmap_reads: false,
+        memory_levels_from: 4,
     };
     let server = serve::open(&args)?;
     let created = server.info.created;
