@@ -158,6 +158,21 @@ pub fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
     (s, v)
 }
 
+/// Sends the head of a POST with a JSON body of `content_length` bytes, but
+/// not the body, and returns what the server answers first: a body refused
+/// from its headers is answered before it is read (a client that kept
+/// writing would see a reset, which is why these checks use a raw socket).
+pub fn headers_only_post(base: &str, path: &str, content_length: usize) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n").unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 pub fn key(name: &str, seed: u8) -> SignerKey {
     SignerKey::from_seed(KeyName::new(name).unwrap(), [seed; 32])
 }

@@ -12,12 +12,14 @@ use base64::Engine as _;
 use dfft_core::hex;
 use dfft_core::merkle::{self, Hash, HashReader, NodeId};
 use dfft_core::statement::dsse::DsseError;
-use dfft_core::statement::registry::{verify_signatures, RuleError, Submission};
+use dfft_core::statement::registry::{verify_signatures, RuleError, Submission, Verified};
 use dfft_core::tile::{self, Tile, MAX_ENTRY_SIZE};
 use dfft_core::tlog_proof::TlogProof;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::mpsc::TrySendError;
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 use std::time::Instant;
 
@@ -114,27 +116,33 @@ pub struct Receipt {
     tlog_proof: String,
 }
 
-fn receipt(
-    app: &App,
-    index: u64,
-    entry: &[u8],
-    leaf: &Hash,
-    published: &Published,
-) -> Result<Receipt, ApiError> {
-    let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size)
-        .map_err(|e| ApiError::internal(format!("proof: {e}")))?;
-    let checkpoint = published.signed.clone();
-    let tp = TlogProof {
-        extra: Some(entry.to_vec()),
+fn receipt(app: &App, l: Landed) -> Result<Receipt, ApiError> {
+    let Landed {
         index,
-        proof: proof.clone(),
+        entry,
+        leaf,
+        published,
+        proof,
+        ..
+    } = l;
+    let proof = match proof {
+        Some(p) => p,
+        None => merkle::inclusion_proof(&*app.shared.store, index, published.size)
+            .map_err(|e| ApiError::internal(format!("proof: {e}")))?,
+    };
+    let checkpoint = published.signed.clone();
+    let inclusion_proof = proof.iter().map(|h| B64.encode(h)).collect();
+    let tp = TlogProof {
+        extra: Some(entry),
+        index,
+        proof,
         checkpoint,
     };
     Ok(Receipt {
         index,
-        leaf_hash: hex::encode(leaf),
+        leaf_hash: hex::encode(&leaf),
         checkpoint: published.text.clone(),
-        inclusion_proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        inclusion_proof,
         tlog_proof: tp.to_text(),
     })
 }
@@ -170,13 +178,14 @@ fn content_type_ok(headers: &HeaderMap) -> bool {
     mime == "application/json" || mime == "application/vnd.dsse.envelope.v1+json"
 }
 
-async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
+/// Reads a JSON request body of at most `limit` bytes, within the body
+/// timeout.
+async fn read_body(app: &App, req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
     if !content_type_ok(req.headers()) {
         return Err(ApiError::unsupported_type(
-            "send the DSSE envelope as application/json",
+            "send DSSE envelopes as application/json",
         ));
     }
-    let limit = app.limits.max_body;
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -190,30 +199,55 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
         }
     }
     let body: Body = req.into_body();
-    let bytes = match tokio::time::timeout(
-        app.limits.body_timeout,
-        axum::body::to_bytes(body, limit),
-    )
-    .await
-    {
-        Err(_) => {
-            return Err(ApiError::timeout(format!(
-                "body not received within {:?}",
-                app.limits.body_timeout
-            )))
-        }
+    match tokio::time::timeout(app.limits.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(ApiError::timeout(format!(
+            "body not received within {:?}",
+            app.limits.body_timeout
+        ))),
         Ok(Err(e)) => {
             let too_big = std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            return Err(if too_big {
+            Err(if too_big {
                 ApiError::too_large(format!("body exceeds the limit of {limit} bytes"))
             } else {
                 ApiError::malformed(format!("could not read body: {e}"))
-            });
+            })
         }
-        Ok(Ok(b)) => b,
-    };
-    let submission = match Submission::parse(&bytes) {
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+/// Where one envelope stands after [`check`].
+enum Checked {
+    /// Already covered by the published checkpoint at this index.
+    Logged(u64, Arc<Published>),
+    /// Signatures verified; ready for the sequencer.
+    Ready(Box<Verified>),
+}
+
+/// Where one envelope stands after [`enqueue`].
+enum Prepared {
+    /// Already covered by the published checkpoint at this index.
+    Logged(u64, Arc<Published>),
+    /// Queued for the sequencer.
+    Queued(oneshot::Receiver<Result<Outcome, ApiError>>),
+}
+
+/// One envelope that made it into the log.
+struct Landed {
+    status: StatusCode,
+    index: u64,
+    entry: Vec<u8>,
+    leaf: Hash,
+    published: Arc<Published>,
+    /// The inclusion proof in `published`, when the sequencer built it.
+    proof: Option<Vec<Hash>>,
+}
+
+/// The CPU part of a submission: parse, look for a duplicate, verify the
+/// signatures, apply the rate limit. Returns the entry and its leaf hash.
+fn check(app: &App, bytes: &[u8]) -> Result<(Checked, Vec<u8>, Hash), ApiError> {
+    let submission = match Submission::parse(bytes) {
         Ok(s) => s,
         Err(RuleError::Envelope(DsseError::TooLarge { len })) => {
             return Err(ApiError::too_large(format!(
@@ -227,9 +261,8 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
     if let Some(index) = app.shared.store.index_of_leaf(&leaf)? {
         let published = app.shared.published();
         if index < published.size {
-            app.shared.metrics.submission("duplicate");
-            let r = receipt(app, index, submission.entry(), &leaf, &published)?;
-            return Ok(json_status(StatusCode::OK, &r));
+            let entry = submission.entry().to_vec();
+            return Ok((Checked::Logged(index, published), entry, leaf));
         }
     }
     let snapshot = app.shared.snapshot();
@@ -246,7 +279,21 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
         }
     }
     let entry = verified.entry().to_vec();
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    Ok((Checked::Ready(Box::new(verified)), entry, leaf))
+}
+
+/// Hands a checked envelope to the sequencer (503 if its queue is full).
+/// Does not wait.
+fn enqueue(
+    app: &App,
+    checked: (Checked, Vec<u8>, Hash),
+) -> Result<(Prepared, Vec<u8>, Hash), ApiError> {
+    let (checked, entry, leaf) = checked;
+    let verified = match checked {
+        Checked::Logged(i, p) => return Ok((Prepared::Logged(i, p), entry, leaf)),
+        Checked::Ready(v) => *v,
+    };
+    let (tx, rx) = oneshot::channel();
     let job = Job {
         verified,
         leaf,
@@ -254,23 +301,207 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
         reply: tx,
     };
     match app.queue.try_send(job) {
-        Ok(()) => {}
+        Ok(()) => Ok((Prepared::Queued(rx), entry, leaf)),
         Err(TrySendError::Full(_)) => {
-            return Err(ApiError::overloaded("the sequencing queue is full; retry"))
+            Err(ApiError::overloaded("the sequencing queue is full; retry"))
         }
         Err(TrySendError::Disconnected(_)) => {
-            return Err(ApiError::overloaded("the sequencer is not running"))
+            Err(ApiError::overloaded("the sequencer is not running"))
         }
     }
-    let outcome = rx
-        .await
-        .map_err(|_| ApiError::overloaded("the sequencer stopped"))??;
-    let (status, index, published) = match outcome {
-        Outcome::Created(i, p) => (StatusCode::CREATED, i, p),
-        Outcome::Duplicate(i, p) => (StatusCode::OK, i, p),
+}
+
+/// Waits for the sequencer's answer to a prepared envelope.
+async fn land(app: &App, prepared: (Prepared, Vec<u8>, Hash)) -> Result<Landed, ApiError> {
+    let (prepared, entry, leaf) = prepared;
+    let (status, index, published, proof) = match prepared {
+        Prepared::Logged(index, published) => {
+            app.shared.metrics.submission("duplicate");
+            (StatusCode::OK, index, published, None)
+        }
+        Prepared::Queued(rx) => match rx
+            .await
+            .map_err(|_| ApiError::overloaded("the sequencer stopped"))??
+        {
+            Outcome::Created(i, p, proof) => (StatusCode::CREATED, i, p, proof),
+            Outcome::Duplicate(i, p) => (StatusCode::OK, i, p, None),
+        },
     };
-    let r = receipt(app, index, &entry, &leaf, &published)?;
+    Ok(Landed {
+        status,
+        index,
+        entry,
+        leaf,
+        published,
+        proof,
+    })
+}
+
+async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
+    let bytes = read_body(app, req, app.limits.max_body).await?;
+    let prepared = enqueue(app, check(app, &bytes)?)?;
+    let l = land(app, prepared).await?;
+    let status = l.status;
+    let r = receipt(app, l)?;
     Ok(json_status(status, &r))
+}
+
+/// One result of a batch submission.
+#[derive(Serialize)]
+struct BatchItem {
+    /// What a single submission of this envelope would have answered.
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leaf_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inclusion_proof: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// The answer to a batch submission.
+#[derive(Serialize)]
+struct BatchReceipt {
+    /// One checkpoint that covers every logged entry of the batch.
+    checkpoint: String,
+    /// Tree size of that checkpoint.
+    tree_size: u64,
+    /// One result per envelope, in request order.
+    results: Vec<BatchItem>,
+}
+
+/// Envelopes verified by one task of a batch.
+const BATCH_CHUNK: usize = 16;
+
+/// `POST /v1/entries/batch`: a JSON array of DSSE envelopes, each handled
+/// as `POST /v1/entries` would handle it: same checks, same status. The
+/// signatures of all of them are checked against the registry as published
+/// when the batch arrives (an enrolment and the new authority's first
+/// statements need two requests); the sequencer then takes them in array
+/// order, so a record's grant and its later events may share a batch.
+/// Answers 200 with one checkpoint covering every logged entry and a result
+/// per envelope; the request as a whole fails only if the body is not a
+/// non-empty array within the limits.
+pub async fn submit_batch(State(app): State<App>, req: Request) -> Response {
+    match batch_inner(&app, req).await {
+        Ok(r) => r,
+        Err(e) => {
+            app.shared.metrics.submission(outcome_of(&e));
+            e.into_response()
+        }
+    }
+}
+
+async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
+    let bytes = read_body(app, req, app.limits.max_batch_body).await?;
+    let items: Vec<Box<serde_json::value::RawValue>> =
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::malformed(format!(
+                "the body must be a JSON array of DSSE envelopes: {e}"
+            ))
+        })?;
+    if items.is_empty() {
+        return Err(ApiError::malformed("the batch is empty"));
+    }
+    if items.len() > app.limits.max_batch_entries {
+        return Err(ApiError::too_large(format!(
+            "{} envelopes in one batch; at most {}",
+            items.len(),
+            app.limits.max_batch_entries
+        )));
+    }
+    // Verify on every runtime worker, chunk by chunk; queue in array order.
+    let mut tasks = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let chunk: Vec<_> = rest.drain(..rest.len().min(BATCH_CHUNK)).collect();
+        let app = app.clone();
+        tasks.push(tokio::task::spawn(async move {
+            chunk
+                .iter()
+                .map(|raw| check(&app, raw.get().as_bytes()))
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut queued = Vec::new();
+    for t in tasks {
+        let checked = t
+            .await
+            .map_err(|e| ApiError::internal(format!("batch task: {e}")))?;
+        queued.extend(checked.into_iter().map(|c| c.and_then(|c| enqueue(app, c))));
+    }
+    let mut outcomes = Vec::with_capacity(queued.len());
+    for q in queued {
+        outcomes.push(match q {
+            Ok(p) => land(app, p).await,
+            Err(e) => Err(e),
+        });
+    }
+    // Publication is monotonic: the newest checkpoint among the results
+    // covers all of them. Entries the sequencer sequenced under it come with
+    // their proofs; the others (duplicates, entries of an earlier sequencer
+    // batch) are proven here, reading each stored hash once.
+    let published = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().map(|l| &l.published))
+        .max_by_key(|p| p.size)
+        .cloned()
+        .unwrap_or_else(|| app.shared.published());
+    let own_proof = |l: &Landed| l.proof.is_some() && l.published.size == published.size;
+    let missing: Vec<u64> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .filter(|l| !own_proof(l))
+        .map(|l| l.index)
+        .collect();
+    let mut proven = merkle::inclusion_proofs(&*app.shared.store, &missing, published.size)
+        .map_err(|e| ApiError::internal(format!("proof: {e}")))?
+        .into_iter();
+    let mut results = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        results.push(match o {
+            Ok(l) => {
+                let own = own_proof(&l);
+                let proof = match l.proof {
+                    Some(p) if own => p,
+                    _ => proven
+                        .next()
+                        .ok_or_else(|| ApiError::internal("proof missing"))?,
+                };
+                BatchItem {
+                    status: l.status.as_u16(),
+                    index: Some(l.index),
+                    leaf_hash: Some(hex::encode(&l.leaf)),
+                    inclusion_proof: Some(proof.iter().map(|h| B64.encode(h)).collect()),
+                    error: None,
+                    message: None,
+                }
+            }
+            Err(e) => {
+                app.shared.metrics.submission(outcome_of(&e));
+                BatchItem {
+                    status: e.status.as_u16(),
+                    index: None,
+                    leaf_hash: None,
+                    inclusion_proof: None,
+                    error: Some(e.code),
+                    message: Some(e.message),
+                }
+            }
+        });
+    }
+    Ok(json_status(
+        StatusCode::OK,
+        &BatchReceipt {
+            checkpoint: published.text.clone(),
+            tree_size: published.size,
+            results,
+        },
+    ))
 }
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
@@ -355,21 +586,44 @@ pub async fn inclusion(
             "entry {index} is not in the tree of size {size}"
         )));
     }
-    let proof = merkle::inclusion_proof(&*app.shared.store, index, size)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let leaf = app
-        .shared
-        .store
-        .read_hashes(&[NodeId::new(0, index)])?
+    // The proof's stored hashes and the leaf's, in one read.
+    let plan =
+        merkle::inclusion_plan(index, size).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut ids = plan.ids().to_vec();
+    ids.push(NodeId::new(0, index));
+    let mut hashes = app.shared.store.read_hashes(&ids)?;
+    let leaf = hashes
         .pop()
         .ok_or_else(|| ApiError::internal("leaf hash missing"))?;
-    Ok(axum::Json(serde_json::json!({
-        "index": index,
-        "size": size,
-        "leaf_hash": hex::encode(&leaf),
-        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    let proof = plan
+        .assemble(&hashes)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    // Written directly: this is the hottest read of a log.
+    let mut body = String::with_capacity(96 + 48 * proof.len());
+    body.push_str("{\"index\":");
+    body.push_str(&index.to_string());
+    body.push_str(",\"size\":");
+    body.push_str(&size.to_string());
+    body.push_str(",\"leaf_hash\":\"");
+    body.push_str(&hex::encode(&leaf));
+    body.push_str("\",\"proof\":[");
+    for (i, h) in proof.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push('"');
+        B64.encode_string(h, &mut body);
+        body.push('"');
+    }
+    body.push_str("]}");
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /v1/proof/consistency?from=&to=`.

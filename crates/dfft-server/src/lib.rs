@@ -43,6 +43,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct Limits {
     /// Largest request body, bytes.
     pub max_body: usize,
+    /// Largest body of a batch submission, bytes.
+    pub max_batch_body: usize,
+    /// Most envelopes in one batch submission.
+    pub max_batch_entries: usize,
     /// Most submissions waiting for the sequencer; more get 503.
     pub max_pending: usize,
     /// Batching of the sequencer.
@@ -59,6 +63,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body: 256 * 1024,
+            max_batch_body: 8 << 20,
+            max_batch_entries: 1024,
             max_pending: 65_536,
             batch: BatchLimits {
                 max: 4096,
@@ -99,6 +105,8 @@ pub struct Config {
     pub governance: GovernanceConfig,
     /// Limits.
     pub limits: Limits,
+    /// Storage tuning.
+    pub store: dfft_store::StoreOptions,
 }
 
 /// Errors that stop the server from starting.
@@ -228,7 +236,7 @@ impl Server {
     pub fn open(config: Config) -> Result<Server, StartError> {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir)?;
-        let store = Arc::new(Store::open(&dir.join("db"))?);
+        let store = Arc::new(Store::open_with(&dir.join("db"), config.store)?);
         // Fill the in-memory upper tree levels in the background, so that
         // start-up does not wait for it.
         let warm = store.clone();
@@ -295,7 +303,7 @@ impl Server {
                 reply: tx,
             }]);
             match rx.try_recv() {
-                Ok(Ok(Outcome::Created(0, _))) => created = true,
+                Ok(Ok(Outcome::Created(0, _, _))) => created = true,
                 Ok(Ok(o)) => {
                     return Err(StartError::Config(format!(
                         "genesis not logged at 0: {o:?}"
@@ -380,6 +388,7 @@ fn router(app: App) -> Router {
         .route("/checkpoint", get(api::checkpoint))
         .route("/tile/{*rest}", get(api::tile))
         .route("/v1/entries", post(api::submit))
+        .route("/v1/entries/batch", post(api::submit_batch))
         .route("/v1/entries/{index}", get(api::entry))
         .route("/v1/proof/inclusion", get(api::inclusion))
         .route("/v1/proof/consistency", get(api::consistency))

@@ -16,7 +16,8 @@
 //!    one (from stored hashes plus this batch's) and refuses to go on if not;
 //! 5. writes entries, leaf index, hashes, registry state, size and the signed
 //!    checkpoint in ONE RocksDB write batch, synced (see `dfft_store`);
-//! 6. only then publishes the checkpoint and answers every submitter.
+//! 6. only then publishes the checkpoint and answers every submitter, with
+//!    the inclusion proofs of the batch's new entries.
 //!
 //! Crash safety, step by step: a crash before step 5 returns loses nothing
 //! that was acknowledged (nobody was answered; clients retry and, thanks to
@@ -120,8 +121,11 @@ impl Shared {
 /// How a queued submission ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// Newly logged at this index, covered by this checkpoint.
-    Created(u64, Arc<Published>),
+    /// Newly logged at this index, covered by this checkpoint, with its
+    /// inclusion proof in that checkpoint's tree when the sequencer could
+    /// build it (it builds them for a whole batch at once, from the batch's
+    /// own new hashes and one read of the older ones).
+    Created(u64, Arc<Published>, Option<Vec<Hash>>),
     /// Already logged at this index.
     Duplicate(u64, Arc<Published>),
 }
@@ -447,10 +451,13 @@ impl Sequencer {
             }
         }
 
+        // The batch's new hashes, for proofs over the stored tree plus this
+        // batch (the consistency check before signing, then the receipts).
+        let batch_nodes: HashMap<NodeId, Hash> = commit.nodes.iter().copied().collect();
         let published = if commit.entries.is_empty() {
             Ok(self.shared.published())
         } else {
-            self.commit(commit)
+            self.commit(&mut commit, &batch_nodes)
         };
         let published = match published {
             Ok(p) => p,
@@ -474,6 +481,25 @@ impl Sequencer {
         if self.records.len() > RECORD_CACHE {
             self.records.clear();
         }
+        // The receipts' proofs, all at once (a failure here only leaves them
+        // to the handlers).
+        let new: Vec<u64> = results
+            .iter()
+            .filter_map(|r| match r {
+                Pending::New(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        let mut proofs = if new.is_empty() {
+            Vec::new()
+        } else {
+            let overlay = Overlay {
+                store: &self.shared.store,
+                batch: &batch_nodes,
+            };
+            merkle::inclusion_proofs(&overlay, &new, published.size).unwrap_or_default()
+        }
+        .into_iter();
         let now = Instant::now();
         for (job, r) in batch.into_iter().zip(results) {
             let answer = match r {
@@ -483,7 +509,7 @@ impl Sequencer {
                         .metrics
                         .sequencing_seconds
                         .observe(now.duration_since(job.queued).as_secs_f64());
-                    Ok(Outcome::Created(i, published.clone()))
+                    Ok(Outcome::Created(i, published.clone(), proofs.next()))
                 }
                 Pending::Dup(i) => {
                     self.shared.metrics.submission("duplicate");
@@ -500,7 +526,11 @@ impl Sequencer {
 
     /// Steps 3 (signature), 4 and 5 for a non-empty batch; returns the new
     /// published checkpoint.
-    fn commit(&mut self, mut commit: Commit) -> Result<Arc<Published>, String> {
+    fn commit(
+        &mut self,
+        commit: &mut Commit,
+        batch_nodes: &HashMap<NodeId, Hash>,
+    ) -> Result<Arc<Published>, String> {
         let size = self.frontier.size();
         let root = self.frontier.root();
         let prev = self.shared.published();
@@ -508,7 +538,7 @@ impl Sequencer {
         if prev.size > 0 {
             let overlay = Overlay {
                 store: &self.shared.store,
-                batch: commit.nodes.iter().copied().collect(),
+                batch: batch_nodes,
             };
             let proof = merkle::consistency_proof(&overlay, prev.size, size)
                 .map_err(|e| format!("consistency proof: {e}"))?;
@@ -532,7 +562,7 @@ impl Sequencer {
         let t = Instant::now();
         self.shared
             .store
-            .commit(&commit)
+            .commit(commit)
             .map_err(|e| e.to_string())?;
         self.shared
             .metrics
@@ -584,7 +614,7 @@ pub fn outcome_of(e: &ApiError) -> &'static str {
 /// Stored hashes plus the hashes of the batch being committed.
 struct Overlay<'a> {
     store: &'a Store,
-    batch: HashMap<NodeId, Hash>,
+    batch: &'a HashMap<NodeId, Hash>,
 }
 
 impl HashReader for Overlay<'_> {
