@@ -29,6 +29,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// The same allocator as the `dfft` binary (the bulk load runs the
+/// sequencer in this process).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Benchmark a dfft registry: ceilings, ingest, latency, reads, scale")]
 struct Args {
@@ -38,9 +43,13 @@ struct Args {
     /// Data directory for the benchmark log (default: a fresh temp dir).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Concurrent keep-alive connections.
-    #[arg(long, default_value_t = 64)]
+    /// Concurrent keep-alive connections for ingest.
+    #[arg(long, default_value_t = 128)]
     connections: usize,
+    /// Concurrent keep-alive connections for reads (closed loop: by Little's
+    /// law latency grows with them once the server is saturated).
+    #[arg(long, default_value_t = 32)]
+    read_connections: usize,
     /// Statements for the maximum-rate ingest run (half as many follow at half rate).
     #[arg(long, default_value_t = 100_000)]
     ingest: usize,
@@ -53,6 +62,96 @@ struct Args {
     /// Enrolled authorities the statements are spread over.
     #[arg(long, default_value_t = 32)]
     authorities: usize,
+    /// Envelopes per request in the batched ingest runs (POST
+    /// /v1/entries/batch), comma-separated; 0 skips them.
+    #[arg(long, value_delimiter = ',', default_value = "64,256")]
+    batch: Vec<usize>,
+    /// Only the read runs, `--rounds` times, against the log already in
+    /// `--data` (kept): for a log grown by an earlier run.
+    #[arg(long, requires = "data")]
+    reads_only: bool,
+    /// Rounds of read runs with `--reads-only` (the first one meets cold
+    /// caches).
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+}
+
+/// `--reads-only`: restart the server on an existing log and read.
+fn reads_only(args: &Args, dfft: &Path, data: &Path) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (server, ready) = start_server(dfft, data, false)?;
+    rt.block_on(wait_ready(&server.addr))?;
+    let size = rt.block_on(size_of(&server.addr))?;
+    let idle = wait_idle(server.child.id(), Duration::from_secs(900));
+    println!("| at {size} entries | value |\n|---|---|");
+    println!(
+        "| restart to listening | {:.0} ms |",
+        ready.as_secs_f64() * 1e3
+    );
+    println!("| server idle after | {:.0} s |", idle.as_secs_f64());
+    println!("| server RSS before the reads | {} |", server.rss());
+    for round in 1..=args.rounds {
+        println!();
+        println!("{TABLE_HEAD}");
+        rt.block_on(read_suite(
+            server.child.id(),
+            &server.addr,
+            args.read_connections,
+            args.seconds,
+            size,
+            &format!("{size} entries, round {round}"),
+        ))?;
+    }
+    println!();
+    println!("| server RSS after the reads | {} |", server.rss());
+    server.stop();
+    Ok(())
+}
+
+/// CPU seconds (user + system) used so far by process `pid`.
+fn cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line, in clock ticks (100 per s).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Waits (up to `limit`) until the server uses less than a tenth of a core
+/// over a second: after a bulk load RocksDB compacts in the background, and
+/// reads measured during that measure the compaction. Returns the wait.
+fn wait_idle(pid: u32, limit: Duration) -> Duration {
+    let start = Instant::now();
+    let mut last = cpu_secs(pid);
+    while start.elapsed() < limit {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = cpu_secs(pid);
+        if now - last < 0.1 {
+            break;
+        }
+        last = now;
+    }
+    start.elapsed()
+}
+
+/// CPU used by the server and by this load generator during a run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    server: f64,
+    generator: f64,
+}
+
+fn cpu_now(server: u32) -> Cpu {
+    Cpu {
+        server: cpu_secs(server),
+        generator: cpu_secs(std::process::id()),
+    }
 }
 
 fn threads() -> usize {
@@ -150,15 +249,25 @@ fn start_server(dfft: &Path, data: &Path, demo: bool) -> anyhow::Result<(Server,
 }
 
 impl Server {
-    fn rss_kib(&self) -> u64 {
+    fn status_kib(&self, field: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
             .and_then(|s| {
                 s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
+                    .find(|l| l.starts_with(field))
                     .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
             })
             .unwrap_or(0)
+    }
+    /// RSS, with its anonymous part (the server's own memory) and its
+    /// file-backed part (mapped files, page cache) in parentheses.
+    fn rss(&self) -> String {
+        format!(
+            "{:.1} MiB (anonymous {:.1}, file-backed {:.1})",
+            self.status_kib("VmRSS:") as f64 / 1024.0,
+            self.status_kib("RssAnon:") as f64 / 1024.0,
+            self.status_kib("RssFile:") as f64 / 1024.0
+        )
     }
     fn stop(mut self) {
         let _ = Command::new("kill")
@@ -246,6 +355,10 @@ struct Run {
     secs: f64,
     lat_ms: Vec<f64>,
     errors: usize,
+    /// CPU seconds the server and the generator used during the run.
+    cpu: Cpu,
+    /// The all-core verification ceiling measured just before the run.
+    ceiling: f64,
 }
 
 impl Run {
@@ -258,17 +371,56 @@ impl Run {
     fn max(&self) -> f64 {
         self.lat_ms.last().copied().unwrap_or(0.0)
     }
+    /// Cores the server kept busy.
+    fn server_cores(&self) -> f64 {
+        self.cpu.server / self.secs
+    }
+    /// Cores the load generator kept busy.
+    fn generator_cores(&self) -> f64 {
+        self.cpu.generator / self.secs
+    }
+    /// Server CPU microseconds per operation.
+    fn server_us_per_op(&self) -> f64 {
+        1e6 * self.cpu.server / self.ops.max(1) as f64
+    }
 }
 
-/// Each connection's latencies (ms) and error count.
-type Task = tokio::task::JoinHandle<anyhow::Result<(Vec<f64>, usize)>>;
+/// Runs `f`, recording the CPU the server (`pid`) and this process used,
+/// and the verification ceiling measured right before (shared machines
+/// drift by tens of percent between minutes; each ratio uses its own).
+fn with_cpu(pid: u32, f: impl FnOnce() -> anyhow::Result<Run>) -> anyhow::Result<Run> {
+    let ceiling = ceiling_verify();
+    let before = cpu_now(pid);
+    let mut run = f()?;
+    let after = cpu_now(pid);
+    run.cpu = Cpu {
+        server: after.server - before.server,
+        generator: after.generator - before.generator,
+    };
+    run.ceiling = ceiling;
+    Ok(run)
+}
+
+/// A run's rate and server CPU per entry against its own ceiling.
+fn ratio_note(r: &Run) -> String {
+    let one = 1e6 * threads() as f64 / r.ceiling;
+    format!(
+        "ceiling {:.0}/s; rate {:.1}% of it; server CPU per entry {:.1}x one verification",
+        r.ceiling,
+        100.0 * r.rate() / r.ceiling,
+        r.server_us_per_op() / one
+    )
+}
+
+/// Each connection's latencies (ms), error count and operations done.
+type Task = tokio::task::JoinHandle<anyhow::Result<(Vec<f64>, usize, usize)>>;
 
 /// Waits for every connection and merges what they measured.
 async fn merge(tasks: Vec<Task>, start: Instant) -> anyhow::Result<Run> {
     let mut run = Run::default();
     for t in tasks {
-        let (lat, errors) = t.await??;
-        run.ops += lat.len();
+        let (lat, errors, ops) = t.await??;
+        run.ops += ops;
         run.errors += errors;
         run.lat_ms.extend(lat);
     }
@@ -277,11 +429,69 @@ async fn merge(tasks: Vec<Task>, start: Instant) -> anyhow::Result<Run> {
     Ok(run)
 }
 
-/// POSTs every statement, closed loop (`rate == None`) or paced.
+/// Request bodies for an ingest run: single envelopes for `/v1/entries`
+/// (`per_request == 1`) or JSON arrays of `per_request` envelopes for
+/// `/v1/entries/batch`.
+struct Bodies {
+    bodies: Vec<Vec<u8>>,
+    /// Envelopes in each body.
+    counts: Vec<usize>,
+    per_request: usize,
+}
+
+impl Bodies {
+    fn single(envelopes: Vec<Vec<u8>>) -> Bodies {
+        Bodies {
+            counts: vec![1; envelopes.len()],
+            bodies: envelopes,
+            per_request: 1,
+        }
+    }
+    fn batched(envelopes: Vec<Vec<u8>>, n: usize) -> Bodies {
+        let counts = envelopes.chunks(n.max(1)).map(|c| c.len()).collect();
+        let bodies = envelopes
+            .chunks(n.max(1))
+            .map(|c| {
+                let mut b = Vec::with_capacity(c.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
+                b.push(b'[');
+                for (i, e) in c.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b',');
+                    }
+                    b.extend_from_slice(e);
+                }
+                b.push(b']');
+                b
+            })
+            .collect();
+        Bodies {
+            bodies,
+            counts,
+            per_request: n.max(1),
+        }
+    }
+    fn path(&self) -> &'static str {
+        if self.per_request == 1 {
+            "/v1/entries"
+        } else {
+            "/v1/entries/batch"
+        }
+    }
+}
+
+/// How many results of a batch answer say 201 (no JSON parse: the
+/// generator's CPU is the server's too on this machine).
+fn count_created(body: &[u8]) -> usize {
+    const NEEDLE: &[u8] = b"\"status\":201";
+    body.windows(NEEDLE.len()).filter(|w| *w == NEEDLE).count()
+}
+
+/// POSTs every body, closed loop (`rate == None`, in requests per second)
+/// or paced. Counts entries; latency is per request.
 async fn ingest(
     addr: &str,
     conns: usize,
-    entries: Arc<Vec<Vec<u8>>>,
+    entries: Arc<Bodies>,
     rate: Option<f64>,
 ) -> anyhow::Result<Run> {
     let next = Arc::new(AtomicUsize::new(0));
@@ -293,9 +503,10 @@ async fn ingest(
             let mut c = Conn::open(&addr).await?;
             let mut lat = Vec::new();
             let mut errors = 0;
+            let mut entered = 0;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= entries.len() {
+                if i >= entries.bodies.len() {
                     break;
                 }
                 let t0 = match rate {
@@ -306,13 +517,21 @@ async fn ingest(
                     }
                     None => Instant::now(),
                 };
-                let (s, _) = c.request("POST", "/v1/entries", Some(&entries[i])).await?;
-                if s != 201 {
-                    errors += 1;
-                }
+                let (s, body) = c
+                    .request("POST", entries.path(), Some(&entries.bodies[i]))
+                    .await?;
+                let created = if entries.per_request == 1 {
+                    usize::from(s == 201)
+                } else if s == 200 {
+                    count_created(&body)
+                } else {
+                    0
+                };
                 lat.push(t0.elapsed().as_secs_f64() * 1e3);
+                entered += created;
+                errors += entries.counts[i].saturating_sub(created);
             }
-            anyhow::Ok((lat, errors))
+            anyhow::Ok((lat, errors, entered))
         }));
     }
     merge(tasks, start).await
@@ -350,7 +569,8 @@ async fn reads(
                 }
                 lat.push(t0.elapsed().as_secs_f64() * 1e3);
             }
-            anyhow::Ok((lat, errors))
+            let ops = lat.len();
+            anyhow::Ok((lat, errors, ops))
         }));
     }
     merge(tasks, start).await
@@ -445,17 +665,23 @@ fn dir_bytes(p: &Path) -> u64 {
 
 fn row(name: &str, r: &Run) {
     println!(
-        "| {name} | {:.0}/s | {:.2} | {:.2} | {:.2} | {} ops, {} errors |",
+        "| {name} | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {} ops, {} errors |",
         r.rate(),
         r.p(0.5),
         r.p(0.99),
         r.max(),
+        r.server_cores(),
+        r.generator_cores(),
+        r.server_us_per_op(),
         r.ops,
         r.errors
     );
 }
 
+const TABLE_HEAD: &str = "| run | rate | p50 ms | p99 ms | max ms | server cores | generator cores | server CPU µs/op | notes |\n|---|---|---|---|---|---|---|---|---|";
+
 async fn read_suite(
+    pid: u32,
     addr: &str,
     conns: usize,
     secs: u64,
@@ -464,6 +690,10 @@ async fn read_suite(
 ) -> anyhow::Result<()> {
     let tiles = (size / 256).max(1);
     let suite: Vec<(&str, PathGen)> = vec![
+        (
+            "HTTP ceiling: GET /healthz",
+            Arc::new(|_| "/healthz".to_string()),
+        ),
         (
             "inclusion proof",
             Arc::new(move |r| format!("/v1/proof/inclusion?index={}&size={size}", r % size)),
@@ -487,8 +717,14 @@ async fn read_suite(
         ),
     ];
     for (name, gen) in suite {
-        let r = reads(addr, conns, secs, gen).await?;
-        row(&format!("{name} @ {label}"), &r);
+        let before = cpu_now(pid);
+        let mut r = reads(addr, conns, secs, gen).await?;
+        let after = cpu_now(pid);
+        r.cpu = Cpu {
+            server: after.server - before.server,
+            generator: after.generator - before.generator,
+        };
+        row(&format!("{name} @ {label}, {conns} connections"), &r);
     }
     Ok(())
 }
@@ -507,6 +743,9 @@ fn main() -> anyhow::Result<()> {
             tmp.clone()
         }
     };
+    if args.reads_only {
+        return reads_only(&args, &dfft, &data);
+    }
     let _ = std::fs::remove_dir_all(&data);
     println!("# dfft-bench");
     println!();
@@ -548,39 +787,89 @@ fn main() -> anyhow::Result<()> {
     })?;
 
     let t = Instant::now();
-    let max_set = Arc::new(presign(&keys, "max", 0, args.ingest));
-    let half_set = Arc::new(presign(&keys, "half", 0, args.ingest / 2));
-    eprintln!(
-        "pre-signed {} statements in {:.1?}",
-        max_set.len() + half_set.len(),
-        t.elapsed()
-    );
+    let max_set = Arc::new(Bodies::single(presign(&keys, "max", 0, args.ingest)));
+    let half_set = Arc::new(Bodies::single(presign(&keys, "half", 0, args.ingest / 2)));
+    let batch_sets: Vec<(usize, Arc<Bodies>, Arc<Bodies>)> = args
+        .batch
+        .iter()
+        .filter(|&&n| n > 1)
+        .map(|&n| {
+            (
+                n,
+                Arc::new(Bodies::batched(
+                    presign(&keys, &format!("b{n}max"), 0, args.ingest),
+                    n,
+                )),
+                Arc::new(Bodies::batched(
+                    presign(&keys, &format!("b{n}half"), 0, args.ingest / 2),
+                    n,
+                )),
+            )
+        })
+        .collect();
+    eprintln!("pre-signed the statements in {:.1?}", t.elapsed());
 
-    println!("| run | rate | p50 ms | p99 ms | max ms | notes |\n|---|---|---|---|---|---|");
-    let max = rt.block_on(ingest(&addr, args.connections, max_set, None))?;
+    let pid = server.child.id();
+    println!("{TABLE_HEAD}");
+    let max = with_cpu(pid, || {
+        rt.block_on(ingest(&addr, args.connections, max_set, None))
+    })?;
     row(
         &format!("ingest, max rate, {} connections", args.connections),
         &max,
     );
     let half_rate = max.rate() / 2.0;
-    let half = rt.block_on(ingest(&addr, args.connections, half_set, Some(half_rate)))?;
+    let half = with_cpu(pid, || {
+        rt.block_on(ingest(&addr, args.connections, half_set, Some(half_rate)))
+    })?;
     row(
         &format!("ingest at half the max ({half_rate:.0}/s offered)"),
         &half,
     );
+    let mut best = max.clone();
+    let mut per_entry = Vec::new();
+    for (n, bmax_set, bhalf_set) in batch_sets {
+        let conns = (args.connections / 8).max(2);
+        let bmax = with_cpu(pid, || rt.block_on(ingest(&addr, conns, bmax_set, None)))?;
+        row(
+            &format!("ingest, batches of {n}, max rate, {conns} connections (latency per request)"),
+            &bmax,
+        );
+        let bhalf_rate = bmax.rate() / 2.0;
+        let bhalf = with_cpu(pid, || {
+            rt.block_on(ingest(&addr, conns, bhalf_set, Some(bhalf_rate / n as f64)))
+        })?;
+        row(
+            &format!("ingest, batches of {n}, at half the max ({bhalf_rate:.0}/s offered)"),
+            &bhalf,
+        );
+        if bmax.rate() > best.rate() {
+            best = bmax.clone();
+        }
+        per_entry.push((n, bmax));
+    }
+    println!();
+    println!("ingest against the verification ceiling measured just before each run (target: rate >= 50% of it, and >= 20,000/s):");
+    println!("- single envelopes: {}", ratio_note(&max));
+    for (n, r) in &per_entry {
+        println!("- batches of {n}: {}", ratio_note(r));
+    }
+    println!(
+        "- best: {:.0}/s = {:.1}% of its ceiling",
+        best.rate(),
+        100.0 * best.rate() / best.ceiling
+    );
+    println!();
+    println!("{TABLE_HEAD}");
     let size = rt.block_on(size_of(&addr))?;
     rt.block_on(read_suite(
+        pid,
         &addr,
-        args.connections,
+        args.read_connections,
         args.seconds,
         size,
         &format!("{size} entries"),
     ))?;
-    println!();
-    println!(
-        "ingest / all-core verify ceiling: {:.1}%   (target >= 50%, and >= 20,000/s)",
-        100.0 * max.rate() / verify
-    );
     println!();
 
     // Scale: grow the log through the sequencer in-process (bulk load),
@@ -616,25 +905,25 @@ fn main() -> anyhow::Result<()> {
             "| restart to listening | {:.0} ms |",
             ready.as_secs_f64() * 1e3
         );
+        println!("| server RSS after restart | {} |", s2.rss());
+        let idle = wait_idle(s2.child.id(), Duration::from_secs(900));
         println!(
-            "| server RSS after restart | {:.1} MiB |",
-            s2.rss_kib() as f64 / 1024.0
+            "| server idle (background compaction done) after | {:.0} s |",
+            idle.as_secs_f64()
         );
         println!();
-        println!("| run | rate | p50 ms | p99 ms | max ms | notes |\n|---|---|---|---|---|---|");
+        println!("{TABLE_HEAD}");
         rt.block_on(read_suite(
+            s2.child.id(),
             &s2.addr,
-            args.connections,
+            args.read_connections,
             args.seconds,
             size,
             &format!("{size} entries"),
         ))?;
         println!();
         println!("| at {size} entries | value |\n|---|---|");
-        println!(
-            "| server RSS after the reads | {:.1} MiB |",
-            s2.rss_kib() as f64 / 1024.0
-        );
+        println!("| server RSS after the reads | {} |", s2.rss());
         println!();
         server = s2;
     }
