@@ -4,6 +4,8 @@
 
 use crate::exit;
 use anyhow::Context as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use clap::{Args, Subcommand};
 use dfft_core::note::{KeyKind, KeyName, SignerKey};
 use dfft_core::statement::dsse::Envelope;
@@ -292,29 +294,263 @@ pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
 /// Options of `dfft submit`.
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
-    /// The signed envelope (JSON file; `-` for standard input).
-    pub file: PathBuf,
+    /// Signed envelopes (JSON files; `-` for standard input). Two or more go
+    /// to the registry in batches (`POST /v1/entries/batch`), in the order
+    /// given, which is then their order in the log.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
     /// The registry's base URL.
     #[arg(long)]
     pub log: String,
-    /// Write the c2sp.org/tlog-proof of the receipt here.
-    #[arg(long)]
+    /// With one file: write the c2sp.org/tlog-proof of the receipt here.
+    #[arg(long, conflicts_with = "proof_dir")]
     pub proof_out: Option<PathBuf>,
-    /// Print the receipt as JSON.
+    /// Write the c2sp.org/tlog-proof of each logged envelope to
+    /// DIR/<file name>.tlog-proof.
+    #[arg(long, value_name = "DIR")]
+    pub proof_dir: Option<PathBuf>,
+    /// Envelopes per batch request (the registry takes at most 1,024 and
+    /// 8 MiB per request by default; requests are also cut at 4 MiB).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub batch_size: u16,
+    /// Print the receipt (one file) or the results (several) as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 /// `dfft submit`.
 pub fn submit(a: SubmitArgs) -> anyhow::Result<ExitCode> {
-    let bytes = read_input(&a.file)?;
+    if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        eprintln!("error: standard input (-) can be given only once");
+        return Ok(ExitCode::from(exit::USAGE));
+    }
+    if let Some(d) = &a.proof_dir {
+        if !d.is_dir() {
+            eprintln!("error: --proof-dir {} is not a directory", d.display());
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+    }
+    if a.files.len() > 1 {
+        if a.proof_out.is_some() {
+            eprintln!("error: --proof-out takes one file; use --proof-dir for several");
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+        return submit_many(&a);
+    }
+    let file = &a.files[0];
+    let bytes = read_input(file)?;
     let out = Output {
         log: Some(a.log.clone()),
         out: None,
-        proof_out: a.proof_out,
+        proof_out: a
+            .proof_out
+            .clone()
+            .or_else(|| a.proof_dir.as_ref().map(|d| proof_path(d, file))),
         json: a.json,
     };
     submit_bytes(&a.log, &bytes, &out)
+}
+
+/// Where `--proof-dir` puts the proof of `file`.
+fn proof_path(dir: &Path, file: &Path) -> PathBuf {
+    let name = match file.file_name() {
+        Some(n) if file.as_os_str() != "-" => n.to_string_lossy().into_owned(),
+        _ => "stdin".to_owned(),
+    };
+    dir.join(format!("{name}.tlog-proof"))
+}
+
+/// What happened to one file of a batched submission.
+struct FileResult {
+    file: PathBuf,
+    status: Option<u16>,
+    index: Option<u64>,
+    error: Option<String>,
+}
+
+/// `dfft submit` of several files: batches of at most `--batch-size`
+/// envelopes and 4 MiB. Every logged envelope's answer is checked before it
+/// is reported: its leaf hash must be that of the envelope sent, and its
+/// inclusion proof must lead to the root of the batch's checkpoint (whose
+/// signature `dfft verify` checks offline against the log key).
+fn submit_many(a: &SubmitArgs) -> anyhow::Result<ExitCode> {
+    const MAX_REQUEST: usize = 4 << 20;
+    let url = format!("{}/v1/entries/batch", a.log.trim_end_matches('/'));
+    let mut results = Vec::with_capacity(a.files.len());
+    // (file, canonical entry bytes) waiting for the next request.
+    let mut pending: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut pending_bytes = 0usize;
+    for (n, file) in a.files.iter().enumerate() {
+        let parsed = read_input(file).and_then(|b| {
+            Envelope::parse(&b).map_err(|e| anyhow::anyhow!("not a valid DSSE envelope: {e}"))
+        });
+        match parsed {
+            Ok(env) => {
+                let entry = env.canonical_bytes();
+                pending_bytes += entry.len() + 1;
+                pending.push((file.clone(), entry));
+            }
+            Err(e) => results.push(FileResult {
+                file: file.clone(),
+                status: None,
+                index: None,
+                error: Some(format!("{e:#}")),
+            }),
+        }
+        let last = n + 1 == a.files.len();
+        if !pending.is_empty()
+            && (last || pending.len() == usize::from(a.batch_size) || pending_bytes >= MAX_REQUEST)
+        {
+            results.extend(post_batch(&url, &pending, a.proof_dir.as_deref())?);
+            pending.clear();
+            pending_bytes = 0;
+        }
+    }
+    let failed = results.iter().filter(|r| r.error.is_some()).count();
+    if a.json {
+        let v: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                json!({
+                    "file": r.file.display().to_string(),
+                    "status": r.status,
+                    "index": r.index,
+                    "error": r.error,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for r in &results {
+            match (&r.error, r.status, r.index) {
+                (None, Some(201), Some(i)) => println!("{}: logged at index {i}", r.file.display()),
+                (None, _, Some(i)) => println!("{}: already logged at index {i}", r.file.display()),
+                (e, status, _) => eprintln!(
+                    "{}: refused{}: {}",
+                    r.file.display(),
+                    status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                    e.as_deref().unwrap_or("no message")
+                ),
+            }
+        }
+    }
+    eprintln!(
+        "{} of {} envelopes logged, {failed} refused",
+        results.len() - failed,
+        results.len()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    })
+}
+
+/// One `POST /v1/entries/batch`, its answer checked entry by entry.
+fn post_batch(
+    url: &str,
+    batch: &[(PathBuf, Vec<u8>)],
+    proof_dir: Option<&Path>,
+) -> anyhow::Result<Vec<FileResult>> {
+    use dfft_core::checkpoint::SignedCheckpoint;
+    use dfft_core::merkle;
+    use dfft_core::tlog_proof::TlogProof;
+    let mut body = Vec::with_capacity(batch.iter().map(|(_, e)| e.len() + 1).sum::<usize>() + 1);
+    body.push(b'[');
+    for (i, (_, entry)) in batch.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(entry);
+    }
+    body.push(b']');
+    let answer: Value = match ureq::post(url)
+        .set("Content-Type", "application/json")
+        .send_bytes(&body)
+    {
+        Ok(r) => r.into_json().context("reading the batch answer")?,
+        Err(ureq::Error::Status(status, r)) => {
+            let body: Value = r.into_json().unwrap_or(Value::Null);
+            anyhow::bail!(
+                "POST {url} refused the whole batch ({status}): {}",
+                body.get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("no message")
+            );
+        }
+        Err(e) => anyhow::bail!("POST {url}: {e}"),
+    };
+    let bad = |what: &str| anyhow::anyhow!("the registry's batch answer is malformed: {what}");
+    let cp_text = answer["checkpoint"]
+        .as_str()
+        .ok_or_else(|| bad("no checkpoint"))?;
+    let checkpoint = SignedCheckpoint::parse(cp_text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("the registry's batch checkpoint: {e}"))?;
+    let items = answer["results"]
+        .as_array()
+        .filter(|r| r.len() == batch.len())
+        .ok_or_else(|| bad("not one result per envelope"))?;
+    let mut out = Vec::with_capacity(batch.len());
+    for ((file, entry), item) in batch.iter().zip(items) {
+        let status = item["status"].as_u64().and_then(|s| u16::try_from(s).ok());
+        let Some(index) = item["index"].as_u64() else {
+            out.push(FileResult {
+                file: file.clone(),
+                status,
+                index: None,
+                error: Some(
+                    item["message"]
+                        .as_str()
+                        .unwrap_or("refused without a message")
+                        .to_owned(),
+                ),
+            });
+            continue;
+        };
+        let leaf = merkle::leaf_hash(entry);
+        let leaf_hex: String = leaf.iter().map(|b| format!("{b:02x}")).collect();
+        if item["leaf_hash"].as_str() != Some(leaf_hex.as_str()) {
+            anyhow::bail!(
+                "{}: the registry answered with the leaf hash of another entry",
+                file.display()
+            );
+        }
+        let proof = item["inclusion_proof"]
+            .as_array()
+            .ok_or_else(|| bad("a logged entry without an inclusion proof"))?
+            .iter()
+            .map(|h| {
+                h.as_str()
+                    .and_then(|h| B64.decode(h).ok())
+                    .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                    .ok_or_else(|| bad("a proof hash is not 32 bytes of base64"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let cp = &checkpoint.checkpoint;
+        merkle::verify_inclusion(index, cp.size, &leaf, &proof, &cp.root).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: the registry's inclusion proof does not hold: {e}",
+                file.display()
+            )
+        })?;
+        if let Some(dir) = proof_dir {
+            let tp = TlogProof {
+                extra: Some(entry.clone()),
+                index,
+                proof,
+                checkpoint: checkpoint.clone(),
+            };
+            let p = proof_path(dir, file);
+            std::fs::write(&p, tp.to_text()).with_context(|| format!("writing {}", p.display()))?;
+        }
+        out.push(FileResult {
+            file: file.clone(),
+            status,
+            index: Some(index),
+            error: None,
+        });
+    }
+    Ok(out)
 }
 
 fn read_input(p: &Path) -> anyhow::Result<Vec<u8>> {

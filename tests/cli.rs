@@ -195,3 +195,157 @@ fn authority_workflow_and_offline_verification() {
     ]);
     assert_eq!(code, 0, "{out} {err}");
 }
+
+/// `dfft attest ... --out FILE` for an adequacy grant from the EEA.
+fn attest_to_file(key: &str, to: &str, effective: &str, legal_id: &str, out: &str) {
+    let record = format!("eu.ec/adequacy/{}", to.to_ascii_lowercase());
+    let (code, _, err) = dfft(&[
+        "attest",
+        "--key",
+        key,
+        "--record",
+        &record,
+        "--action",
+        "granted",
+        "--mechanism",
+        "adequacy",
+        "--from",
+        "EEA",
+        "--to",
+        to,
+        "--effective",
+        effective,
+        "--legal-id",
+        legal_id,
+        "--legal-title",
+        "Commission Implementing Decision",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn submit_several_files_in_batches_with_checked_proofs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let reg = Registry::start(&data, &[]);
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let gov = data.join("governance.key").to_string_lossy().into_owned();
+    let log_key = reg.log_key.to_string();
+    let (code, vkey, err) = dfft(&["keygen", "--name", "eu.ec", "--out", &p("ec.key")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = dfft(&[
+        "authority",
+        "enroll",
+        "--id",
+        "eu.ec",
+        "--name",
+        "European Commission",
+        "--competence",
+        "EU,EEA",
+        "--key",
+        vkey.trim(),
+        "--governance-key",
+        &gov,
+        "--log",
+        &reg.base,
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+
+    attest_to_file(
+        &p("ec.key"),
+        "JP",
+        "2019-01-23",
+        "CELEX:32019D0419",
+        &p("jp.json"),
+    );
+    attest_to_file(
+        &p("ec.key"),
+        "KR",
+        "2021-12-17",
+        "CELEX:32022D0254",
+        &p("kr.json"),
+    );
+    attest_to_file(
+        &p("ec.key"),
+        "CH",
+        "2000-07-26",
+        "CELEX:32000D0518",
+        &p("ch.json"),
+    );
+    // A second grant of the JP record: valid envelope, refused by the rules.
+    attest_to_file(
+        &p("ec.key"),
+        "JP",
+        "2019-02-01",
+        "CELEX:32019D0419",
+        &p("jp2.json"),
+    );
+    std::fs::write(p("junk.json"), b"{\"payload\": 1}").unwrap();
+    std::fs::create_dir(p("proofs")).unwrap();
+
+    // Several files with --proof-out is a usage error, and sends nothing.
+    let (code, _, err) = dfft(&[
+        "submit",
+        &p("jp.json"),
+        &p("kr.json"),
+        "--log",
+        &reg.base,
+        "--proof-out",
+        &p("x"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(reg.checkpoint().checkpoint.size, 2);
+
+    // Batches of two: [jp, kr], [jp2, junk is refused locally, ch].
+    let (code, out, err) = dfft(&[
+        "submit",
+        &p("jp.json"),
+        &p("kr.json"),
+        &p("jp2.json"),
+        &p("junk.json"),
+        &p("ch.json"),
+        "--log",
+        &reg.base,
+        "--batch-size",
+        "2",
+        "--proof-dir",
+        &p("proofs"),
+    ]);
+    assert_eq!(
+        code, 1,
+        "one envelope refused, one not an envelope: {out} {err}"
+    );
+    assert!(out.contains("jp.json: logged at index 2"), "{out}");
+    assert!(out.contains("kr.json: logged at index 3"), "{out}");
+    assert!(out.contains("ch.json: logged at index 4"), "{out}");
+    assert!(err.contains("jp2.json: refused (422)"), "{err}");
+    assert!(err.contains("junk.json: refused"), "{err}");
+    assert!(err.contains("3 of 5 envelopes logged, 2 refused"), "{err}");
+    assert_eq!(reg.checkpoint().checkpoint.size, 5);
+    for f in ["jp", "kr", "ch"] {
+        let proof = p(&format!("proofs/{f}.json.tlog-proof"));
+        let (code, out, err) = dfft(&["verify", &proof, "--log-key", &log_key]);
+        assert_eq!(code, 0, "{f}: {out} {err}");
+    }
+    for f in ["jp2", "junk"] {
+        assert!(!std::path::Path::new(&p(&format!("proofs/{f}.json.tlog-proof"))).exists());
+    }
+
+    // Again: everything already logged, at the same indices, as JSON.
+    let (code, out, err) = dfft(&[
+        "submit",
+        &p("kr.json"),
+        &p("jp.json"),
+        "--log",
+        &reg.base,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["index"], 3);
+    assert_eq!(v[1]["index"], 2);
+    assert_eq!(v[1]["status"], 200);
+    assert_eq!(reg.checkpoint().checkpoint.size, 5);
+}
