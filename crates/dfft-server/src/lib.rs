@@ -237,6 +237,12 @@ impl Server {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir)?;
         let store = Arc::new(Store::open_with(&dir.join("db"), config.store)?);
+        if store.migrated_hashes() > 0 {
+            tracing::info!(
+                hashes = store.migrated_hashes(),
+                "moved stored hashes of tree levels 0-3 to the grouped key layout (once)"
+            );
+        }
         // Fill the in-memory upper tree levels in the background, so that
         // start-up does not wait for it.
         let warm = store.clone();

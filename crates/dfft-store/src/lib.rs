@@ -12,10 +12,20 @@
 //!
 //! Keys (all in the default column family, each prefixed by one byte):
 //! - `e` index(u64 BE) -> entry bytes
-//! - `h` level(u8) index(u64 BE) -> 32-byte stored hash ([`dfft_core::merkle::NodeId`])
+//! - `g` group(u64 BE) level(u8) offset(u8) -> 32-byte stored hash of a
+//!   node of level 0 to 3 ([`dfft_core::merkle::NodeId`]), grouped by the
+//!   16-leaf subtree (`group` = leaf index / 16) it lies in, so that the
+//!   four of them an inclusion proof needs are neighbours in one data
+//!   block: one block read per proof instead of four on a log too large
+//!   for the block cache
+//! - `h` level(u8) index(u64 BE) -> 32-byte stored hash of levels >= 4
 //! - `l` leaf hash -> index (u64 BE), to answer re-submissions
-//! - `m` name -> metadata (`size`, `checkpoint`)
+//! - `m` name -> metadata (`size`, `checkpoint`, `layout`)
 //! - `s` namespace byte, key -> registry state value (opaque JSON to this crate)
+//!
+//! Stores written before the grouped layout (no `layout` key) keep levels
+//! 0 to 3 under `h` too; [`Store::open_with`] moves them once, crash-safely
+//! (see [`migrate_grouped`]).
 //!
 //! Leaves out: what entries and state mean, signing, and the order of
 //! writes (the sequencer owns that; it is the only writer).
@@ -32,11 +42,17 @@ use std::path::Path;
 use std::sync::RwLock;
 
 const P_ENTRY: u8 = b'e';
+const P_GROUP: u8 = b'g';
 const P_HASH: u8 = b'h';
 const P_LEAF: u8 = b'l';
 const P_STATE: u8 = b's';
 const META_SIZE: &[u8] = b"msize";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
+const META_LAYOUT: &[u8] = b"mlayout";
+/// The key layout this code writes: 2 = levels 0..[`GROUP_LEVELS`] grouped.
+const LAYOUT: u8 = 2;
+/// Levels below this one are stored grouped by 2^GROUP_LEVELS-leaf subtree.
+const GROUP_LEVELS: u8 = 4;
 
 /// Storage errors. All of them mean the caller must not go on as if the
 /// operation had happened.
@@ -87,17 +103,118 @@ pub struct Store {
     upper: Vec<RwLock<Vec<Hash>>>,
     /// The lowest level in `upper`.
     cached_level: u8,
+    /// Hashes moved to the grouped layout when this store was opened.
+    migrated: u64,
 }
 
 /// The lowest Merkle level kept in memory by default.
 pub const CACHED_LEVEL: u8 = 4;
 
-fn hash_key(id: NodeId) -> [u8; 10] {
-    let mut k = [0u8; 10];
-    k[0] = P_HASH;
-    k[1] = id.level;
-    k[2..].copy_from_slice(&id.index.to_be_bytes());
-    k
+/// The key of a stored hash: 11 bytes for levels below [`GROUP_LEVELS`]
+/// (`g` group level offset), 10 above (`h` level index).
+#[derive(Clone, Copy)]
+struct HashKey {
+    buf: [u8; 11],
+    len: u8,
+}
+
+impl AsRef<[u8]> for HashKey {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+}
+
+fn hash_key(id: NodeId) -> HashKey {
+    let mut buf = [0u8; 11];
+    if id.level < GROUP_LEVELS {
+        let shift = GROUP_LEVELS - id.level;
+        buf[0] = P_GROUP;
+        buf[1..9].copy_from_slice(&(id.index >> shift).to_be_bytes());
+        buf[9] = id.level;
+        // Lossless: the offset is below 2^shift <= 16.
+        buf[10] = (id.index & ((1u64 << shift) - 1)) as u8;
+        HashKey { buf, len: 11 }
+    } else {
+        buf[0] = P_HASH;
+        buf[1] = id.level;
+        buf[2..10].copy_from_slice(&id.index.to_be_bytes());
+        HashKey { buf, len: 10 }
+    }
+}
+
+/// The node a stored-hash key names, or None for a key of another kind.
+fn node_of_key(k: &[u8]) -> Option<NodeId> {
+    match (k.first()?, k.len()) {
+        (&P_GROUP, 11) => {
+            let level = k[9];
+            let shift = GROUP_LEVELS.checked_sub(level).filter(|s| *s > 0)?;
+            let group = u64::from_be_bytes(k[1..9].try_into().ok()?);
+            let offset = u64::from(k[10]);
+            (offset < 1 << shift).then(|| NodeId::new(level, group << shift | offset))
+        }
+        (&P_HASH, 10) => Some(NodeId::new(
+            k[1],
+            u64::from_be_bytes(k[2..10].try_into().ok()?),
+        )),
+        _ => None,
+    }
+}
+
+fn hash_of(v: &[u8]) -> Result<Hash, StoreError> {
+    <[u8; 32]>::try_from(v).map_err(|_| StoreError::Corrupt("hash of wrong length".into()))
+}
+
+/// Moves the hashes of levels 0..[`GROUP_LEVELS`] of a store written before
+/// the grouped layout from `h` keys to `g` keys, then records the layout.
+/// Returns how many hashes it moved.
+///
+/// Crash safety, step by step:
+/// 1. Read up to 65,536 old keys in key order.
+/// 2. In ONE synced write batch, put each hash under its new key and delete
+///    its old key; a crash leaves every hash under exactly one key.
+/// 3. Repeat until no old key of those levels is left; a restart after a
+///    crash simply resumes at step 1 (the layout key is not yet written,
+///    and reads that open the store wait for this function).
+/// 4. Write the layout key, synced. Only then is the store opened for use.
+///
+/// A store with no layout key and no entries is new and gets the key alone.
+fn migrate_grouped(db: &DB) -> Result<u64, StoreError> {
+    const CHUNK: usize = 1 << 16;
+    let mut moved = 0u64;
+    let mut wo = WriteOptions::default();
+    wo.set_sync(true);
+    // Each pass starts at the last key the previous one moved (now deleted),
+    // not at the front, where the deletions' tombstones pile up.
+    let mut resume = vec![P_HASH];
+    loop {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(vec![P_HASH, GROUP_LEVELS]);
+        let mut b = WriteBatch::default();
+        let mut n = 0usize;
+        for kv in db.iterator_opt(IteratorMode::From(&resume, Direction::Forward), ro) {
+            let (k, v) = kv?;
+            let id = node_of_key(&k)
+                .ok_or_else(|| StoreError::Corrupt("stored-hash key of wrong form".into()))?;
+            let h = hash_of(&v)?;
+            b.put(hash_key(id), h);
+            b.delete(&k);
+            n += 1;
+            if n == CHUNK {
+                resume = k.to_vec();
+                break;
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        db.write_opt(b, &wo)?;
+        moved += n as u64;
+        if n < CHUNK {
+            break;
+        }
+    }
+    db.put_opt(META_LAYOUT, [LAYOUT], &wo)?;
+    Ok(moved)
 }
 
 fn entry_key(index: u64) -> [u8; 9] {
@@ -194,6 +311,15 @@ impl Store {
         opts.set_bytes_per_sync(1 << 20);
         opts.set_allow_mmap_reads(so.mmap_reads);
         let db = DB::open(&opts, dir)?;
+        let migrated = match db.get(META_LAYOUT)?.as_deref() {
+            Some([LAYOUT]) => 0,
+            None => migrate_grouped(&db)?,
+            Some(v) => {
+                return Err(StoreError::Corrupt(format!(
+                "store layout {v:?}; this build reads layout [{LAYOUT}] (a newer dfft wrote it?)"
+            )))
+            }
+        };
         let cached_level = so.memory_from_level.clamp(1, 63);
         let upper = (cached_level..64)
             .map(|_| RwLock::new(Vec::new()))
@@ -202,7 +328,14 @@ impl Store {
             db,
             upper,
             cached_level,
+            migrated,
         })
+    }
+
+    /// How many stored hashes opening this store moved to the grouped key
+    /// layout (non-zero once, for a store written by an older dfft).
+    pub fn migrated_hashes(&self) -> u64 {
+        self.migrated
     }
 
     /// Number of entries in the log.
@@ -270,27 +403,9 @@ impl Store {
         if let Some(v) = self.cached_range(level, begin, end) {
             return Ok(v);
         }
-        let mut out = Vec::with_capacity(end.saturating_sub(begin) as usize);
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(hash_key(NodeId::new(level, end)).to_vec());
-        let start = hash_key(NodeId::new(level, begin));
-        for kv in self
-            .db
-            .iterator_opt(IteratorMode::From(&start, Direction::Forward), ro)
-        {
-            let (k, v) = kv?;
-            let want = begin + out.len() as u64;
-            if k[..] != hash_key(NodeId::new(level, want))[..] {
-                return Err(StoreError::Corrupt(format!(
-                    "missing hash level {level} index {want}"
-                )));
-            }
-            out.push(
-                <[u8; 32]>::try_from(&v[..])
-                    .map_err(|_| StoreError::Corrupt("hash of wrong length".into()))?,
-            );
-        }
-        if out.len() as u64 != end - begin {
+        let want = end.saturating_sub(begin);
+        let out = self.scan_level(level, begin, usize::try_from(want).unwrap_or(usize::MAX))?;
+        if out.len() as u64 != want {
             return Err(StoreError::Corrupt(format!(
                 "missing hash level {level} index {}",
                 begin + out.len() as u64
@@ -364,24 +479,37 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `max` consecutive stored hashes of `level` from index `from`.
+    /// Up to `max` consecutive stored hashes of `level` from index `from`,
+    /// stopping at the first one missing. In the grouped layout the scan
+    /// steps over the other levels' hashes of each group.
     fn scan_level(&self, level: u8, from: u64, max: usize) -> Result<Vec<Hash>, StoreError> {
         let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(vec![P_HASH, level.wrapping_add(1)]);
+        ro.set_iterate_upper_bound(if level < GROUP_LEVELS {
+            vec![P_GROUP + 1]
+        } else {
+            vec![P_HASH, level.wrapping_add(1)]
+        });
         let start = hash_key(NodeId::new(level, from));
         let mut out = Vec::new();
+        if max == 0 {
+            return Ok(out);
+        }
         for kv in self
             .db
-            .iterator_opt(IteratorMode::From(&start, Direction::Forward), ro)
+            .iterator_opt(IteratorMode::From(start.as_ref(), Direction::Forward), ro)
         {
             let (k, v) = kv?;
-            if k.len() != 10 || k[1] != level || u64_of(&k[2..])? != from + out.len() as u64 {
+            let Some(id) = node_of_key(&k) else { break };
+            if id.level != level {
+                if level < GROUP_LEVELS {
+                    continue;
+                }
                 break;
             }
-            out.push(
-                <[u8; 32]>::try_from(&v[..])
-                    .map_err(|_| StoreError::Corrupt("hash of wrong length".into()))?,
-            );
+            if id.index != from + out.len() as u64 {
+                break;
+            }
+            out.push(hash_of(&v)?);
             if out.len() == max {
                 break;
             }
@@ -477,7 +605,7 @@ impl HashReader for Store {
         let mut out: Vec<Option<Hash>> = ids.iter().map(|id| self.cached(*id)).collect();
         let missing: Vec<usize> = (0..ids.len()).filter(|&i| out[i].is_none()).collect();
         if !missing.is_empty() {
-            let keys: Vec<[u8; 10]> = missing.iter().map(|&i| hash_key(ids[i])).collect();
+            let keys: Vec<HashKey> = missing.iter().map(|&i| hash_key(ids[i])).collect();
             for (&i, v) in missing.iter().zip(self.db.multi_get(&keys)) {
                 let id = ids[i];
                 let v = v?.ok_or_else(|| {
@@ -486,10 +614,7 @@ impl HashReader for Store {
                         id.level, id.index
                     ))
                 })?;
-                out[i] = Some(
-                    <[u8; 32]>::try_from(&v[..])
-                        .map_err(|_| StoreError::Corrupt("hash of wrong length".into()))?,
-                );
+                out[i] = Some(hash_of(&v)?);
             }
         }
         Ok(out.into_iter().map(|h| h.unwrap_or_default()).collect())
@@ -623,6 +748,102 @@ mod tests {
         );
         assert!(s.hash_range(0, 995, 1001).is_err());
         assert!(s.hash_range(8, 0, 4).is_err());
+    }
+
+    /// A store as an older dfft wrote it (every hash under `h`), except
+    /// that a crash in the middle of its migration already moved the hashes
+    /// of every third node: opening it finishes the move, and proofs,
+    /// tiles and the frontier are then those of the in-memory tree.
+    #[test]
+    fn old_layout_is_migrated_once_even_after_a_crash_midway() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 700u64;
+        let mut mem = MemoryTree::new();
+        let mut f = Frontier::new();
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let h = leaf_hash(format!("entry {i}").as_bytes());
+            mem.push(h);
+            f.append(h, |id, h| nodes.push((id, *h)));
+        }
+        let mut want_moved = 0u64;
+        {
+            let db = DB::open_default(dir.path()).unwrap();
+            for (k, (id, h)) in nodes.iter().enumerate() {
+                let mut old = vec![P_HASH, id.level];
+                old.extend_from_slice(&id.index.to_be_bytes());
+                if id.level < GROUP_LEVELS && k % 3 == 0 {
+                    db.put(hash_key(*id), h).unwrap();
+                } else {
+                    want_moved += u64::from(id.level < GROUP_LEVELS);
+                    db.put(old, h).unwrap();
+                }
+            }
+            db.put(META_SIZE, n.to_be_bytes()).unwrap();
+            db.put(META_CHECKPOINT, b"cp 700").unwrap();
+        }
+        assert!(want_moved > 500);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.migrated_hashes(), want_moved);
+        for (index, size) in [(0u64, 1u64), (17, 700), (255, 256), (699, 700), (300, 420)] {
+            assert_eq!(
+                merkle::inclusion_proof(&s, index, size).unwrap(),
+                merkle::inclusion_proof(&mem, index, size).unwrap()
+            );
+        }
+        assert_eq!(s.frontier(n).unwrap().root(), mem.root());
+        for level in [0u8, 1, 3, 4, 8] {
+            let len = n >> level;
+            assert_eq!(
+                s.hash_range(level, 0, len).unwrap(),
+                (0..len)
+                    .map(|i| mem.get(NodeId::new(level, i)).unwrap())
+                    .collect::<Vec<_>>(),
+                "level {level}"
+            );
+        }
+        drop(s);
+        // No `h` key of a grouped level is left, and a second open moves
+        // nothing.
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.migrated_hashes(), 0);
+        let left =
+            s.db.iterator(IteratorMode::From(&[P_HASH], Direction::Forward))
+                .map(|kv| kv.unwrap().0)
+                .take_while(|k| k[0] == P_HASH && k[1] < GROUP_LEVELS)
+                .count();
+        assert_eq!(left, 0);
+        // A layout this build does not know is refused, not misread.
+        drop(s);
+        DB::open_default(dir.path())
+            .unwrap()
+            .put(META_LAYOUT, [9])
+            .unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn grouped_keys_round_trip_and_keep_a_proofs_nodes_together() {
+        for level in 0..8u8 {
+            for index in [0u64, 1, 5, 15, 16, 17, 1 << 40, u64::MAX >> 1] {
+                let id = NodeId::new(level, index);
+                assert_eq!(node_of_key(hash_key(id).as_ref()), Some(id));
+            }
+        }
+        // The level 0..3 nodes of an inclusion proof share a 9-byte prefix.
+        let leaf = 1_234_567u64;
+        let keys: Vec<_> = (0..GROUP_LEVELS)
+            .map(|l| hash_key(NodeId::new(l, (leaf >> l) ^ 1)))
+            .collect();
+        assert!(keys
+            .iter()
+            .all(|k| k.as_ref()[..9] == keys[0].as_ref()[..9]));
+        assert_eq!(node_of_key(b"e12345678"), None);
+        assert_eq!(node_of_key(&[P_GROUP, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0]), None);
+        assert_eq!(node_of_key(&[P_GROUP, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2]), None);
     }
 
     #[test]
