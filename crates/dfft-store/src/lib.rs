@@ -494,26 +494,41 @@ impl Store {
         if max == 0 {
             return Ok(out);
         }
-        for kv in self
-            .db
-            .iterator_opt(IteratorMode::From(start.as_ref(), Direction::Forward), ro)
-        {
-            let (k, v) = kv?;
-            let Some(id) = node_of_key(&k) else { break };
+        let mut it = self.db.raw_iterator_opt(ro);
+        it.seek(start.as_ref());
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let Some(id) = node_of_key(k) else { break };
             if id.level != level {
-                if level < GROUP_LEVELS {
-                    continue;
+                if level >= GROUP_LEVELS {
+                    break;
                 }
-                break;
+                // A grouped key of another level: seek to this level's
+                // first hash in this group (if it lies ahead) or the next,
+                // rather than step over up to 28 other hashes one by one.
+                let group = id.index >> (GROUP_LEVELS - id.level);
+                let Some(target) = (if id.level < level {
+                    Some(group)
+                } else {
+                    group.checked_add(1)
+                }) else {
+                    break;
+                };
+                let Some(first) = target.checked_mul(1 << (GROUP_LEVELS - level)) else {
+                    break;
+                };
+                it.seek(hash_key(NodeId::new(level, first)).as_ref());
+                continue;
             }
             if id.index != from + out.len() as u64 {
                 break;
             }
-            out.push(hash_of(&v)?);
+            out.push(hash_of(v)?);
             if out.len() == max {
                 break;
             }
+            it.next();
         }
+        it.status()?;
         Ok(out)
     }
 
