@@ -240,8 +240,16 @@ impl Server {
         if store.migrated_hashes() > 0 {
             tracing::info!(
                 hashes = store.migrated_hashes(),
-                "moved stored hashes of tree levels 0-3 to the grouped key layout (once)"
+                "moved stored hashes of tree levels 0-3 to the grouped key layout (once); compacting them in the background"
             );
+            let st = store.clone();
+            std::thread::Builder::new()
+                .name("compact-layout".into())
+                .spawn(move || {
+                    let t = std::time::Instant::now();
+                    st.compact_grouped();
+                    tracing::info!(seconds = t.elapsed().as_secs(), "grouped layout compacted");
+                })?;
         }
         // Fill the in-memory upper tree levels in the background, so that
         // start-up does not wait for it.
