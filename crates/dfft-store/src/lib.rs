@@ -259,9 +259,9 @@ pub struct StoreOptions {
     /// Keep the stored hashes of levels >= this one in memory (1 to 63).
     /// Level `l` holds n / 2^l hashes of 32 bytes: the default,
     /// [`CACHED_LEVEL`] (4), costs about 4 MiB per million entries and
-    /// leaves 4 RocksDB reads per inclusion proof; 1 costs about 28 MiB per
-    /// million (280 MiB at 10M) and leaves one (the leaf's sibling, next to
-    /// the leaf). Filled in the background after a restart.
+    /// leaves 4 RocksDB reads per inclusion proof, all in one data block
+    /// (the grouped layout); 1 costs about 28 MiB per million (280 MiB at
+    /// 10M) and leaves one. Filled in the background after a restart.
     pub memory_from_level: u8,
 }
 
