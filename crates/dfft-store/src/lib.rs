@@ -858,14 +858,25 @@ mod tests {
                 assert_eq!(node_of_key(hash_key(id).as_ref()), Some(id));
             }
         }
-        // The level 0..3 nodes of an inclusion proof share a 9-byte prefix.
-        let leaf = 1_234_567u64;
-        let keys: Vec<_> = (0..GROUP_LEVELS)
-            .map(|l| hash_key(NodeId::new(l, (leaf >> l) ^ 1)))
-            .collect();
-        assert!(keys
-            .iter()
-            .all(|k| k.as_ref()[..9] == keys[0].as_ref()[..9]));
+        // For any leaf, the level 0..3 nodes of its inclusion proof share a
+        // 9-byte prefix (one group), and every key round-trips.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let leaf = x >> (x % 40);
+            let keys: Vec<_> = (0..GROUP_LEVELS)
+                .map(|l| hash_key(NodeId::new(l, (leaf >> l) ^ 1)))
+                .collect();
+            assert!(keys
+                .iter()
+                .all(|k| k.as_ref()[..9] == keys[0].as_ref()[..9]));
+            for l in 0..GROUP_LEVELS + 2 {
+                let id = NodeId::new(l, leaf >> l);
+                assert_eq!(node_of_key(hash_key(id).as_ref()), Some(id));
+            }
+        }
         assert_eq!(node_of_key(b"e12345678"), None);
         assert_eq!(node_of_key(&[P_GROUP, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0]), None);
         assert_eq!(node_of_key(&[P_GROUP, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2]), None);
