@@ -25,7 +25,7 @@
 //!
 //! Stores written before the grouped layout (no `layout` key) keep levels
 //! 0 to 3 under `h` too; [`Store::open_with`] moves them once, crash-safely
-//! (see [`migrate_grouped`]).
+//! (the steps are written down at `migrate_grouped`).
 //!
 //! Leaves out: what entries and state mean, signing, and the order of
 //! writes (the sequencer owns that; it is the only writer).
