@@ -45,51 +45,19 @@ fn authority_workflow_and_offline_verification() {
     );
 
     // enrol through governance
-    let (code, out, err) = dfft(&[
-        "authority",
-        "enroll",
-        "--id",
-        "eu.ec",
-        "--name",
-        "European Commission",
-        "--competence",
-        "EU,EEA",
-        "--key",
-        &vkey,
-        "--governance-key",
-        &gov,
-        "--log",
-        &reg.base,
-    ]);
+    let (code, out, err) = enroll_eu_ec(&vkey, &gov, &reg.base);
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("logged at index 1"), "{out}");
 
     // attest + submit, saving the offline proof
-    let (code, out, err) = dfft(&[
-        "attest",
-        "--key",
+    let (code, out, err) = attest_grant(
         &p("ec.key"),
-        "--record",
-        "eu.ec/adequacy/jp",
-        "--action",
-        "granted",
-        "--mechanism",
-        "adequacy",
-        "--from",
-        "EEA",
-        "--to",
         "JP",
-        "--effective",
         "2019-01-23",
-        "--legal-id",
         "CELEX:32019D0419",
-        "--legal-title",
         "Commission Implementing Decision (EU) 2019/419",
-        "--log",
-        &reg.base,
-        "--proof-out",
-        &p("jp.tlog-proof"),
-    ]);
+        &["--log", &reg.base, "--proof-out", &p("jp.tlog-proof")],
+    );
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("logged at index 2"), "{out}");
 
@@ -111,53 +79,23 @@ fn authority_workflow_and_offline_verification() {
 
     // An invalid statement is refused before signing (exit 2), and a rule
     // violation is refused by the registry (exit 1).
-    let (code, _, err) = dfft(&[
-        "attest",
-        "--key",
+    let (code, _, err) = attest_grant(
         &p("ec.key"),
-        "--record",
-        "eu.ec/adequacy/kr",
-        "--action",
-        "granted",
-        "--mechanism",
-        "adequacy",
-        "--from",
-        "EEA",
-        "--to",
         "KR",
-        "--effective",
         "2021-02-30",
-        "--legal-id",
         "CELEX:32022D0254",
-        "--legal-title",
         "t",
-        "--log",
-        &reg.base,
-    ]);
+        &["--log", &reg.base],
+    );
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = dfft(&[
-        "attest",
-        "--key",
+    let (code, _, err) = attest_grant(
         &p("ec.key"),
-        "--record",
-        "eu.ec/adequacy/jp",
-        "--action",
-        "granted",
-        "--mechanism",
-        "adequacy",
-        "--from",
-        "EEA",
-        "--to",
         "JP",
-        "--effective",
         "2019-01-24",
-        "--legal-id",
         "CELEX:32019D0419",
-        "--legal-title",
         "again",
-        "--log",
-        &reg.base,
-    ]);
+        &["--log", &reg.base],
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("422"), "{err}");
 
@@ -196,10 +134,39 @@ fn authority_workflow_and_offline_verification() {
     assert_eq!(code, 0, "{out} {err}");
 }
 
-/// `dfft attest ... --out FILE` for an adequacy grant from the EEA.
-fn attest_to_file(key: &str, to: &str, effective: &str, legal_id: &str, out: &str) {
+/// `dfft authority enroll` of eu.ec with the verifier key `vkey`, signed
+/// with the governance key file `gov`.
+fn enroll_eu_ec(vkey: &str, gov: &str, base: &str) -> (i32, String, String) {
+    dfft(&[
+        "authority",
+        "enroll",
+        "--id",
+        "eu.ec",
+        "--name",
+        "European Commission",
+        "--competence",
+        "EU,EEA",
+        "--key",
+        vkey,
+        "--governance-key",
+        gov,
+        "--log",
+        base,
+    ])
+}
+
+/// `dfft attest` of an adequacy grant from the EEA to `to`, record
+/// `eu.ec/adequacy/<to>`, then `rest` (`--log URL`, `--out FILE`, ...).
+fn attest_grant(
+    key: &str,
+    to: &str,
+    effective: &str,
+    legal_id: &str,
+    legal_title: &str,
+    rest: &[&str],
+) -> (i32, String, String) {
     let record = format!("eu.ec/adequacy/{}", to.to_ascii_lowercase());
-    let (code, _, err) = dfft(&[
+    let mut args = vec![
         "attest",
         "--key",
         key,
@@ -218,10 +185,22 @@ fn attest_to_file(key: &str, to: &str, effective: &str, legal_id: &str, out: &st
         "--legal-id",
         legal_id,
         "--legal-title",
+        legal_title,
+    ];
+    args.extend_from_slice(rest);
+    dfft(&args)
+}
+
+/// [`attest_grant`] into the file `out`.
+fn attest_to_file(key: &str, to: &str, effective: &str, legal_id: &str, out: &str) {
+    let (code, _, err) = attest_grant(
+        key,
+        to,
+        effective,
+        legal_id,
         "Commission Implementing Decision",
-        "--out",
-        out,
-    ]);
+        &["--out", out],
+    );
     assert_eq!(code, 0, "{err}");
 }
 
@@ -235,22 +214,7 @@ fn submit_several_files_in_batches_with_checked_proofs() {
     let log_key = reg.log_key.to_string();
     let (code, vkey, err) = dfft(&["keygen", "--name", "eu.ec", "--out", &p("ec.key")]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = dfft(&[
-        "authority",
-        "enroll",
-        "--id",
-        "eu.ec",
-        "--name",
-        "European Commission",
-        "--competence",
-        "EU,EEA",
-        "--key",
-        vkey.trim(),
-        "--governance-key",
-        &gov,
-        "--log",
-        &reg.base,
-    ]);
+    let (code, out, err) = enroll_eu_ec(vkey.trim(), &gov, &reg.base);
     assert_eq!(code, 0, "{out} {err}");
 
     attest_to_file(
