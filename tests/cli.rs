@@ -19,19 +19,52 @@ fn dfft(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A registry in a temp dir, with eu.ec's key pair generated into
+/// `ec.key` there.
+struct Setup {
+    dir: tempfile::TempDir,
+    reg: Registry,
+    /// Path of the registry's governance key file.
+    gov: String,
+    /// The log's verifier key.
+    log_key: String,
+    /// eu.ec's verifier key, as `dfft keygen` printed it.
+    vkey: String,
+}
+
+impl Setup {
+    fn start() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let reg = Registry::start(&data, &[]);
+        let gov = data.join("governance.key").to_string_lossy().into_owned();
+        let log_key = reg.log_key.to_string();
+        let ec_key = dir.path().join("ec.key").to_string_lossy().into_owned();
+        let (code, vkey, err) = dfft(&["keygen", "--name", "eu.ec", "--out", &ec_key]);
+        assert_eq!(code, 0, "{err}");
+        Setup {
+            dir,
+            reg,
+            gov,
+            log_key,
+            vkey: vkey.trim().to_string(),
+        }
+    }
+
+    /// A path in the temp dir.
+    fn p(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+}
+
 #[test]
 fn authority_workflow_and_offline_verification() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let reg = Registry::start(&data, &[]);
-    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
-    let gov = data.join("governance.key").to_string_lossy().into_owned();
-    let log_key = reg.log_key.to_string();
+    let setup = Setup::start();
+    let p = |n: &str| setup.p(n);
+    let reg = &setup.reg;
+    let (gov, log_key, vkey) = (setup.gov.clone(), setup.log_key.clone(), setup.vkey.clone());
 
     // keygen
-    let (code, vkey, err) = dfft(&["keygen", "--name", "eu.ec", "--out", &p("ec.key")]);
-    assert_eq!(code, 0, "{err}");
-    let vkey = vkey.trim().to_string();
     assert!(vkey.starts_with("eu.ec+"), "{vkey}");
     // Refuses to overwrite a key.
     assert_eq!(
@@ -206,15 +239,11 @@ fn attest_to_file(key: &str, to: &str, effective: &str, legal_id: &str, out: &st
 
 #[test]
 fn submit_several_files_in_batches_with_checked_proofs() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let reg = Registry::start(&data, &[]);
-    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
-    let gov = data.join("governance.key").to_string_lossy().into_owned();
-    let log_key = reg.log_key.to_string();
-    let (code, vkey, err) = dfft(&["keygen", "--name", "eu.ec", "--out", &p("ec.key")]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = enroll_eu_ec(vkey.trim(), &gov, &reg.base);
+    let setup = Setup::start();
+    let p = |n: &str| setup.p(n);
+    let reg = &setup.reg;
+    let (gov, log_key) = (setup.gov.clone(), setup.log_key.clone());
+    let (code, out, err) = enroll_eu_ec(&setup.vkey, &gov, &reg.base);
     assert_eq!(code, 0, "{out} {err}");
 
     attest_to_file(
