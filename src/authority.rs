@@ -84,6 +84,21 @@ pub enum AuthorityCmd {
     Retire(RetireArgs),
 }
 
+/// Which log a governance statement is for, and which state it replaces
+/// (statements v2: `log` and `supersedes`).
+#[derive(Args, Debug, Clone)]
+pub struct Binding {
+    /// The origin of the log this statement is for (default with --log:
+    /// asked from the registry's /v1/info).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// update/retire: the index of the authority statement this one
+    /// replaces, the authority's current `set_at_index` (default with
+    /// --log: asked from the registry's /v1/authorities).
+    #[arg(long)]
+    pub supersedes: Option<u64>,
+}
+
 /// Options of `authority enroll|update`.
 #[derive(Args, Debug)]
 pub struct AuthorityArgs {
@@ -103,6 +118,8 @@ pub struct AuthorityArgs {
     #[arg(long = "governance-key", required = true)]
     pub governance_keys: Vec<PathBuf>,
     #[command(flatten)]
+    pub binding: Binding,
+    #[command(flatten)]
     pub output: Output,
 }
 
@@ -115,6 +132,8 @@ pub struct RetireArgs {
     /// Governance private key file (repeatable).
     #[arg(long = "governance-key", required = true)]
     pub governance_keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub binding: Binding,
     #[command(flatten)]
     pub output: Output,
 }
@@ -155,15 +174,42 @@ fn emit(env: &Envelope, out: &Output) -> anyhow::Result<ExitCode> {
 
 /// `dfft authority ...`.
 pub fn authority(cmd: AuthorityCmd) -> anyhow::Result<ExitCode> {
-    let (v, gov, out) = match cmd {
-        AuthorityCmd::Enroll(a) => (authority_json("enroll", &a), a.governance_keys, a.output),
-        AuthorityCmd::Update(a) => (authority_json("update", &a), a.governance_keys, a.output),
+    let (mut v, id, gov, binding, out) = match cmd {
+        AuthorityCmd::Enroll(a) => (
+            authority_json("enroll", &a),
+            a.id,
+            a.governance_keys,
+            a.binding,
+            a.output,
+        ),
+        AuthorityCmd::Update(a) => (
+            authority_json("update", &a),
+            a.id,
+            a.governance_keys,
+            a.binding,
+            a.output,
+        ),
         AuthorityCmd::Retire(a) => (
             json!({"kind": "authority", "action": "retire", "authority": a.id, "issued_at": dfft_server::timestamp_now().as_str()}),
+            a.id,
             a.governance_keys,
+            a.binding,
             a.output,
         ),
     };
+    let enroll = v["action"] == "enroll";
+    match bind(&binding, out.log.as_deref(), &id, enroll) {
+        Ok((origin, supersedes)) => {
+            v["log"] = json!(origin);
+            if let Some(n) = supersedes {
+                v["supersedes"] = json!(n);
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+    }
     let keys = load_keys(&gov)?;
     match sign_statement(v, &keys) {
         Ok(env) => emit(&env, &out),
@@ -172,6 +218,49 @@ pub fn authority(cmd: AuthorityCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit::USAGE))
         }
     }
+}
+
+/// The `log` and `supersedes` of a governance statement: as given, or
+/// asked from the registry at `log_url`.
+fn bind(
+    b: &Binding,
+    log_url: Option<&str>,
+    id: &str,
+    enroll: bool,
+) -> anyhow::Result<(String, Option<u64>)> {
+    let get = |path: &str| -> anyhow::Result<Value> {
+        let url = log_url.ok_or_else(|| {
+            anyhow::anyhow!("give --origin and, for update/retire, --supersedes (or --log URL to ask the registry)")
+        })?;
+        let url = format!("{}{path}", url.trim_end_matches('/'));
+        ureq::get(&url)
+            .call()
+            .map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?
+            .into_json()
+            .with_context(|| format!("reading {url}"))
+    };
+    let origin = match &b.origin {
+        Some(o) => o.clone(),
+        None => get("/v1/info")?["origin"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("/v1/info has no origin"))?
+            .to_owned(),
+    };
+    if enroll {
+        if b.supersedes.is_some() {
+            anyhow::bail!("--supersedes is for update and retire; an enrolment replaces nothing");
+        }
+        return Ok((origin, None));
+    }
+    let supersedes = match b.supersedes {
+        Some(n) => n,
+        None => get("/v1/authorities")?["authorities"]
+            .as_array()
+            .and_then(|list| list.iter().find(|a| a["authority"] == id))
+            .and_then(|a| a["set_at_index"].as_u64())
+            .ok_or_else(|| anyhow::anyhow!("the registry lists no authority {id:?}"))?,
+    };
+    Ok((origin, Some(supersedes)))
 }
 
 fn authority_json(action: &str, a: &AuthorityArgs) -> Value {
@@ -507,6 +596,27 @@ fn post_batch(
             });
             continue;
         };
+        // A statement logged before under other signatures: the answer is
+        // for the logged entry, which must carry the same statement.
+        let entry = match item["entry"].as_str() {
+            None => entry.clone(),
+            Some(b64) => {
+                let logged = B64
+                    .decode(b64)
+                    .map_err(|_| bad("a logged entry is not base64"))?;
+                let same = |e: &[u8]| {
+                    dfft_core::statement::dsse::Envelope::parse(e).map(|e| e.statement_id())
+                };
+                match (same(&logged), same(entry)) {
+                    (Ok(a), Ok(b)) if a == b => logged,
+                    _ => anyhow::bail!(
+                        "{}: the registry answered with an entry of another statement",
+                        file.display()
+                    ),
+                }
+            }
+        };
+        let entry = &entry;
         let leaf = merkle::leaf_hash(entry);
         let leaf_hex: String = leaf.iter().map(|b| format!("{b:02x}")).collect();
         if item["leaf_hash"].as_str() != Some(leaf_hex.as_str()) {

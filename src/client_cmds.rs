@@ -748,7 +748,11 @@ fn audit_inner(a: &AuditArgs) -> Result<ExitCode, ClientError> {
     state.audited_size = cp.checkpoint.size;
     save_state(a.state.as_ref(), &state)?;
     print_audit(&report, &policy, previous.as_ref(), audited_before, a.json);
-    Ok(ExitCode::SUCCESS)
+    Ok(if report.repeated.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    })
 }
 
 fn rate(n: u64, d: Duration) -> f64 {
@@ -769,7 +773,8 @@ fn print_audit(
             "ok": true,
             "checkpoint": cp_json(&r.checkpoint),
             "replayed": r.replayed,
-            "entries": {"genesis": r.counts.genesis, "authority": r.counts.authority, "recognition": r.counts.recognition},
+            "entries": {"genesis": r.counts.genesis, "authority": r.counts.authority, "recognition": r.counts.recognition, "repeated": r.counts.repeated},
+            "findings": r.repeated.iter().map(|(i, f)| json!({"finding": "repeated_statement", "index": i, "first_index": f})).collect::<Vec<_>>(),
             "authorities": r.authorities,
             "records": r.records,
             "previous_checkpoint_size": previous.map(|p| p.checkpoint.size),
@@ -780,7 +785,18 @@ fn print_audit(
         }));
         return;
     }
-    println!("audit passed: {}", cp_line(&r.checkpoint));
+    if r.repeated.is_empty() {
+        println!("audit passed: {}", cp_line(&r.checkpoint));
+    } else {
+        println!(
+            "audit found {} finding(s): {}",
+            r.repeated.len(),
+            cp_line(&r.checkpoint)
+        );
+        for (i, f) in &r.repeated {
+            println!("  FINDING entry {i} repeats the statement of entry {f} under other signatures; the rules give it no effect, but a registry that logs each statement once never logs it");
+        }
+    }
     println!("  checkpoint {}", policy_line(policy));
     println!(
         "  replayed {} entries ({} genesis, {} authority statements, {} recognition events) in {:.2}s ({:.0} entries/s)",

@@ -42,28 +42,19 @@ pub struct DemoArgs {
 
 pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     serve::init_logging();
-    let args = ServeArgs {
-        data: a.data.clone(),
-        listen: a.listen.clone(),
-        origin: Some(a.origin.clone()),
-        log_key: None,
-        governance_keys: vec![],
-        governance_vkeys: vec![],
-        governance_threshold: None,
-        genesis: None,
-        max_body: 256 * 1024,
-        max_batch_body: 8 << 20,
-        max_batch_entries: 1024,
-        max_pending: 65_536,
-        batch_max: 4096,
-        batch_delay_ms: 1,
-        rate_per_signer: 0.0,
-        rate_burst: 1000.0,
-        body_timeout: 10,
-        block_cache_mb: 64,
-        mmap_reads: false,
-        memory_levels_from: 4,
-    };
+    // `dfft serve`'s own defaults (one home for them), with the demo's
+    // data directory, address and origin.
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    let mut args = <Defaults as clap::Parser>::try_parse_from(["serve"])
+        .context("default serve options")?
+        .serve;
+    args.data = a.data.clone();
+    args.listen = a.listen.clone();
+    args.origin = Some(a.origin.clone());
     let server = serve::open(&args)?;
     let created = server.info.created;
     let rt = serve::runtime()?;
@@ -120,6 +111,12 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
          decisions for demonstration. They are NOT the keys of the authorities named here,\n\
          and nothing signed with them is an official statement.\n",
     )?;
+    // The server names the governance key it creates `<origin>/governance`.
+    let origin = gov
+        .name()
+        .strip_suffix("/governance")
+        .context("DIR/governance.key is not named <origin>/governance")?
+        .to_owned();
     let mut keys = std::collections::HashMap::new();
     let mut n = 0;
     for a in doc["authorities"].as_array().context("authorities")? {
@@ -130,7 +127,7 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
             &key.to_private_string(),
         )?;
         let st = json!({
-            "kind": "authority", "action": "enroll", "authority": id,
+            "kind": "authority", "action": "enroll", "authority": id, "log": origin,
             "name": format!("{} [DEMO KEY]", a["name"].as_str().unwrap_or(id)),
             "competence": a["competence"], "keys": [key.verifier().to_string()],
             "issued_at": dfft_server::timestamp_now().as_str(),

@@ -63,6 +63,15 @@ pub struct ServeArgs {
     /// Seconds allowed to receive a request body.
     #[arg(long, env = "DFFT_BODY_TIMEOUT", default_value_t = 10)]
     pub body_timeout: u64,
+    /// Refuse statements whose issued_at is more than this many seconds
+    /// ahead of the registry's clock (422).
+    #[arg(long, env = "DFFT_MAX_CLOCK_SKEW", default_value_t = 600)]
+    pub max_clock_skew: u64,
+    /// Exit (status 75, for a supervisor to restart the registry) when
+    /// commits have failed with retryable storage errors other than a full
+    /// disk for this many seconds; 0 never exits.
+    #[arg(long, env = "DFFT_EXIT_AFTER_FAILING_WRITES", default_value_t = 120)]
+    pub exit_after_failing_writes: u64,
     /// RocksDB block cache in MiB.
     #[arg(long, env = "DFFT_BLOCK_CACHE_MB", default_value_t = 64)]
     pub block_cache_mb: usize,
@@ -99,6 +108,11 @@ impl ServeArgs {
                 batch: dfft_server::sequencer::BatchLimits {
                     max: self.batch_max.max(1),
                     delay: Duration::from_millis(self.batch_delay_ms),
+                    exit_after_failing: (self.exit_after_failing_writes > 0)
+                        .then(|| Duration::from_secs(self.exit_after_failing_writes)),
+                },
+                admission: dfft_core::statement::admission::AdmissionPolicy {
+                    max_future_skew_secs: self.max_clock_skew,
                 },
                 rate_per_signer: self.rate_per_signer,
                 rate_burst: self.rate_burst,

@@ -82,7 +82,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
         enroll(&gov, "de.bfdi", &[&bfdi], &["DE"]),
         enroll(&gov, "xx.old", &[&retired], &["FR"]),
         sign(
-            json!({"kind": "authority", "action": "retire", "authority": "xx.old", "issued_at": "2026-01-01T00:00:00Z"}),
+            json!({"kind": "authority", "action": "retire", "authority": "xx.old", "log": ORIGIN, "supersedes": 3, "issued_at": "2026-01-01T00:00:00Z"}),
             &[&gov],
         ),
         recognition(
@@ -322,14 +322,102 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
             "governance",
         ),
         case(
-            "unenrolled authority",
+            "unenrolled authority (its key is unknown to the log: refused before parsing)",
             sign(
                 recognition_json("fr.cnil", "fr.cnil/x", "granted", "FR", "JP", "2019-01-23"),
                 &[&key("fr.cnil", 35)],
             ),
+            403,
+            "unauthorized",
+            "not a key of this log",
+        ),
+        case(
+            "a new record under another authority's prefix",
+            recognition(&ec, "de.bfdi/x", "granted", "EEA", "JP", "2019-01-23"),
             422,
             "rule_violated",
-            "not enrolled",
+            "must begin with the granting authority's id",
+        ),
+        case(
+            "issued far in the future",
+            sign(
+                {
+                    let mut v = recognition_json(
+                        "eu.ec",
+                        "eu.ec/future",
+                        "granted",
+                        "EEA",
+                        "JP",
+                        "2019-01-23",
+                    );
+                    v["issued_at"] = json!("2999-01-01T00:00:00Z");
+                    v
+                },
+                &[&ec],
+            ),
+            422,
+            "rule_violated",
+            "ahead of the registry's clock",
+        ),
+        case(
+            "authority statement without log (v1 form)",
+            sign(
+                json!({"kind": "authority", "action": "enroll", "authority": "it.gpdp", "name": "Garante",
+                       "competence": ["IT"], "keys": [key("it.gpdp", 36).verifier().to_string()],
+                       "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&gov],
+            ),
+            422,
+            "rule_violated",
+            "must carry `log`",
+        ),
+        case(
+            "authority statement for another log",
+            sign(
+                json!({"kind": "authority", "action": "enroll", "authority": "it.gpdp", "name": "Garante",
+                       "log": "other.example/log", "competence": ["IT"],
+                       "keys": [key("it.gpdp", 36).verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&gov],
+            ),
+            422,
+            "rule_violated",
+            "not this log",
+        ),
+        case(
+            "update without supersedes",
+            sign(
+                json!({"kind": "authority", "action": "update", "authority": "de.bfdi", "name": "BfDI", "log": ORIGIN,
+                       "competence": ["DE"], "keys": [bfdi.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&gov],
+            ),
+            422,
+            "rule_violated",
+            "must carry `supersedes`",
+        ),
+        case(
+            "stale update (supersedes an older state)",
+            sign(
+                json!({"kind": "authority", "action": "update", "authority": "de.bfdi", "name": "BfDI", "log": ORIGIN,
+                       "supersedes": 1, "competence": ["DE"], "keys": [bfdi.verifier().to_string()],
+                       "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&gov],
+            ),
+            422,
+            "rule_violated",
+            "current state was set at index 2",
+        ),
+        case(
+            "too many keys",
+            sign(
+                json!({"kind": "authority", "action": "enroll", "authority": "it.gpdp", "name": "Garante", "log": ORIGIN,
+                       "competence": ["IT"],
+                       "keys": (0..17u8).map(|i| key("it.gpdp", 100 + i).verifier().to_string()).collect::<Vec<_>>(),
+                       "issued_at": "2026-01-01T00:00:00Z"}),
+                &[&gov],
+            ),
+            400,
+            "malformed",
+            "at most 16",
         ),
         case(
             "retired authority",
@@ -548,7 +636,7 @@ fn governance_threshold_and_rate_limit() {
     assert_eq!(v["governance"]["threshold"], 2);
     let a = key("eu.ec", 43);
     let st = json!({"kind": "authority", "action": "enroll", "authority": "eu.ec", "name": "EC", "competence": ["EU"],
-                    "keys": [a.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
+                    "log": ORIGIN, "keys": [a.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
     let before = reg.checkpoint().checkpoint;
     let (s, v) = reg.post(&sign(st.clone(), &[&g1]));
     assert_eq!(s, 403, "{v}");

@@ -51,7 +51,7 @@ fn offline_governance_keys_and_own_log_key() {
     // Enrolment needs two of the three offline keys.
     let a = key("eu.ec", 60);
     let st = json!({"kind": "authority", "action": "enroll", "authority": "eu.ec", "name": "EC", "competence": ["EU"],
-                    "keys": [a.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
+                    "log": ORIGIN, "keys": [a.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
     assert_eq!(reg.post(&sign(st.clone(), &[&g[1]])).0, 403);
     assert_eq!(reg.post(&sign(st, &[&g[1], &g[2]])).0, 201);
     drop(reg);

@@ -185,7 +185,7 @@ pub fn sign(statement: Value, keys: &[&SignerKey]) -> Vec<u8> {
 pub fn enroll(gov: &SignerKey, id: &str, keys: &[&SignerKey], competence: &[&str]) -> Vec<u8> {
     sign(
         json!({"kind": "authority", "action": "enroll", "authority": id, "name": format!("Authority {id}"),
-               "competence": competence, "keys": keys.iter().map(|k| k.verifier().to_string()).collect::<Vec<_>>(),
+               "log": ORIGIN, "competence": competence, "keys": keys.iter().map(|k| k.verifier().to_string()).collect::<Vec<_>>(),
                "issued_at": "2026-01-01T00:00:00Z"}),
         &[gov],
     )

@@ -773,11 +773,17 @@ fn main() -> anyhow::Result<()> {
     let addr = server.addr.clone();
     let keys = authority_keys(args.authorities);
     let gov = SignerKey::parse(std::fs::read_to_string(data.join("governance.key"))?.trim())?;
+    // The server names the governance key it creates `<origin>/governance`.
+    let origin = gov
+        .name()
+        .strip_suffix("/governance")
+        .context("governance key name")?
+        .to_owned();
     rt.block_on(async {
         let mut c = Conn::open(&addr).await?;
         for k in &keys {
             let st = json!({"kind": "authority", "action": "enroll", "authority": k.name(), "name": "Benchmark authority",
-                "competence": ["EEA"], "keys": [k.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
+                "log": origin, "competence": ["EEA"], "keys": [k.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"});
             let (s, b) = c.request("POST", "/v1/entries", Some(&sign(&st, &gov))).await?;
             if s != 201 {
                 bail!("enrol: {s} {}", String::from_utf8_lossy(&b));

@@ -109,6 +109,9 @@ pub struct Counts {
     pub authority: u64,
     /// Recognition events.
     pub recognition: u64,
+    /// Entries that repeat an earlier entry's statement under other
+    /// signatures (no effect; a finding, see [`AuditReport::repeated`]).
+    pub repeated: u64,
 }
 
 /// What one [`Auditor::advance`] checked.
@@ -126,6 +129,11 @@ pub struct AuditReport {
     pub authorities: usize,
     /// Records.
     pub records: usize,
+    /// Findings: entries that repeat the statement of an earlier entry, as
+    /// (index, first index), in the whole log so far. The rules give them
+    /// no effect, but a registry that deduplicates statements never logs
+    /// one: a log written before it did, or the registry misbehaved.
+    pub repeated: Vec<(u64, u64)>,
     /// Each trusted checkpoint the target was proven to extend: its size
     /// and the number of hashes in the consistency proof.
     pub consistent_with: Vec<(u64, usize)>,
@@ -266,6 +274,7 @@ impl Auditor {
             counts: self.counts,
             authorities: self.registry.authorities().count(),
             records: self.registry.records().count(),
+            repeated: self.registry.repeated().to_vec(),
             consistent_with,
             elapsed: started.elapsed(),
         })
@@ -411,6 +420,7 @@ impl Auditor {
             }
             Change::Authority(_) => self.counts.authority += 1,
             Change::Record(_) => self.counts.recognition += 1,
+            Change::Repeated { .. } => self.counts.repeated += 1,
         }
         Ok(())
     }

@@ -59,7 +59,8 @@ fn genuine_log_passes_every_check() {
         Counts {
             genesis: 1,
             authority: 1,
-            recognition: 698
+            recognition: 698,
+            repeated: 0,
         }
     );
     assert_eq!(report.authorities, 1);

@@ -143,7 +143,7 @@ fn entry_zero_recognition_is_refused_by_check_rules() {
     .unwrap();
     let a = f.reg.authority("eu.ec").cloned();
     let v = verify_signatures(sub, f.reg.governance(), a.as_ref()).unwrap();
-    let e = check_rules(0, &v, f.reg.governance(), a.as_ref(), None).unwrap_err();
+    let e = check_rules(0, &v, f.reg.origin(), f.reg.governance(), a.as_ref(), None).unwrap_err();
     assert_eq!(
         e,
         RuleError::FirstEntryNotGenesis {
@@ -151,7 +151,7 @@ fn entry_zero_recognition_is_refused_by_check_rules() {
         }
     );
     assert_eq!(class(&e), 422);
-    assert!(check_rules(3, &v, f.reg.governance(), a.as_ref(), None).is_ok());
+    assert!(check_rules(3, &v, f.reg.origin(), f.reg.governance(), a.as_ref(), None).is_ok());
     let _ = (&mut f, ec);
 }
 
@@ -374,6 +374,7 @@ fn rotation_between_verification_and_sequencing_is_caught() {
     let e = check_rules(
         f.reg.size(),
         &verified,
+        f.reg.origin(),
         f.reg.governance(),
         Some(&after),
         None,
@@ -385,6 +386,7 @@ fn rotation_between_verification_and_sequencing_is_caught() {
     assert!(check_rules(
         f.reg.size(),
         &verified,
+        f.reg.origin(),
         f.reg.governance(),
         Some(&before),
         None
@@ -436,19 +438,20 @@ fn retired_authority_is_refused() {
             authority: "jp.ppc".to_owned()
         }
     );
-    let e = submit(&mut f.reg, &retire_stmt("jp.ppc"), &[&f.gov[0], &f.gov[1]]).unwrap_err();
+    // A second retire (another statement: a later issued_at; the same one
+    // again would be a repeat, with no effect).
+    let mut again = retire_stmt("jp.ppc");
+    again["issued_at"] = json!("2024-01-02T00:00:00Z");
+    let e = submit(&mut f.reg, &again, &[&f.gov[0], &f.gov[1]]).unwrap_err();
     assert_eq!(
         e,
         RuleError::AuthorityRetired {
             authority: "jp.ppc".to_owned()
         }
     );
-    let e = submit(
-        &mut f.reg,
-        &authority_stmt("enroll", "jp.ppc", &["JP"], &[&f.ppc]),
-        &[&f.gov[0], &f.gov[1]],
-    )
-    .unwrap_err();
+    let mut again = authority_stmt("enroll", "jp.ppc", &["JP"], &[&f.ppc]);
+    again["issued_at"] = json!("2024-01-03T00:00:00Z");
+    let e = submit(&mut f.reg, &again, &[&f.gov[0], &f.gov[1]]).unwrap_err();
     assert_eq!(
         e,
         RuleError::AuthorityExists {
@@ -554,20 +557,26 @@ fn competence_covers_from() {
             "{from}"
         );
     }
-    // GB is covered while a member, on the event's effective date.
-    assert!(submit(
-        &mut f.reg,
-        &rec(
-            "eu.ec",
-            "eu.ec/gb-2020",
-            "granted",
-            "GB",
-            "JP",
-            "2020-12-31"
-        ),
-        &[&f.ec]
-    )
-    .is_ok());
+    // GB is covered while a member, on the event's effective date, but the
+    // EU's competence for it ends on 2020-12-31: a grant must end by then.
+    let mut gb = rec(
+        "eu.ec",
+        "eu.ec/gb-2020",
+        "granted",
+        "GB",
+        "JP",
+        "2020-12-31",
+    );
+    assert_eq!(
+        submit(&mut f.reg, &gb, &[&f.ec]).unwrap_err(),
+        RuleError::BeyondCompetence {
+            authority: "eu.ec".to_owned(),
+            from: "GB".to_owned(),
+            until: d("2020-12-31"),
+        }
+    );
+    gb["expires"] = json!("2020-12-31");
+    assert!(submit(&mut f.reg, &gb, &[&f.ec]).is_ok());
     let e = submit(
         &mut f.reg,
         &rec(
@@ -684,7 +693,7 @@ fn first_event_must_be_granted_and_granted_cannot_repeat() {
         }
     );
     assert_eq!(class(&e), 422);
-    for action in [
+    for (i, action) in [
         "amended",
         "suspended",
         "reinstated",
@@ -693,16 +702,14 @@ fn first_event_must_be_granted_and_granted_cannot_repeat() {
         "reinstated",
         "expired",
         "invalidated",
-    ] {
-        assert!(
-            submit(
-                &mut f.reg,
-                &rec("eu.ec", "eu.ec/jp", action, "EEA", "JP", "2020-01-23"),
-                &[&f.ec]
-            )
-            .is_ok(),
-            "{action}"
-        );
+    ]
+    .iter()
+    .enumerate()
+    {
+        // Each a distinct statement (a repeated one would have no effect).
+        let mut ev = rec("eu.ec", "eu.ec/jp", action, "EEA", "JP", "2020-01-23");
+        ev["notes"] = json!(format!("event {i}"));
+        assert!(submit(&mut f.reg, &ev, &[&f.ec]).is_ok(), "{action}");
     }
     assert_eq!(f.reg.record("eu.ec/jp").unwrap().events.len(), 9);
 }
@@ -860,7 +867,9 @@ fn replaying_entries_gives_the_same_registry() {
     assert_eq!(class(&e), 400);
     f.reg
         .apply_change(Change::Record(reg.record("eu.ec/jp").unwrap().clone()));
-    assert_eq!(f.reg, reg);
+    assert_eq!(f.reg.size(), reg.size());
+    assert!(f.reg.records().eq(reg.records()));
+    assert!(f.reg.authorities().eq(reg.authorities()));
 }
 
 #[test]
@@ -1158,4 +1167,287 @@ fn preverified_signatures_change_no_verdict() {
     let mut a = parse(&[&f.ec]);
     a.preverify(|_| vec![&ec_v]);
     assert_eq!(a, parse(&[&f.ec]));
+}
+
+// ---- issue 11: replays, stale governance, competence over time, ids ----
+
+/// The attack of issue 11: an update with two governance signatures,
+/// resubmitted with its signatures reordered or reduced, is the same
+/// statement; it is never applied again.
+#[test]
+fn a_statement_applies_once_whatever_its_signatures() {
+    let mut f = fixture();
+    let old = key("eu.ec", 12);
+    let new = key("eu.ec", 13);
+    let up1 = authority_stmt("update", "eu.ec", &["JP", "US"], &[&f.ec, &old]);
+    let env1 = envelope(&up1, &[&f.gov[0], &f.gov[1]]);
+    let first = f.reg.size();
+    f.reg.append_envelope(env1.clone()).unwrap();
+    let up2 = authority_stmt("update", "eu.ec", &["JP"], &[&new]);
+    f.reg
+        .append_envelope(envelope(&up2, &[&f.gov[1], &f.gov[2]]))
+        .unwrap();
+    assert!(f
+        .reg
+        .authority("eu.ec")
+        .unwrap()
+        .key(&old.verifier().keyid())
+        .is_none());
+    // Reordered signatures, and a subset: both are the first update again.
+    let mut reordered = env1.clone();
+    reordered.signatures.reverse();
+    assert_ne!(reordered.canonical_bytes(), env1.canonical_bytes());
+    assert_eq!(reordered.statement_id(), env1.statement_id());
+    let mut reduced = env1.clone();
+    reduced.signatures.truncate(1);
+    for replay in [reordered, reduced] {
+        let at = f.reg.size();
+        assert_eq!(
+            f.reg.append_envelope(replay).unwrap(),
+            Change::Repeated { first }
+        );
+        assert_eq!(f.reg.size(), at + 1, "counted as an entry");
+    }
+    // Nothing changed: the revoked key stays revoked, the competence JP.
+    let a = f.reg.authority("eu.ec").unwrap();
+    assert_eq!(a.keys, vec![new.verifier()]);
+    assert_eq!(a.competence, vec![j("JP")]);
+    assert_eq!(
+        f.reg.repeated(),
+        &[(first + 2, first), (first + 3, first)][..]
+    );
+    // A recognition by the revoked key from US stays refused.
+    let e = submit(
+        &mut f.reg,
+        &rec("eu.ec", "eu.ec/us", "granted", "US", "JP", "2024-01-01"),
+        &[&old],
+    )
+    .unwrap_err();
+    assert_eq!(class(&e), 403);
+}
+
+/// The same for a recognition: an old `suspended` re-sent after a
+/// reinstatement has no effect.
+#[test]
+fn an_old_suspension_cannot_be_applied_again() {
+    let mut f = fixture();
+    submit(
+        &mut f.reg,
+        &rec("eu.ec", "eu.ec/jp", "granted", "EEA", "JP", "2019-01-23"),
+        &[&f.ec],
+    )
+    .unwrap();
+    let suspend = envelope(
+        &rec("eu.ec", "eu.ec/jp", "suspended", "EEA", "JP", "2020-01-01"),
+        &[&f.ec],
+    );
+    f.reg.append_envelope(suspend.clone()).unwrap();
+    submit(
+        &mut f.reg,
+        &rec("eu.ec", "eu.ec/jp", "reinstated", "EEA", "JP", "2020-06-01"),
+        &[&f.ec],
+    )
+    .unwrap();
+    let head = f.reg.record("eu.ec/jp").unwrap().clone();
+    assert!(matches!(
+        f.reg.append_envelope(suspend).unwrap(),
+        Change::Repeated { .. }
+    ));
+    assert_eq!(f.reg.record("eu.ec/jp").unwrap(), &head);
+    assert_eq!(head.status_on(d("2024-01-01")), Some(Status::InForce));
+}
+
+#[test]
+fn update_and_retire_must_supersede_the_current_state() {
+    let mut f = fixture();
+    let current = f.reg.authority("jp.ppc").unwrap().set_at_index;
+    let mut up = authority_stmt("update", "jp.ppc", &["JP"], &[&f.ppc]);
+    up["supersedes"] = json!(current + 7);
+    let e = submit(&mut f.reg, &up, &[&f.gov[0], &f.gov[1]]).unwrap_err();
+    assert_eq!(
+        e,
+        RuleError::StaleAuthorityStatement {
+            authority: "jp.ppc".to_owned(),
+            supersedes: current + 7,
+            current
+        }
+    );
+    assert_eq!(class(&e), 422);
+    up["supersedes"] = json!(current);
+    let at = f.reg.size();
+    submit(&mut f.reg, &up, &[&f.gov[0], &f.gov[1]]).unwrap();
+    // A retire signed before that update, naming the old state, is stale.
+    let mut retire = retire_stmt("jp.ppc");
+    retire["supersedes"] = json!(current);
+    let e = submit(&mut f.reg, &retire, &[&f.gov[0], &f.gov[1]]).unwrap_err();
+    assert!(matches!(e, RuleError::StaleAuthorityStatement { current: c, .. } if c == at));
+    retire["supersedes"] = json!(at);
+    submit(&mut f.reg, &retire, &[&f.gov[0], &f.gov[1]]).unwrap();
+    // An enrolment replaces nothing: `supersedes` is refused there.
+    let mut en = authority_stmt("enroll", "ch.fdpic", &["CH"], &[&key("ch.fdpic", 20)]);
+    en["supersedes"] = json!(1);
+    assert_eq!(
+        class(&submit(&mut f.reg, &en, &[&f.gov[0], &f.gov[1]]).unwrap_err()),
+        400
+    );
+}
+
+#[test]
+fn authority_statements_naming_another_log_are_refused() {
+    let mut f = fixture();
+    let mut en = authority_stmt("enroll", "ch.fdpic", &["CH"], &[&key("ch.fdpic", 20)]);
+    en["log"] = json!("other.example/log");
+    let e = submit(&mut f.reg, &en, &[&f.gov[0], &f.gov[1]]).unwrap_err();
+    assert_eq!(
+        e,
+        RuleError::WrongLog {
+            log: "other.example/log".to_owned(),
+            origin: "registry.example.org/log".to_owned()
+        }
+    );
+    en["log"] = json!("registry.example.org/log");
+    submit(&mut f.reg, &en, &[&f.gov[0], &f.gov[1]]).unwrap();
+}
+
+/// The United Kingdom left the EU: an EU authority rules on `from: GB`
+/// only until 2020-12-31, and makes nothing true after that.
+#[test]
+fn competence_ends_with_brexit() {
+    let mut f = fixture();
+    let ec = f.reg.authority("eu.ec").unwrap().clone();
+    assert_eq!(
+        ec.competent_until(&j("GB"), d("2016-06-23")),
+        Some(Some(d("2020-12-31")))
+    );
+    assert_eq!(ec.competent_until(&j("GB"), d("2021-01-01")), None);
+    assert_eq!(ec.competent_until(&j("DE"), d("2021-01-01")), Some(None));
+    // Backdated grant with no expiry: refused (it would be in force in 2026).
+    let backdated = rec("eu.ec", "eu.ec/gb-bd", "granted", "GB", "US", "2020-12-31");
+    assert!(matches!(
+        submit(&mut f.reg, &backdated, &[&f.ec]).unwrap_err(),
+        RuleError::BeyondCompetence { .. }
+    ));
+    // An expiry after the end of competence: refused too.
+    let mut late = backdated.clone();
+    late["expires"] = json!("2021-06-30");
+    assert!(matches!(
+        submit(&mut f.reg, &late, &[&f.ec]).unwrap_err(),
+        RuleError::BeyondCompetence { .. }
+    ));
+    // Ending on the last day: accepted, and not in force in 2026.
+    let mut ok = backdated.clone();
+    ok["expires"] = json!("2020-12-31");
+    submit(&mut f.reg, &ok, &[&f.ec]).unwrap();
+    let head = f.reg.record("eu.ec/gb-bd").unwrap();
+    assert_ne!(head.status_on(d("2026-01-01")), Some(Status::InForce));
+    // A suspension makes nothing true: allowed without an expiry.
+    submit(
+        &mut f.reg,
+        &rec(
+            "eu.ec",
+            "eu.ec/gb-bd",
+            "suspended",
+            "GB",
+            "US",
+            "2020-12-31",
+        ),
+        &[&f.ec],
+    )
+    .unwrap();
+    // EEA members stay covered by EEA competence for ever (EU to EEA-only).
+    let eea = j("EEA");
+    assert_eq!(eea.covers_until(&j("NO"), d("2024-01-01")), Some(None));
+    assert_eq!(
+        eea.covers_until(&j("GB"), d("2000-01-01")),
+        Some(Some(d("2020-12-31")))
+    );
+}
+
+#[test]
+fn new_records_are_named_under_their_authority() {
+    let mut f = fixture();
+    let e = submit(
+        &mut f.reg,
+        &rec(
+            "eu.ec",
+            "jp.ppc/squat",
+            "granted",
+            "EEA",
+            "JP",
+            "2019-01-23",
+        ),
+        &[&f.ec],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        RuleError::RecordNotOwned {
+            record: "jp.ppc/squat".to_owned(),
+            authority: "eu.ec".to_owned()
+        }
+    );
+    assert_eq!(class(&e), 422);
+    // Later events may come from another competent authority.
+    submit(
+        &mut f.reg,
+        &rec("eu.ec", "eu.ec/x", "granted", "EEA", "JP", "2019-01-23"),
+        &[&f.ec],
+    )
+    .unwrap();
+    // Ids with empty, `.` or `..` segments are malformed.
+    for bad in [
+        "eu.ec//x",
+        "eu.ec/./x",
+        "eu.ec/../x",
+        "/eu.ec/x",
+        "eu.ec/x/",
+        "eu.ec/..",
+    ] {
+        let e = submit(
+            &mut f.reg,
+            &rec("eu.ec", bad, "granted", "EEA", "JP", "2019-01-23"),
+            &[&f.ec],
+        )
+        .unwrap_err();
+        assert_eq!(class(&e), 400, "{bad}");
+    }
+}
+
+/// Admission: the clock and the v2 fields, for new submissions only.
+#[test]
+fn admission_refuses_future_statements_and_v1_governance() {
+    use dfft_core::statement::admission::{admit, AdmissionPolicy};
+    use dfft_core::statement::Statement;
+    let parse = |v: &Value| Statement::parse(&serde_json::to_vec(v).unwrap()).unwrap();
+    let policy = AdmissionPolicy {
+        max_future_skew_secs: 60,
+    };
+    // 2024-01-01T00:00:00Z
+    let now = 1_704_067_200;
+    let r = rec("eu.ec", "eu.ec/x", "granted", "EEA", "JP", "2019-01-23");
+    assert!(admit(&parse(&r), now, &policy).is_ok());
+    let mut r2 = r.clone();
+    r2["issued_at"] = json!("2024-01-01T00:01:00Z");
+    assert!(admit(&parse(&r2), now, &policy).is_ok(), "within the skew");
+    r2["issued_at"] = json!("2024-01-01T00:01:01Z");
+    assert!(matches!(
+        admit(&parse(&r2), now, &policy),
+        Err(RuleError::IssuedInFuture { .. })
+    ));
+    let mut en = authority_stmt("enroll", "ch.fdpic", &["CH"], &[&key("ch.fdpic", 20)]);
+    assert!(matches!(
+        admit(&parse(&en), now, &policy),
+        Err(RuleError::V2FieldRequired { field: "log", .. })
+    ));
+    en["log"] = json!("registry.example.org/log");
+    assert!(admit(&parse(&en), now, &policy).is_ok());
+    let mut up = authority_stmt("update", "ch.fdpic", &["CH"], &[&key("ch.fdpic", 20)]);
+    up["log"] = json!("registry.example.org/log");
+    assert!(matches!(
+        admit(&parse(&up), now, &policy),
+        Err(RuleError::V2FieldRequired {
+            field: "supersedes",
+            ..
+        })
+    ));
 }

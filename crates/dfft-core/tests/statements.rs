@@ -807,6 +807,8 @@ fn built_statements_serialise_to_valid_payloads() {
         name: None,
         competence: None,
         keys: None,
+        log: None,
+        supersedes: None,
         issued_at: Timestamp::parse("2024-01-01T00:00:00Z").unwrap(),
     });
     assert!(

@@ -1,7 +1,7 @@
 //! HTTP handlers: C2SP tlog-tiles reads, submissions, proofs and info.
 
 use crate::error::ApiError;
-use crate::sequencer::{outcome_of, Job, Outcome, Published};
+use crate::sequencer::{outcome_of, Health, Job, Outcome, Published, NS_STATEMENT};
 use crate::App;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use dfft_core::hex;
 use dfft_core::merkle::{self, Hash, HashReader, NodeId};
-use dfft_core::statement::dsse::DsseError;
+use dfft_core::statement::admission::admit;
+use dfft_core::statement::dsse::{DsseError, Envelope};
 use dfft_core::statement::registry::{verify_signatures, RuleError, Submission, Verified};
 use dfft_core::tile::{self, Tile, MAX_ENTRY_SIZE};
 use dfft_core::tlog_proof::TlogProof;
@@ -114,9 +115,25 @@ pub struct Receipt {
     checkpoint: String,
     inclusion_proof: Vec<String>,
     tlog_proof: String,
+    /// For a statement logged before under another signature set: says so
+    /// (the receipt is for the logged entry, whose bytes `tlog_proof`
+    /// carries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+/// What a receipt says about an entry that was logged before.
+fn duplicate_note(l: &Landed) -> Option<String> {
+    l.other_envelope.then(|| {
+        format!(
+            "this statement was logged at index {} under another signature set; nothing new was logged (a statement is logged once)",
+            l.index
+        )
+    })
 }
 
 fn receipt(app: &App, l: Landed) -> Result<Receipt, ApiError> {
+    let note = duplicate_note(&l);
     let Landed {
         index,
         entry,
@@ -144,6 +161,7 @@ fn receipt(app: &App, l: Landed) -> Result<Receipt, ApiError> {
         checkpoint: published.text.clone(),
         inclusion_proof,
         tlog_proof: tp.to_text(),
+        note,
     })
 }
 
@@ -242,30 +260,57 @@ struct Landed {
     published: Arc<Published>,
     /// The inclusion proof in `published`, when the sequencer built it.
     proof: Option<Vec<Hash>>,
+    /// The logged entry is another envelope of the same statement (then
+    /// `entry` and `leaf` are the logged entry's).
+    other_envelope: bool,
 }
 
-/// The CPU part of a submission: parse, look for a duplicate, verify the
-/// signatures, apply the rate limit. Returns the entry and its leaf hash.
+fn rule_error(e: RuleError) -> ApiError {
+    match e {
+        RuleError::Envelope(DsseError::TooLarge { len }) => ApiError::too_large(format!(
+            "canonical entry of {len} bytes exceeds {MAX_ENTRY_SIZE}"
+        )),
+        e => e.into(),
+    }
+}
+
+/// The CPU part of a submission, cheapest checks first: parse the envelope
+/// (linear, bounded); answer a statement logged already (one point read);
+/// refuse signatures by keys the log does not know and verify the others
+/// before the statement is even parsed; then parse, admit (clock skew, v2
+/// fields), verify against the keys this statement needs, and apply the
+/// rate limit. Returns the entry and its leaf hash.
 fn check(app: &App, bytes: &[u8]) -> Result<(Checked, Vec<u8>, Hash), ApiError> {
-    let submission = match Submission::parse(bytes) {
-        Ok(s) => s,
-        Err(RuleError::Envelope(DsseError::TooLarge { len })) => {
-            return Err(ApiError::too_large(format!(
-                "canonical entry of {len} bytes exceeds {MAX_ENTRY_SIZE}"
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let leaf = merkle::leaf_hash(submission.entry());
-    // Fast path for re-submissions already covered by the published checkpoint.
-    if let Some(index) = app.shared.store.index_of_leaf(&leaf)? {
+    let envelope = Envelope::parse(bytes).map_err(|e| rule_error(e.into()))?;
+    // Fast path for statements already covered by the published checkpoint,
+    // under whatever signatures.
+    if let Some(v) = app
+        .shared
+        .store
+        .state(NS_STATEMENT, &envelope.statement_id())?
+    {
+        let index = u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| ApiError::internal("statement index value"))?,
+        );
         let published = app.shared.published();
         if index < published.size {
-            let entry = submission.entry().to_vec();
+            let entry = envelope.to_entry().map_err(|e| rule_error(e.into()))?;
+            let leaf = merkle::leaf_hash(&entry);
             return Ok((Checked::Logged(index, published), entry, leaf));
         }
     }
     let snapshot = app.shared.snapshot();
+    let submission =
+        Submission::from_envelope_authenticated(envelope, |keyid| snapshot.keys_for(keyid))
+            .map_err(rule_error)?;
+    admit(
+        submission.statement(),
+        crate::unix_now(),
+        &app.limits.admission,
+    )?;
+    let leaf = merkle::leaf_hash(submission.entry());
     let authority = submission
         .statement()
         .authority()
@@ -313,7 +358,7 @@ fn enqueue(
 
 /// Waits for the sequencer's answer to a prepared envelope.
 async fn land(app: &App, prepared: (Prepared, Vec<u8>, Hash)) -> Result<Landed, ApiError> {
-    let (prepared, entry, leaf) = prepared;
+    let (prepared, mut entry, mut leaf) = prepared;
     let (status, index, published, proof) = match prepared {
         Prepared::Logged(index, published) => {
             app.shared.metrics.submission("duplicate");
@@ -327,6 +372,21 @@ async fn land(app: &App, prepared: (Prepared, Vec<u8>, Hash)) -> Result<Landed, 
             Outcome::Duplicate(i, p) => (StatusCode::OK, i, p, None),
         },
     };
+    // A statement logged before: the receipt is for the logged entry, which
+    // may be another envelope of it.
+    let mut other_envelope = false;
+    if status == StatusCode::OK {
+        let stored = app
+            .shared
+            .store
+            .entry(index)?
+            .ok_or_else(|| ApiError::internal("logged entry missing"))?;
+        if stored != entry {
+            other_envelope = true;
+            leaf = merkle::leaf_hash(&stored);
+            entry = stored;
+        }
+    }
     Ok(Landed {
         status,
         index,
@@ -334,12 +394,39 @@ async fn land(app: &App, prepared: (Prepared, Vec<u8>, Hash)) -> Result<Landed, 
         leaf,
         published,
         proof,
+        other_envelope,
     })
+}
+
+/// Runs [`check`] on the bounded verification pool (as many at once as the
+/// machine has cores), off the async workers, so that reads stay
+/// responsive under a flood of submissions.
+async fn check_pooled(
+    app: &App,
+    bodies: Vec<axum::body::Bytes>,
+) -> Result<Vec<Result<(Checked, Vec<u8>, Hash), ApiError>>, ApiError> {
+    let permit = app
+        .verify_pool
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::overloaded("the verification pool is closed"))?;
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        bodies.iter().map(|b| check(&app, b)).collect()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("verification task: {e}")))
 }
 
 async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
     let bytes = read_body(app, req, app.limits.max_body).await?;
-    let prepared = enqueue(app, check(app, &bytes)?)?;
+    let checked = check_pooled(app, vec![bytes])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no check result"))??;
+    let prepared = enqueue(app, checked)?;
     let l = land(app, prepared).await?;
     let status = l.status;
     let r = receipt(app, l)?;
@@ -361,6 +448,12 @@ struct BatchItem {
     error: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    /// The logged entry (base64), when it is another envelope of the same
+    /// statement than the one sent; `note` says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 /// The answer to a batch submission.
@@ -414,31 +507,66 @@ async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
             app.limits.max_batch_entries
         )));
     }
-    // Verify on every runtime worker, chunk by chunk; queue in array order.
+    // The same envelope twice in one batch is checked once; its later
+    // copies get what a resubmission would (200 and the first's index, or
+    // the first's error).
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut copy_of: Vec<Option<usize>> = Vec::with_capacity(items.len());
+    let mut unique: Vec<axum::body::Bytes> = Vec::new();
+    for (pos, raw) in items.iter().enumerate() {
+        let text = raw.get();
+        match first_of.get(text) {
+            Some(&first) => copy_of.push(Some(first)),
+            None => {
+                first_of.insert(text, pos);
+                copy_of.push(None);
+                unique.push(axum::body::Bytes::copy_from_slice(text.as_bytes()));
+            }
+        }
+    }
+    // Verify on the bounded pool, chunk by chunk; queue in array order.
     let mut tasks = Vec::new();
-    let mut rest = items;
+    let mut rest = unique;
     while !rest.is_empty() {
         let chunk: Vec<_> = rest.drain(..rest.len().min(BATCH_CHUNK)).collect();
         let app = app.clone();
         tasks.push(tokio::task::spawn(async move {
-            chunk
-                .iter()
-                .map(|raw| check(&app, raw.get().as_bytes()))
-                .collect::<Vec<_>>()
+            check_pooled(&app, chunk).await
         }));
     }
     let mut queued = Vec::new();
     for t in tasks {
         let checked = t
             .await
-            .map_err(|e| ApiError::internal(format!("batch task: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("batch task: {e}")))??;
         queued.extend(checked.into_iter().map(|c| c.and_then(|c| enqueue(app, c))));
     }
-    let mut outcomes = Vec::with_capacity(queued.len());
+    let mut unique_outcomes = Vec::with_capacity(queued.len());
     for q in queued {
-        outcomes.push(match q {
+        unique_outcomes.push(match q {
             Ok(p) => land(app, p).await,
             Err(e) => Err(e),
+        });
+    }
+    let mut outcomes: Vec<Result<Landed, ApiError>> = Vec::with_capacity(items.len());
+    let mut unique_iter = unique_outcomes.into_iter();
+    for c in &copy_of {
+        outcomes.push(match c {
+            None => unique_iter
+                .next()
+                .ok_or_else(|| ApiError::internal("batch outcome missing"))?,
+            Some(first) => match &outcomes[*first] {
+                Ok(l) => Ok(Landed {
+                    status: StatusCode::OK,
+                    index: l.index,
+                    entry: l.entry.clone(),
+                    leaf: l.leaf,
+                    published: l.published.clone(),
+                    proof: l.proof.clone(),
+                    other_envelope: l.other_envelope,
+                }),
+                Err(e) => Err(e.clone()),
+            },
         });
     }
     // Publication is monotonic: the newest checkpoint among the results
@@ -466,6 +594,8 @@ async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
         results.push(match o {
             Ok(l) => {
                 let own = own_proof(&l);
+                let note = duplicate_note(&l);
+                let logged_entry = l.other_envelope.then(|| B64.encode(&l.entry));
                 let proof = match l.proof {
                     Some(p) if own => p,
                     _ => proven
@@ -479,6 +609,8 @@ async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
                     inclusion_proof: Some(proof.iter().map(|h| B64.encode(h)).collect()),
                     error: None,
                     message: None,
+                    entry: logged_entry,
+                    note,
                 }
             }
             Err(e) => {
@@ -490,6 +622,8 @@ async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
                     inclusion_proof: None,
                     error: Some(e.code),
                     message: Some(e.message),
+                    entry: None,
+                    note: None,
                 }
             }
         });
@@ -670,12 +804,24 @@ pub async fn info(State(app): State<App>) -> Response {
     .into_response()
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: 200 `ok`; 200 `degraded: <reason>` while commits fail
+/// with errors that pass by themselves (a full disk: reads are served,
+/// writes get 507 and resume once space is freed); 503 `fatal: <reason>`
+/// once the sequencer stopped signing, or `sequencer stopped`.
 pub async fn healthz(State(app): State<App>) -> Response {
-    if app.queue_alive() {
-        (StatusCode::OK, "ok\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "sequencer stopped\n").into_response()
+    if !app.queue_alive() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "sequencer stopped\n").into_response();
+    }
+    match app.shared.health() {
+        Health::Ok => (StatusCode::OK, "ok\n".to_owned()).into_response(),
+        Health::Degraded { reason } => {
+            (StatusCode::OK, format!("degraded: {reason}\n")).into_response()
+        }
+        Health::Fatal { reason } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("fatal: {reason}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -6,7 +6,7 @@ use dfft_core::statement::registry::{ErrorClass, RuleError};
 
 /// An error answered to an HTTP client as
 /// `{"error": "<code>", "message": "..."}`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
@@ -68,6 +68,23 @@ impl ApiError {
             retry_after: Some(1),
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message)
         }
+    }
+    /// 507: the store is full; writing resumes by itself once space is
+    /// freed.
+    pub fn insufficient_storage(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(30),
+            ..Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                message,
+            )
+        }
+    }
+    /// 503: the sequencer stopped signing for good (a failed self-check);
+    /// an operator must look. No `Retry-After`: retrying will not help.
+    pub fn log_stopped(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "log_stopped", message)
     }
     /// 500: our fault.
     pub fn internal(message: impl Into<String>) -> Self {

@@ -57,6 +57,8 @@ pub struct Limits {
     pub rate_burst: f64,
     /// Longest time to receive a request body.
     pub body_timeout: Duration,
+    /// What new statements must satisfy (clock skew, v2 fields).
+    pub admission: dfft_core::statement::admission::AdmissionPolicy,
 }
 
 impl Default for Limits {
@@ -69,10 +71,12 @@ impl Default for Limits {
             batch: BatchLimits {
                 max: 4096,
                 delay: Duration::from_millis(1),
+                exit_after_failing: Some(Duration::from_secs(120)),
             },
             rate_per_signer: 0.0,
             rate_burst: 1000.0,
             body_timeout: Duration::from_secs(10),
+            admission: Default::default(),
         }
     }
 }
@@ -175,6 +179,8 @@ pub struct App {
     limits: Arc<Limits>,
     rate: Arc<RateLimiter>,
     alive: Arc<AtomicBool>,
+    /// Permits for CPU-heavy verification (one per core).
+    verify_pool: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
@@ -208,7 +214,7 @@ pub struct Server {
     pub info: StartInfo,
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -371,6 +377,11 @@ impl Server {
             limits: Arc::new(limits),
             rate,
             alive,
+            verify_pool: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            )),
         };
         Ok(Server { app, thread, info })
     }

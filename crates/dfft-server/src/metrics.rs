@@ -57,8 +57,13 @@ pub const OUTCOMES: &[&str] = &[
     "too_large",
     "rate_limited",
     "overloaded",
+    "insufficient_storage",
+    "log_stopped",
     "error",
 ];
+
+/// Kinds of failed commits, as `dfft_store::ErrorKind` names them.
+pub const STORE_ERRORS: &[&str] = &["no_space", "corruption", "transient"];
 
 /// All metrics of one server.
 pub struct Metrics {
@@ -69,6 +74,9 @@ pub struct Metrics {
     pub sequencing_seconds: Histogram,
     /// Seconds per synced batch write.
     pub commit_seconds: Histogram,
+    store_errors: Vec<AtomicU64>,
+    /// 1 once the sequencer stopped signing for good (see `Health::Fatal`).
+    pub fatal: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -82,6 +90,8 @@ impl Default for Metrics {
                 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
             ]),
             commit_seconds: Histogram::new(&[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]),
+            store_errors: STORE_ERRORS.iter().map(|_| AtomicU64::new(0)).collect(),
+            fatal: AtomicU64::new(0),
         }
     }
 }
@@ -91,6 +101,13 @@ impl Metrics {
     pub fn submission(&self, outcome: &str) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
             self.submissions[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts a failed commit by kind (one of [`STORE_ERRORS`]).
+    pub fn store_error(&self, kind: &str) {
+        if let Some(i) = STORE_ERRORS.iter().position(|o| *o == kind) {
+            self.store_errors[i].fetch_add(1, Relaxed);
         }
     }
 
@@ -105,6 +122,19 @@ impl Metrics {
                 c.load(Relaxed)
             );
         }
+        let _ = writeln!(out, "# HELP dfft_commit_failures_total Batches whose commit failed, by cause.\n# TYPE dfft_commit_failures_total counter");
+        for (k, c) in STORE_ERRORS.iter().zip(&self.store_errors) {
+            let _ = writeln!(
+                out,
+                "dfft_commit_failures_total{{kind=\"{k}\"}} {}",
+                c.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP dfft_sequencer_fatal 1 once the sequencer stopped signing for good.\n# TYPE dfft_sequencer_fatal gauge\ndfft_sequencer_fatal {}",
+            self.fatal.load(Relaxed)
+        );
         let _ = writeln!(out, "# HELP dfft_tree_size Entries in the log.\n# TYPE dfft_tree_size gauge\ndfft_tree_size {size}");
         self.batch_size.render(
             "dfft_batch_entries",

@@ -1,50 +1,71 @@
 //! The sequencer: the log's only writer.
 //!
-//! Handlers check a submission's syntax and signatures in parallel, then
-//! queue it here. One thread takes whatever is queued (up to `batch_max`
-//! entries, waiting at most `batch_delay` for more), and for the batch:
+//! Handlers authenticate a submission and check its syntax and signatures
+//! in parallel, then queue it here. One thread takes whatever is queued (up
+//! to `batch_max` entries, waiting at most `batch_delay` for more), and runs
+//! [`Sequencer::process`] on the batch, in these named steps:
 //!
-//! 1. drops re-submissions (same leaf hash in the store or earlier in the
-//!    batch): they are answered with the first index;
-//! 2. re-checks each statement against the registry state as it stands at
-//!    its index (cheap: signer keys still current, record rules), applying
-//!    accepted ones to the in-memory state so later entries of the batch see
-//!    them;
-//! 3. appends the accepted leaves to the in-memory [`Frontier`], collecting
-//!    every stored hash they complete, and signs a checkpoint of the new size;
-//! 4. proves that the new checkpoint is consistent with the last published
-//!    one (from stored hashes plus this batch's) and refuses to go on if not;
-//! 5. writes entries, leaf index, hashes, registry state, size and the signed
-//!    checkpoint in ONE RocksDB write batch, synced (see `dfft_store`);
-//! 6. only then publishes the checkpoint and answers every submitter, with
-//!    the inclusion proofs of the batch's new entries.
+//! 1. [`Sequencer::dedup`]: drops statements already logged, by statement id
+//!    (SHA-256 of the DSSE PAE, whatever signatures carry it), in the store
+//!    or earlier in the batch: they are answered with the first index;
+//! 2. [`Sequencer::apply_rules`]: re-checks each statement against the
+//!    registry state as it stands at its index (cheap: signer keys still
+//!    current, record rules), applying accepted ones to the in-memory state
+//!    so later entries of the batch see them, and appends the accepted
+//!    leaves to the in-memory [`Frontier`], collecting every stored hash
+//!    they complete;
+//! 3. [`Sequencer::commit`]: proves that the new tree is consistent with
+//!    the last published checkpoint (from stored hashes plus this batch's)
+//!    and refuses to go on if not (a Fatal error), signs a checkpoint of the
+//!    new size, then writes entries, leaf index, hashes, registry state
+//!    (statement ids included), size and the signed checkpoint in ONE
+//!    RocksDB write batch, synced (see `dfft_store`), and only then
+//!    publishes the checkpoint;
+//! 4. [`Sequencer::answer`]: answers every submitter, with the inclusion
+//!    proofs of the batch's new entries.
 //!
-//! Crash safety, step by step: a crash before step 5 returns loses nothing
-//! that was acknowledged (nobody was answered; clients retry and, thanks to
-//! step 1, a retry of an entry that did land gets its index). A crash after
-//! step 5 leaves the whole batch and its checkpoint on disk. There is no
-//! state in between, so recovery ([`Sequencer::open`]) only re-reads the size,
-//! the checkpoint and O(log n) hashes of the right edge, checks that they
-//! agree (the stored tree's root at the checkpoint's size must equal the
-//! checkpoint's root, signed by our key), and loads the registry's small
-//! governance and authority state. Restart time does not grow with the log.
+//! Crash safety, step by step: a crash before the write of step 3 returns
+//! loses nothing that was acknowledged (nobody was answered; clients retry
+//! and, thanks to step 1, a retry of an entry that did land gets its index).
+//! A crash after it leaves the whole batch and its checkpoint on disk. There
+//! is no state in between, so recovery ([`Sequencer::open`]) only re-reads
+//! the size, the checkpoint and O(log n) hashes of the right edge, checks
+//! that they agree (the stored tree's root at the checkpoint's size must
+//! equal the checkpoint's root, signed by our key), and loads the registry's
+//! small governance and authority state. Restart time does not grow with
+//! the log (except once, on the upgrade that builds the statement index:
+//! [`build_statement_index`]).
 //!
-//! If a write fails, the in-memory state may be ahead of the disk: the
-//! sequencer answers the batch with 503 and reloads its state from the store
-//! before taking the next batch.
+//! Failures are typed by what happens next:
+//! - **Retry** (a store error that may pass: I/O, descriptors): the batch is
+//!   answered 503 with `Retry-After`; the in-memory state is reloaded from
+//!   the store, including a checkpoint that did land although the write
+//!   reported an error (failed but persisted), so retries find their
+//!   entries. `/healthz` says "degraded" until a commit succeeds. If writes
+//!   keep failing this way for longer than the configured bound, the
+//!   process exits so that a supervisor restarts it with fresh descriptors.
+//! - **No space**: as Retry, answered 507 Insufficient Storage; RocksDB
+//!   resumes writing by itself once space is freed.
+//! - **Fatal** (a consistency self-check failed, a stored hash or entry is
+//!   corrupt): signing stops for good, every later submission gets 503
+//!   `log_stopped`, `/healthz` answers 503 with the reason, and the metric
+//!   `dfft_sequencer_fatal` is 1. An operator must look.
 //!
 //! Extension point: statements-v1 reserves an `index` entry that the
 //! registry will append at the end of each batch; it belongs between steps 2
-//! and 3 (`close_batch`).
+//! and 3.
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use dfft_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use dfft_core::merkle::{self, Frontier, Hash, HashReader, NodeId};
 use dfft_core::note::{SignerKey, VerifierKey};
-use dfft_core::statement::registry::{check_rules, AuthorityState, Change, RecordHead, Verified};
+use dfft_core::statement::dsse::Envelope;
+use dfft_core::statement::registry::{
+    check_rules, AuthorityState, Change, RecordHead, Registry, Verified,
+};
 use dfft_core::statement::Governance;
-use dfft_store::{Commit, Store, StoreError};
+use dfft_store::{Commit, ErrorKind, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
@@ -60,6 +81,12 @@ pub const NS_RECORD: u8 = b'r';
 /// State namespace: route index, `<to>\0<record>` -> empty, written when a
 /// record is granted (a record's `to` never changes).
 pub const NS_ROUTE: u8 = b't';
+/// State namespace: statement ids (SHA-256 of the PAE) -> the index (u64
+/// BE) of the entry that logged the statement.
+pub const NS_STATEMENT: u8 = b'p';
+/// Key in [`NS_GENESIS`] written once the statement index covers every
+/// entry (stores written before it are indexed on open).
+const STATEMENT_INDEX_DONE: &[u8] = b"statement_index";
 /// Record heads kept in memory by the sequencer before the cache is dropped.
 const RECORD_CACHE: usize = 50_000;
 
@@ -83,6 +110,54 @@ pub struct Snapshot {
     pub governance: Option<Governance>,
     /// Authorities by id.
     pub authorities: HashMap<String, AuthorityState>,
+    /// Every key the log knows (governance, and authorities' current keys,
+    /// retired ones included) by keyid: what may sign anything here.
+    pub keys: HashMap<String, Vec<VerifierKey>>,
+}
+
+impl Snapshot {
+    fn new(governance: Option<Governance>, authorities: HashMap<String, AuthorityState>) -> Self {
+        let mut keys: HashMap<String, Vec<VerifierKey>> = HashMap::new();
+        let gov = governance.iter().flat_map(|g| g.keys.iter());
+        let auth = authorities.values().flat_map(|a| a.keys.iter());
+        for k in gov.chain(auth) {
+            let v = keys.entry(k.keyid()).or_default();
+            if !v.contains(k) {
+                v.push(k.clone());
+            }
+        }
+        Snapshot {
+            governance,
+            authorities,
+            keys,
+        }
+    }
+
+    /// The known keys with this keyid (see [`Snapshot::keys`]).
+    pub fn keys_for(&self, keyid: &str) -> Vec<&VerifierKey> {
+        self.keys
+            .get(keyid)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether the log can take writes, for `/healthz` and operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Commits succeed.
+    Ok,
+    /// The last commit failed with an error that may pass (storage full,
+    /// I/O); writes are retried and resume by themselves.
+    Degraded {
+        /// What failed.
+        reason: String,
+    },
+    /// Signing stopped for good (see the module docs).
+    Fatal {
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// What the sequencer shares with the HTTP side.
@@ -99,6 +174,8 @@ pub struct Shared {
     pub log_vkey: VerifierKey,
     /// The origin.
     pub origin: String,
+    /// Whether the log can take writes.
+    pub health: RwLock<Health>,
 }
 
 impl Shared {
@@ -115,6 +192,19 @@ impl Shared {
             .read()
             .map(|p| p.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+    /// Whether the log can take writes.
+    pub fn health(&self) -> Health {
+        self.health
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+    fn set_health(&self, h: Health) {
+        match self.health.write() {
+            Ok(mut g) => *g = h,
+            Err(p) => *p.into_inner() = h,
+        }
     }
 }
 
@@ -149,6 +239,10 @@ pub struct BatchLimits {
     pub max: usize,
     /// Longest wait for more entries once one is queued.
     pub delay: Duration,
+    /// Exit the process when commits have failed with retryable errors
+    /// (other than a full disk) for this long, so that a supervisor
+    /// restarts it (`None`: never).
+    pub exit_after_failing: Option<Duration>,
 }
 
 /// The single writer.
@@ -159,6 +253,20 @@ pub struct Sequencer {
     governance: Option<Governance>,
     authorities: HashMap<String, AuthorityState>,
     records: HashMap<String, RecordHead>,
+    /// Since when commits fail with retryable errors.
+    failing_since: Option<Instant>,
+    /// Governance or authorities changed in the batch being committed.
+    snapshot_dirty: bool,
+    exit_after_failing: Option<Duration>,
+}
+
+/// Why a batch was not committed.
+#[derive(Debug)]
+enum CommitError {
+    /// The log must stop signing (see the module docs).
+    Fatal(String),
+    /// The store refused the write.
+    Store(StoreError),
 }
 
 /// Errors that stop the server from starting.
@@ -190,6 +298,7 @@ impl Sequencer {
         let size = store.size()?;
         let frontier = store.frontier(size)?;
         let root = frontier.root();
+        build_statement_index(&store, size)?;
         let published = match store.checkpoint()? {
             Some(text) => {
                 let cp = SignedCheckpoint::parse(text.as_bytes())
@@ -235,6 +344,7 @@ impl Sequencer {
             metrics,
             log_vkey: key.verifier(),
             origin,
+            health: RwLock::new(Health::Ok),
         });
         let mut s = Sequencer {
             shared,
@@ -243,6 +353,9 @@ impl Sequencer {
             governance: None,
             authorities: HashMap::new(),
             records: HashMap::new(),
+            failing_since: None,
+            snapshot_dirty: false,
+            exit_after_failing: None,
         };
         s.load_state()?;
         Ok(s)
@@ -253,11 +366,42 @@ impl Sequencer {
         self.shared.clone()
     }
 
-    /// (Re)loads the registry state and the frontier from the store.
+    /// (Re)loads the registry state and the frontier from the store, and
+    /// publishes a stored checkpoint newer than the published one (a commit
+    /// that reported an error but landed).
     fn load_state(&mut self) -> Result<(), StoreError> {
         let store = &self.shared.store;
         let size = store.size()?;
         self.frontier = store.frontier(size)?;
+        if size > self.shared.published().size {
+            let text = store
+                .checkpoint()?
+                .ok_or_else(|| StoreError::Corrupt("entries but no checkpoint".into()))?;
+            let signed = SignedCheckpoint::parse(text.as_bytes())
+                .map_err(|e| StoreError::Corrupt(format!("stored checkpoint: {e}")))?;
+            signed
+                .verify(&self.key.verifier(), &[], 0)
+                .map_err(|e| StoreError::Corrupt(format!("stored checkpoint: {e}")))?;
+            if signed.checkpoint.size != size || signed.checkpoint.root != self.frontier.root() {
+                return Err(StoreError::Corrupt(
+                    "the stored checkpoint does not match the stored tree".into(),
+                ));
+            }
+            tracing::warn!(
+                size,
+                "a commit that reported an error had landed; publishing it"
+            );
+            let p = Arc::new(Published {
+                text,
+                size,
+                root: signed.checkpoint.root,
+                signed,
+            });
+            match self.shared.published.write() {
+                Ok(mut g) => *g = p,
+                Err(poisoned) => *poisoned.into_inner() = p,
+            }
+        }
         self.governance = match store.state(NS_GENESIS, b"governance")? {
             Some(v) => Some(
                 serde_json::from_slice(&v)
@@ -277,10 +421,10 @@ impl Sequencer {
     }
 
     fn publish_snapshot(&self) {
-        let snap = Arc::new(Snapshot {
-            governance: self.governance.clone(),
-            authorities: self.authorities.clone(),
-        });
+        let snap = Arc::new(Snapshot::new(
+            self.governance.clone(),
+            self.authorities.clone(),
+        ));
         match self.shared.snapshot.write() {
             Ok(mut g) => *g = snap,
             Err(p) => *p.into_inner() = snap,
@@ -304,6 +448,7 @@ impl Sequencer {
 
     /// Runs the sequencing loop until every sender is dropped.
     pub fn run(mut self, rx: Receiver<Job>, limits: BatchLimits) {
+        self.exit_after_failing = limits.exit_after_failing;
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             let deadline = Instant::now() + limits.delay;
@@ -333,29 +478,52 @@ impl Sequencer {
     }
 
     /// Sequences one batch synchronously (also used at first start to log
-    /// the genesis statement).
+    /// the genesis statement): the four steps of the module docs.
     pub fn process(&mut self, batch: Vec<Job>) {
-        enum Pending {
-            New(u64),
-            Dup(u64),
-            Err(ApiError),
+        if let Health::Fatal { reason } = self.shared.health() {
+            for job in batch {
+                self.shared.metrics.submission("log_stopped");
+                let _ = job.reply.send(Err(ApiError::log_stopped(format!(
+                    "the log stopped signing: {reason}"
+                ))));
+            }
+            return;
         }
-        let start_size = self.frontier.size();
         let mut commit = Commit {
-            first_index: start_size,
+            first_index: self.frontier.size(),
             ..Default::default()
         };
-        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let results = self.dedup_and_apply(&batch, &mut commit);
+        // The batch's new hashes, for proofs over the stored tree plus this
+        // batch (the consistency check before signing, then the receipts).
+        let batch_nodes: HashMap<NodeId, Hash> = commit.nodes.iter().copied().collect();
+        let published = if commit.entries.is_empty() {
+            Ok(self.shared.published())
+        } else {
+            self.commit(&mut commit, &batch_nodes)
+        };
+        match published {
+            Ok(p) => {
+                self.recovered();
+                if self.records.len() > RECORD_CACHE {
+                    self.records.clear();
+                }
+                self.answer(batch, results, &p, &batch_nodes);
+            }
+            Err(e) => self.failed(batch, e),
+        }
+    }
+
+    /// Steps 1 and 2 for every job of the batch, in order: what each one
+    /// came to, with the accepted entries, hashes and state in `commit`.
+    fn dedup_and_apply(&mut self, batch: &[Job], commit: &mut Commit) -> Vec<Pending> {
+        let mut in_batch: HashMap<[u8; 32], u64> = HashMap::new();
         let mut results: Vec<Pending> = Vec::with_capacity(batch.len());
         let mut state_changed = false;
         let mut touched_records: Vec<String> = Vec::new();
-        for job in &batch {
-            // Step 1: re-submissions.
-            if let Some(&i) = in_batch.get(&job.leaf) {
-                results.push(Pending::Dup(i));
-                continue;
-            }
-            match self.shared.store.index_of_leaf(&job.leaf) {
+        for job in batch {
+            let id = *job.verified.submission().statement_id();
+            match self.dedup(&id, &in_batch) {
                 Ok(Some(i)) => {
                     results.push(Pending::Dup(i));
                     continue;
@@ -366,81 +534,28 @@ impl Sequencer {
                     continue;
                 }
             }
-            // Step 2: the rules at this index.
             let index = self.frontier.size();
-            let st = job.verified.statement();
-            let authority = st
-                .authority()
-                .and_then(|a| self.authorities.get(a.as_str()))
-                .cloned();
-            let record = match st.record().map(|r| r.to_string()) {
-                Some(id) => match self.record(&id) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        results.push(Pending::Err(e.into()));
-                        continue;
+            match self.apply_rules(index, &job.verified, commit) {
+                Ok(Applied::State) => state_changed = true,
+                Ok(Applied::Record(rid)) => {
+                    if !touched_records.contains(&rid) {
+                        touched_records.push(rid);
                     }
-                },
-                None => None,
-            };
-            let change = match check_rules(
-                index,
-                &job.verified,
-                self.governance.as_ref(),
-                authority.as_ref(),
-                record.as_ref(),
-            ) {
-                Ok(c) => c,
+                }
                 Err(e) => {
-                    results.push(Pending::Err(e.into()));
+                    results.push(Pending::Err(e));
                     continue;
                 }
-            };
-            match change {
-                Change::Genesis { origin, governance } => {
-                    if origin != self.shared.origin {
-                        results.push(Pending::Err(ApiError::malformed(format!(
-                            "genesis origin {origin:?} is not this log's origin {:?}",
-                            self.shared.origin
-                        ))));
-                        continue;
-                    }
-                    commit
-                        .state
-                        .push((NS_GENESIS, b"origin".to_vec(), origin.into_bytes()));
-                    commit
-                        .state
-                        .push((NS_GENESIS, b"governance".to_vec(), json(&governance)));
-                    self.governance = Some(governance);
-                    state_changed = true;
-                }
-                Change::Authority(a) => {
-                    commit
-                        .state
-                        .push((NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(&a)));
-                    self.authorities.insert(a.id.to_string(), a);
-                    state_changed = true;
-                }
-                Change::Record(r) => {
-                    let id = r.record.to_string();
-                    if record.is_none() {
-                        commit
-                            .state
-                            .push((NS_ROUTE, route_key(r.to.as_str(), &id), Vec::new()));
-                    }
-                    self.records.insert(id.clone(), r);
-                    if !touched_records.contains(&id) {
-                        touched_records.push(id);
-                    }
-                }
             }
-            // Step 3: the tree.
             self.frontier
                 .append(job.leaf, |id, h| commit.nodes.push((id, *h)));
             commit
                 .entries
                 .push((job.verified.entry().to_vec(), job.leaf));
-            in_batch.insert(job.leaf, index);
+            commit
+                .state
+                .push((NS_STATEMENT, id.to_vec(), index.to_be_bytes().to_vec()));
+            in_batch.insert(id, index);
             results.push(Pending::New(index));
         }
         for id in &touched_records {
@@ -450,39 +565,104 @@ impl Sequencer {
                     .push((NS_RECORD, id.as_bytes().to_vec(), json(r)));
             }
         }
+        if state_changed {
+            // Published only once the commit is durable; see `recovered`.
+            self.snapshot_dirty = true;
+        }
+        results
+    }
 
-        // The batch's new hashes, for proofs over the stored tree plus this
-        // batch (the consistency check before signing, then the receipts).
-        let batch_nodes: HashMap<NodeId, Hash> = commit.nodes.iter().copied().collect();
-        let published = if commit.entries.is_empty() {
-            Ok(self.shared.published())
-        } else {
-            self.commit(&mut commit, &batch_nodes)
+    /// Step 1: the index of this statement if it is logged already (in the
+    /// store or earlier in this batch).
+    fn dedup(
+        &self,
+        id: &[u8; 32],
+        in_batch: &HashMap<[u8; 32], u64>,
+    ) -> Result<Option<u64>, StoreError> {
+        if let Some(&i) = in_batch.get(id) {
+            return Ok(Some(i));
+        }
+        match self.shared.store.state(NS_STATEMENT, id)? {
+            Some(v) => Ok(Some(u64_be(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Step 2: the registry rules at `index`; on success the in-memory state
+    /// and `commit.state` hold the change.
+    fn apply_rules(
+        &mut self,
+        index: u64,
+        verified: &Verified,
+        commit: &mut Commit,
+    ) -> Result<Applied, ApiError> {
+        let st = verified.statement();
+        let authority = st
+            .authority()
+            .and_then(|a| self.authorities.get(a.as_str()))
+            .cloned();
+        let record = match st.record().map(|r| r.to_string()) {
+            Some(id) => self.record(&id)?,
+            None => None,
         };
-        let published = match published {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "batch not committed; reloading state");
-                if let Err(e) = self.load_state() {
-                    tracing::error!(error = %e, "cannot reload state from the store");
-                }
-                for job in batch {
-                    self.shared.metrics.submission("overloaded");
-                    let _ = job.reply.send(Err(ApiError::overloaded(
-                        "the log could not commit this batch; retry",
+        let change = check_rules(
+            index,
+            verified,
+            Some(&self.shared.origin),
+            self.governance.as_ref(),
+            authority.as_ref(),
+            record.as_ref(),
+        )?;
+        match change {
+            Change::Genesis { origin, governance } => {
+                if origin != self.shared.origin {
+                    return Err(ApiError::malformed(format!(
+                        "genesis origin {origin:?} is not this log's origin {:?}",
+                        self.shared.origin
                     )));
                 }
-                return;
+                commit
+                    .state
+                    .push((NS_GENESIS, b"origin".to_vec(), origin.into_bytes()));
+                commit
+                    .state
+                    .push((NS_GENESIS, b"governance".to_vec(), json(&governance)));
+                self.governance = Some(governance);
+                Ok(Applied::State)
             }
-        };
-        if state_changed {
-            self.publish_snapshot();
+            Change::Authority(a) => {
+                commit
+                    .state
+                    .push((NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(&a)));
+                self.authorities.insert(a.id.to_string(), a);
+                Ok(Applied::State)
+            }
+            Change::Record(r) => {
+                let id = r.record.to_string();
+                if record.is_none() {
+                    commit
+                        .state
+                        .push((NS_ROUTE, route_key(r.to.as_str(), &id), Vec::new()));
+                }
+                self.records.insert(id.clone(), r);
+                Ok(Applied::Record(id))
+            }
+            // `check_rules` judges statements as new; repeats never reach it.
+            Change::Repeated { first } => Err(ApiError::internal(format!(
+                "rules reported a repeat of entry {first}"
+            ))),
         }
-        if self.records.len() > RECORD_CACHE {
-            self.records.clear();
-        }
-        // The receipts' proofs, all at once (a failure here only leaves them
-        // to the handlers).
+    }
+
+    /// Step 4: answers every job, with the receipts' proofs built at once (a
+    /// failure here only leaves them to the handlers).
+    fn answer(
+        &self,
+        batch: Vec<Job>,
+        results: Vec<Pending>,
+        published: &Arc<Published>,
+        batch_nodes: &HashMap<NodeId, Hash>,
+    ) {
         let new: Vec<u64> = results
             .iter()
             .filter_map(|r| match r {
@@ -495,7 +675,7 @@ impl Sequencer {
         } else {
             let overlay = Overlay {
                 store: &self.shared.store,
-                batch: &batch_nodes,
+                batch: batch_nodes,
             };
             merkle::inclusion_proofs(&overlay, &new, published.size).unwrap_or_default()
         }
@@ -524,26 +704,114 @@ impl Sequencer {
         }
     }
 
-    /// Steps 3 (signature), 4 and 5 for a non-empty batch; returns the new
-    /// published checkpoint.
+    /// After a successful commit: publish a changed snapshot, clear a
+    /// degraded state.
+    fn recovered(&mut self) {
+        if self.snapshot_dirty {
+            self.publish_snapshot();
+            self.snapshot_dirty = false;
+        }
+        if self.failing_since.take().is_some() {
+            tracing::info!("commits succeed again");
+            self.shared.set_health(Health::Ok);
+        }
+    }
+
+    /// A batch that was not committed: answer it by the kind of failure,
+    /// reload what the store holds, and stop for good on a Fatal error.
+    fn failed(&mut self, batch: Vec<Job>, e: CommitError) {
+        self.snapshot_dirty = false;
+        let (answer, kind) = match &e {
+            CommitError::Fatal(reason) => (ApiError::log_stopped(reason.clone()), "corruption"),
+            CommitError::Store(se) => match se.kind() {
+                ErrorKind::NoSpace => (
+                    ApiError::insufficient_storage(
+                        "the registry's storage is full; nothing of this batch was logged; retry later",
+                    ),
+                    "no_space",
+                ),
+                ErrorKind::Corruption => (
+                    ApiError::log_stopped(format!("the store is corrupt: {se}")),
+                    "corruption",
+                ),
+                ErrorKind::Transient => (
+                    ApiError::overloaded(
+                        "the log could not commit this batch (storage error); retry",
+                    ),
+                    "transient",
+                ),
+            },
+        };
+        self.shared.metrics.store_error(kind);
+        tracing::error!(error = ?e, kind, "batch not committed; reloading state");
+        let reload = self.load_state();
+        let fatal = match (&e, &reload) {
+            (CommitError::Fatal(r), _) => Some(r.clone()),
+            (CommitError::Store(se), _) if se.kind() == ErrorKind::Corruption => {
+                Some(se.to_string())
+            }
+            (_, Err(re)) if re.kind() == ErrorKind::Corruption => Some(re.to_string()),
+            _ => None,
+        };
+        if let Some(reason) = fatal {
+            tracing::error!(%reason, "FATAL: the sequencer stops signing; an operator must look");
+            self.shared
+                .metrics
+                .fatal
+                .store(1, std::sync::atomic::Ordering::Relaxed);
+            self.shared.set_health(Health::Fatal { reason });
+        } else {
+            let since = *self.failing_since.get_or_insert_with(Instant::now);
+            self.shared.set_health(Health::Degraded {
+                reason: format!("commits are failing ({kind}): {}", answer.message),
+            });
+            if kind == "transient" {
+                if let Some(limit) = self.exit_after_failing {
+                    if since.elapsed() >= limit {
+                        tracing::error!(
+                            seconds = since.elapsed().as_secs(),
+                            "commits have failed for too long; exiting so that a supervisor restarts the registry"
+                        );
+                        std::process::exit(75);
+                    }
+                }
+            }
+        }
+        for job in batch {
+            self.shared.metrics.submission(outcome_of(&answer));
+            let _ = job.reply.send(Err(answer.clone()));
+        }
+    }
+
+    /// Step 3 for a non-empty batch: consistency self-check, signature, one
+    /// synced write, publication. Returns the new published checkpoint.
     fn commit(
         &mut self,
         commit: &mut Commit,
         batch_nodes: &HashMap<NodeId, Hash>,
-    ) -> Result<Arc<Published>, String> {
+    ) -> Result<Arc<Published>, CommitError> {
         let size = self.frontier.size();
         let root = self.frontier.root();
         let prev = self.shared.published();
-        // Step 4: never sign a checkpoint that does not extend the last one.
+        // Never sign a checkpoint that does not extend the last one.
         if prev.size > 0 {
             let overlay = Overlay {
                 store: &self.shared.store,
                 batch: batch_nodes,
             };
-            let proof = merkle::consistency_proof(&overlay, prev.size, size)
-                .map_err(|e| format!("consistency proof: {e}"))?;
+            let proof = match merkle::consistency_proof(&overlay, prev.size, size) {
+                Ok(p) => p,
+                Err(merkle::BuildError::Storage(e)) if e.kind() != ErrorKind::Corruption => {
+                    return Err(CommitError::Store(e))
+                }
+                Err(e) => return Err(CommitError::Fatal(format!("consistency proof: {e}"))),
+            };
             merkle::verify_consistency(prev.size, size, &prev.root, &root, &proof).map_err(
-                |e| format!("new tree is not consistent with the published checkpoint: {e}"),
+                |e| {
+                    CommitError::Fatal(format!(
+                        "new tree is not consistent with the published checkpoint: {e}"
+                    ))
+                },
             )?;
         }
         let cp = Checkpoint {
@@ -554,22 +822,22 @@ impl Sequencer {
         };
         let signed = cp
             .sign(&[&self.key], now_secs())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| CommitError::Fatal(format!("signing the checkpoint: {e}")))?;
         let text = signed.to_text();
         commit.checkpoint = text.clone();
         let n = commit.entries.len();
-        // Step 5: one synced write.
+        // One synced write: after it returns, the batch is durable.
         let t = Instant::now();
         self.shared
             .store
             .commit(commit)
-            .map_err(|e| e.to_string())?;
+            .map_err(CommitError::Store)?;
         self.shared
             .metrics
             .commit_seconds
             .observe(t.elapsed().as_secs_f64());
         self.shared.metrics.batch_size.observe(n as f64);
-        // Step 6: publish.
+        // Only now publish.
         let p = Arc::new(Published {
             text,
             size,
@@ -582,6 +850,150 @@ impl Sequencer {
         }
         Ok(p)
     }
+}
+
+/// How one job of a batch ended in steps 1 and 2.
+enum Pending {
+    New(u64),
+    Dup(u64),
+    Err(ApiError),
+}
+
+/// What an accepted entry changed.
+enum Applied {
+    /// Governance or an authority (the shared snapshot must be republished).
+    State,
+    /// This record.
+    Record(String),
+}
+
+fn u64_be(v: &[u8]) -> Result<u64, StoreError> {
+    let b: [u8; 8] = v
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("an index value is not 8 bytes".into()))?;
+    Ok(u64::from_be_bytes(b))
+}
+
+/// Entries read per step of the statement-index build.
+const INDEX_CHUNK: u64 = 4096;
+
+/// Builds the statement index (statement id -> first index) of a store
+/// written before statements were deduplicated, once, on open.
+///
+/// Crash safety, step by step:
+/// 1. Read up to [`INDEX_CHUNK`] entries in log order; for each, its
+///    statement id is either new (written with this index) or already
+///    indexed at an earlier index (a repeat: remembered) or at this same
+///    index (a previous, interrupted run of this build).
+/// 2. Write the chunk's new ids in ONE synced batch; repeat until the end.
+/// 3. If any entry repeated an earlier statement, the stored registry state
+///    gave it an effect that the rules now deny it: rebuild the authority,
+///    record and route state by replaying the log with the core rules, in
+///    ONE synced batch.
+/// 4. Write the done key, synced. A crash before it redoes the whole build,
+///    which writes the same values again.
+pub fn build_statement_index(store: &Store, size: u64) -> Result<(), OpenError> {
+    if size == 0 || store.state(NS_GENESIS, STATEMENT_INDEX_DONE)?.is_some() {
+        if size == 0 {
+            store.put_state(&[(
+                NS_GENESIS,
+                STATEMENT_INDEX_DONE.to_vec(),
+                Some(b"1".to_vec()),
+            )])?;
+        }
+        return Ok(());
+    }
+    tracing::info!(
+        entries = size,
+        "building the statement index (once, on upgrade)"
+    );
+    let mut repeats: Vec<(u64, u64)> = Vec::new();
+    let mut begin = 0;
+    while begin < size {
+        let end = (begin + INDEX_CHUNK).min(size);
+        let mut chunk: HashMap<[u8; 32], u64> = HashMap::new();
+        for (i, bytes) in store.entries(begin, end)?.into_iter().enumerate() {
+            let index = begin + i as u64;
+            let env = Envelope::parse_canonical(&bytes).map_err(|e| {
+                OpenError::Inconsistent(format!("entry {index} does not parse: {e}"))
+            })?;
+            let id = env.statement_id();
+            let first = match chunk.get(&id) {
+                Some(&f) => Some(f),
+                None => match store.state(NS_STATEMENT, &id)? {
+                    Some(v) => Some(u64_be(&v)?),
+                    None => None,
+                },
+            };
+            match first {
+                Some(f) if f < index => repeats.push((index, f)),
+                Some(_) => {}
+                None => {
+                    chunk.insert(id, index);
+                }
+            }
+        }
+        let writes: Vec<_> = chunk
+            .into_iter()
+            .map(|(id, i)| (NS_STATEMENT, id.to_vec(), Some(i.to_be_bytes().to_vec())))
+            .collect();
+        store.put_state(&writes)?;
+        begin = end;
+    }
+    if !repeats.is_empty() {
+        for (index, first) in &repeats {
+            tracing::warn!(
+                index,
+                first,
+                "entry repeats the statement of an earlier entry (logged before statements were deduplicated); it has no effect"
+            );
+        }
+        rebuild_state(store, size)?;
+    }
+    store.put_state(&[(
+        NS_GENESIS,
+        STATEMENT_INDEX_DONE.to_vec(),
+        Some(b"1".to_vec()),
+    )])?;
+    tracing::info!(repeats = repeats.len(), "statement index built");
+    Ok(())
+}
+
+/// Step 3 of [`build_statement_index`]: the registry state as the core
+/// rules give it, replacing what is stored.
+fn rebuild_state(store: &Store, size: u64) -> Result<(), OpenError> {
+    tracing::warn!("rebuilding the registry state by replaying the log");
+    let mut registry = Registry::new();
+    let mut begin = 0;
+    while begin < size {
+        let end = (begin + INDEX_CHUNK).min(size);
+        for (i, bytes) in store.entries(begin, end)?.into_iter().enumerate() {
+            registry.apply_entry(&bytes).map_err(|e| {
+                OpenError::Inconsistent(format!("replaying entry {}: {e}", begin + i as u64))
+            })?;
+        }
+        begin = end;
+    }
+    let mut writes: Vec<(u8, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    for ns in [NS_AUTHORITY, NS_RECORD, NS_ROUTE] {
+        for (k, _) in store.state_all(ns)? {
+            writes.push((ns, k, None));
+        }
+    }
+    for a in registry.authorities() {
+        writes.push((
+            NS_AUTHORITY,
+            a.id.as_str().as_bytes().to_vec(),
+            Some(json(a)),
+        ));
+    }
+    for r in registry.records() {
+        let id = r.record.as_str();
+        writes.push((NS_RECORD, id.as_bytes().to_vec(), Some(json(r))));
+        writes.push((NS_ROUTE, route_key(r.to.as_str(), id), Some(Vec::new())));
+    }
+    store.put_state(&writes)?;
+    Ok(())
 }
 
 /// Key of the route index.

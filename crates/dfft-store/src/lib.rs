@@ -75,6 +75,39 @@ pub enum StoreError {
     },
 }
 
+/// What a caller should do about a [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The disk (or quota) is full: retry once space is freed; RocksDB
+    /// resumes writing by itself then.
+    NoSpace,
+    /// What is stored is not what this code wrote (a checksum mismatch, a
+    /// missing hash, bytes that do not parse): never serve or sign over it.
+    Corruption,
+    /// Anything else (an I/O error, a descriptor shortage, a busy lock):
+    /// may pass; retry.
+    Transient,
+}
+
+impl StoreError {
+    /// What the caller should do (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Corrupt(_) | StoreError::NotContiguous { .. } => ErrorKind::Corruption,
+            StoreError::Db(e) => {
+                let text = e.to_string();
+                if text.contains("No space left") || text.contains("NoSpace") {
+                    ErrorKind::NoSpace
+                } else if e.kind() == rocksdb::ErrorKind::Corruption {
+                    ErrorKind::Corruption
+                } else {
+                    ErrorKind::Transient
+                }
+            }
+        }
+    }
+}
+
 /// A key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
@@ -604,6 +637,23 @@ impl Store {
         wo.set_sync(true);
         self.db.write_opt(b, &wo)?;
         self.cache_nodes(&c.nodes);
+        Ok(())
+    }
+
+    /// Writes registry state only (no entries, size or checkpoint), as one
+    /// synced write batch: for one-time index builds on upgrade. `None`
+    /// deletes the key.
+    pub fn put_state(&self, state: &[(u8, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+        let mut b = WriteBatch::default();
+        for (ns, k, v) in state {
+            match v {
+                Some(v) => b.put(state_key(*ns, k), v),
+                None => b.delete(state_key(*ns, k)),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(b, &wo)?;
         Ok(())
     }
 

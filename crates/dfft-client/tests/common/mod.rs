@@ -80,7 +80,7 @@ impl TestLog {
         ));
         log.push(sign(
             json!({"kind": "authority", "action": "enroll", "authority": "eu.ec", "name": "European Commission",
-                   "competence": ["EEA"], "keys": [ec.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"}),
+                   "log": ORIGIN, "competence": ["EEA"], "keys": [ec.verifier().to_string()], "issued_at": "2026-01-01T00:00:00Z"}),
             &[&gov],
         ));
         log

@@ -289,6 +289,28 @@ impl Timestamp {
         &self.0
     }
 
+    /// Seconds since the UNIX epoch (the fraction dropped; may be negative
+    /// for dates before 1970).
+    pub fn unix_secs(&self) -> i64 {
+        let b = self.0.as_bytes();
+        let part = |r: std::ops::Range<usize>| b.get(r).and_then(digits).unwrap_or(0) as i64;
+        self.date().to_unix_days() * 86_400 + part(11..13) * 3600 + part(14..16) * 60 + part(17..19)
+    }
+
+    /// The timestamp of `secs` seconds after the UNIX epoch, in whole
+    /// seconds (`None` past 9999-12-31).
+    pub fn from_unix_secs(secs: u64) -> Option<Timestamp> {
+        let date = Date::today_from_unix_secs(secs)?;
+        let s = secs % 86_400;
+        Timestamp::parse(&format!(
+            "{date}T{:02}:{:02}:{:02}Z",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        ))
+        .ok()
+    }
+
     /// The UTC day of the timestamp.
     pub fn date(&self) -> Date {
         // Checked by `parse`; the fallback is unreachable but keeps this total.

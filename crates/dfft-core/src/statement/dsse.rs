@@ -31,6 +31,10 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.dfft.statement.v1+json";
 /// The largest entry a tlog-tiles bundle can hold.
 pub const MAX_ENTRY_SIZE: usize = 65_535;
 
+/// The most signatures an envelope may carry (a governance quorum fits many
+/// times over; more would only let a sender multiply the work of checking).
+pub const MAX_SIGNATURES: usize = 32;
+
 /// Why an envelope was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -65,6 +69,12 @@ pub enum DsseError {
     /// An empty signature list.
     #[error("the envelope has no signatures; at least one is required")]
     NoSignatures,
+    /// More signatures than [`MAX_SIGNATURES`].
+    #[error("the envelope has {count} signatures; at most 32 are allowed")]
+    TooManySignatures {
+        /// How many it has.
+        count: usize,
+    },
     /// Two signatures with one keyid.
     #[error("keyid `{keyid}` signs twice; each key signs at most once")]
     DuplicateKeyId {
@@ -241,6 +251,11 @@ impl Envelope {
         if raw.signatures.is_empty() {
             return Err(DsseError::NoSignatures);
         }
+        if raw.signatures.len() > MAX_SIGNATURES {
+            return Err(DsseError::TooManySignatures {
+                count: raw.signatures.len(),
+            });
+        }
         let mut signatures: Vec<Signature> = Vec::with_capacity(raw.signatures.len());
         for (index, s) in raw.signatures.into_iter().enumerate() {
             if parse_keyid(&s.keyid).is_none() {
@@ -323,6 +338,16 @@ impl Envelope {
     /// The message the signatures sign.
     pub fn pae(&self) -> Vec<u8> {
         pae(&self.payload_type, &self.payload)
+    }
+
+    /// The statement's identity: SHA-256 of the PAE, the bytes every
+    /// signature signs. Two envelopes carrying the same statement with other
+    /// signature sets (reordered, a subset, other signers) have the same id
+    /// but different entries; the registry logs a statement once, by this id
+    /// (`docs/statements.md`, "A statement is logged once").
+    pub fn statement_id(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(self.pae()).into()
     }
 
     /// Signs `payload` (statement bytes) with each of `signers`, in order.

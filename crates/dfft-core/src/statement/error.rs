@@ -141,6 +141,21 @@ pub enum FieldProblem {
     /// An empty list.
     #[error("the list must not be empty (leave an optional field out instead)")]
     EmptyList,
+    /// A list longer than its cap (docs/statements.md lists the caps).
+    #[error("the list has {found} items; at most {max} are allowed")]
+    TooMany {
+        /// The cap.
+        max: usize,
+        /// How many were given.
+        found: usize,
+    },
+    /// A record id with an empty, `.` or `..` segment, or a leading or
+    /// trailing `/`.
+    #[error("record id `{value}` has an empty, `.` or `..` segment (segments are separated by `/`, with none at either end)")]
+    RecordIdSegments {
+        /// The refused id.
+        value: String,
+    },
     /// A governance threshold outside 1..=number of keys.
     #[error("threshold {threshold} must be between 1 and the number of governance keys ({keys})")]
     Threshold {

@@ -297,6 +297,57 @@ impl Jurisdiction {
     }
 }
 
+/// Coverage over time: how long a coverage lasts, for rules that must not
+/// make something true past the end of it (an authority competent for `EU`
+/// rules on `GB` only until 2020-12-31).
+impl Jurisdiction {
+    /// If `self` covers `other` on `date`, the last day of that unbroken
+    /// coverage (`Some(None)`: no end in the membership tables); `None` if it
+    /// does not cover it on `date`. Agrees with [`Jurisdiction::covers`] on
+    /// `date`, by construction.
+    pub fn covers_until(&self, other: &Jurisdiction, date: Date) -> Option<Option<Date>> {
+        if !self.covers(other, date) {
+            return None;
+        }
+        let (Some(g), JurisdictionKind::Country) = (self.group(), other.kind()) else {
+            // Equal codes and EEA over EU: on every day.
+            return Some(None);
+        };
+        let tables: &[&[Membership]] = match g {
+            Group::Eu => &[EU_MEMBERS],
+            Group::Eea => &[EU_MEMBERS, EEA_ONLY_MEMBERS],
+        };
+        // Follow the memberships that hold on `date` and any that continue
+        // them on the next day (EU membership, then EEA-only, say).
+        let mut end = date;
+        loop {
+            let next = tables
+                .iter()
+                .flat_map(|t| t.iter())
+                .filter(|m| {
+                    m.code == other.as_str() && m.from <= end && m.until.is_none_or(|u| end <= u)
+                })
+                .map(|m| m.until)
+                .max_by(|a, b| match (a, b) {
+                    (None, None) => std::cmp::Ordering::Equal,
+                    (None, _) => std::cmp::Ordering::Greater,
+                    (_, None) => std::cmp::Ordering::Less,
+                    (Some(x), Some(y)) => x.cmp(y),
+                });
+            match next {
+                Some(None) => return Some(None),
+                Some(Some(u)) => match u.next_day() {
+                    Some(d) if g.has_member(other.as_str(), d) => end = d,
+                    _ => return Some(Some(u)),
+                },
+                // Unreachable: `covers` held on the first round, and each
+                // later round starts on a day that `has_member` confirmed.
+                None => return Some(Some(end)),
+            }
+        }
+    }
+}
+
 impl fmt::Display for Jurisdiction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

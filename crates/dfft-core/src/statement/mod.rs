@@ -19,6 +19,7 @@
 //! and the reserved `index` kind, which is refused here until a later version
 //! defines it.
 
+pub mod admission;
 pub mod date;
 pub mod dsse;
 mod error;
@@ -43,6 +44,16 @@ use crate::note::{KeyKind, VerifierKey};
 
 /// Kinds that are reserved: no one may submit them.
 pub const RESERVED_KINDS: &[&str] = &["index"];
+
+/// Most keys of one authority (`keys`).
+pub const MAX_AUTHORITY_KEYS: usize = 16;
+/// Most governance keys of a genesis (`governance.keys`).
+pub const MAX_GOVERNANCE_KEYS: usize = 32;
+/// Most jurisdictions in an authority's `competence` (every ISO 3166-1
+/// code fits).
+pub const MAX_COMPETENCE: usize = 300;
+/// Most items of a recognition's `exclusions`.
+pub const MAX_EXCLUSIONS: usize = 64;
 
 /// A parsed, validated statement (the payload of a DSSE envelope).
 // One statement per entry is parsed at a time; boxing the larger variants
@@ -92,6 +103,17 @@ pub struct AuthorityStatement {
         serialize_with = "serialize_opt_vkeys"
     )]
     pub keys: Option<Vec<VerifierKey>>,
+    /// v2: the origin of the one log this statement is for. When present it
+    /// must be the log's origin, so the statement cannot be replayed into
+    /// another log that shares governance keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// v2, `update` and `retire` only: the log index of the authority
+    /// statement whose state this one replaces (the authority's current
+    /// `set_at_index`). When present it must be current, so that an old
+    /// decision can never be applied again after a later one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u64>,
     /// When it was signed.
     pub issued_at: Timestamp,
 }
@@ -182,6 +204,15 @@ impl Statement {
         }
     }
 
+    /// The log origin a v2 statement is bound to (`log`), if it names one.
+    pub fn log(&self) -> Option<&str> {
+        match self {
+            Statement::Genesis(g) => Some(&g.origin),
+            Statement::Authority(a) => a.log.as_deref(),
+            Statement::Recognition(_) => None,
+        }
+    }
+
     /// The statement's `issued_at`.
     pub fn issued_at(&self) -> &Timestamp {
         match self {
@@ -208,16 +239,32 @@ impl Statement {
     }
 }
 
+/// Refuses a list longer than `max` before any of its items is looked at.
+fn check_len(field: &str, found: usize, max: usize) -> Result<(), StatementError> {
+    if found > max {
+        return Err(StatementError::field(
+            field,
+            FieldProblem::TooMany { max, found },
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a list of vkeys: non-empty, Ed25519, no key or public key twice,
 /// and (for authorities) every key named `name`.
 fn check_keys(
     field: &str,
     raw: &[String],
     name: Option<&AuthorityId>,
+    max: usize,
 ) -> Result<Vec<VerifierKey>, StatementError> {
     if raw.is_empty() {
         return Err(StatementError::field(field, FieldProblem::EmptyList));
     }
+    check_len(field, raw.len(), max)?;
+    // Linear duplicate checks: keyids and public keys seen so far.
+    let mut seen_ids = std::collections::HashSet::with_capacity(raw.len());
+    let mut seen_keys = std::collections::HashSet::with_capacity(raw.len());
     let mut keys: Vec<VerifierKey> = Vec::with_capacity(raw.len());
     for (i, s) in raw.iter().enumerate() {
         let at = format!("{field}[{i}]");
@@ -248,10 +295,7 @@ fn check_keys(
                 ));
             }
         }
-        if keys
-            .iter()
-            .any(|o| o.keyid() == k.keyid() || o.verifying_key() == k.verifying_key())
-        {
+        if !seen_ids.insert(k.keyid()) || !seen_keys.insert(k.verifying_key().to_bytes()) {
             return Err(StatementError::field(
                 &at,
                 FieldProblem::DuplicateKey { key: s.clone() },
@@ -300,6 +344,8 @@ mod parse {
         name: Option<String>,
         competence: Option<Vec<String>>,
         keys: Option<Vec<String>>,
+        log: Option<String>,
+        supersedes: Option<u64>,
         issued_at: String,
     }
 
@@ -411,7 +457,12 @@ mod parse {
 
     fn genesis(raw: RawGenesis) -> Result<Statement, StatementError> {
         f("origin", check_origin(&raw.origin))?;
-        let keys = check_keys("governance.keys", &raw.governance.keys, None)?;
+        let keys = check_keys(
+            "governance.keys",
+            &raw.governance.keys,
+            None,
+            MAX_GOVERNANCE_KEYS,
+        )?;
         let t = raw.governance.threshold;
         let threshold = usize::try_from(t)
             .ok()
@@ -435,6 +486,17 @@ mod parse {
     fn authority(raw: RawAuthority) -> Result<Statement, StatementError> {
         let action = f("action", AuthorityAction::new(&raw.action))?;
         let authority = f("authority", AuthorityId::new(&raw.authority))?;
+        if let Some(log) = &raw.log {
+            f("log", check_origin(log))?;
+        }
+        if action == AuthorityAction::Enroll && raw.supersedes.is_some() {
+            return Err(StatementError::field(
+                "supersedes",
+                FieldProblem::NotAllowedForAction {
+                    action: action.as_str(),
+                },
+            ));
+        }
         let (name, competence, keys) = match action {
             AuthorityAction::Retire => {
                 for (field, present) in [
@@ -468,11 +530,13 @@ mod parse {
                 if raw_competence.is_empty() {
                     return Err(StatementError::field("competence", FieldProblem::EmptyList));
                 }
+                check_len("competence", raw_competence.len(), MAX_COMPETENCE)?;
                 let mut competence: Vec<Jurisdiction> = Vec::with_capacity(raw_competence.len());
+                let mut seen = std::collections::HashSet::with_capacity(raw_competence.len());
                 for (i, c) in raw_competence.iter().enumerate() {
                     let at = format!("competence[{i}]");
                     let j = f(&at, Jurisdiction::new(c))?;
-                    if competence.contains(&j) {
+                    if !seen.insert(c.as_str()) {
                         return Err(StatementError::field(
                             &at,
                             FieldProblem::Duplicate { value: c.clone() },
@@ -481,7 +545,7 @@ mod parse {
                     competence.push(j);
                 }
                 let raw_keys = raw.keys.ok_or_else(|| required("keys"))?;
-                let keys = check_keys("keys", &raw_keys, Some(&authority))?;
+                let keys = check_keys("keys", &raw_keys, Some(&authority), MAX_AUTHORITY_KEYS)?;
                 (Some(name), Some(competence), Some(keys))
             }
         };
@@ -491,6 +555,8 @@ mod parse {
             name,
             competence,
             keys,
+            log: raw.log,
+            supersedes: raw.supersedes,
             issued_at: timestamp(&raw.issued_at)?,
         }))
     }
@@ -509,6 +575,7 @@ mod parse {
             if list.is_empty() {
                 return Err(StatementError::field("exclusions", FieldProblem::EmptyList));
             }
+            check_len("exclusions", list.len(), MAX_EXCLUSIONS)?;
             for (i, s) in list.iter().enumerate() {
                 f(&format!("exclusions[{i}]"), check_text(s))?;
             }

@@ -187,6 +187,72 @@ pub enum RuleError {
         /// The event's value.
         found: String,
     },
+    /// An authority statement naming another log (422).
+    #[error("the statement is for the log `{log}`, not this log `{origin}`")]
+    WrongLog {
+        /// The `log` it names.
+        log: String,
+        /// This log's origin.
+        origin: String,
+    },
+    /// An `update` or `retire` that does not supersede the authority's
+    /// current state (422): an old decision replayed, or a race with
+    /// another governance statement.
+    #[error("the statement supersedes the state of `{authority}` set at index {supersedes}, but its current state was set at index {current}; sign a new statement with supersedes {current}")]
+    StaleAuthorityStatement {
+        /// The authority id.
+        authority: String,
+        /// The index the statement names.
+        supersedes: u64,
+        /// The index of the authority's current state.
+        current: u64,
+    },
+    /// A new record whose id does not begin with the granting authority's
+    /// id (422).
+    #[error("a new record's id must begin with the granting authority's id and '/': `{authority}/...`, not `{record}`")]
+    RecordNotOwned {
+        /// The record id.
+        record: String,
+        /// The granting authority.
+        authority: String,
+    },
+    /// An event that would keep a record in force past the last day the
+    /// authority is competent for its `from` (422).
+    #[error("authority `{authority}` is competent for from `{from}` only until {until}; an event that keeps the record in force must state an `expires` on or before that day")]
+    BeyondCompetence {
+        /// The authority id.
+        authority: String,
+        /// The record's `from`.
+        from: String,
+        /// The last day of its competence.
+        until: Date,
+    },
+    /// Admission: a statement issued further in the future than the
+    /// registry's clock allows (422).
+    #[error(
+        "issued_at {issued_at} is more than {skew_secs} s ahead of the registry's clock ({now})"
+    )]
+    IssuedInFuture {
+        /// The statement's `issued_at`.
+        issued_at: String,
+        /// The registry's time.
+        now: String,
+        /// The allowed skew.
+        skew_secs: u64,
+    },
+    /// Admission: a statement without a field the registry now requires on
+    /// new entries (422).
+    #[error(
+        "new {kind} statements must carry `{field}` (statements v2, docs/statements.md): {why}"
+    )]
+    V2FieldRequired {
+        /// The statement kind.
+        kind: &'static str,
+        /// The field.
+        field: &'static str,
+        /// What it protects.
+        why: &'static str,
+    },
     /// A later event effective before the record's `granted` (422).
     #[error("record `{record}` was granted effective {granted}; a later event cannot take effect before that (effective {effective})")]
     EffectiveBeforeGrant {
@@ -217,7 +283,13 @@ impl RuleError {
             | RuleError::FirstEventNotGranted { .. }
             | RuleError::GrantedAgain { .. }
             | RuleError::RecordMismatch { .. }
-            | RuleError::EffectiveBeforeGrant { .. } => ErrorClass::Rejected,
+            | RuleError::EffectiveBeforeGrant { .. }
+            | RuleError::WrongLog { .. }
+            | RuleError::StaleAuthorityStatement { .. }
+            | RuleError::RecordNotOwned { .. }
+            | RuleError::BeyondCompetence { .. }
+            | RuleError::IssuedInFuture { .. }
+            | RuleError::V2FieldRequired { .. } => ErrorClass::Rejected,
         }
     }
 }
@@ -245,6 +317,20 @@ impl AuthorityState {
     /// Whether its competence covers `from` on `date`.
     pub fn is_competent_for(&self, from: &Jurisdiction, date: Date) -> bool {
         self.competence.iter().any(|c| c.covers(from, date))
+    }
+
+    /// If competent for `from` on `date`, the last day of that competence
+    /// (`Some(None)`: no end); `None` if not competent on `date`.
+    pub fn competent_until(&self, from: &Jurisdiction, date: Date) -> Option<Option<Date>> {
+        self.competence
+            .iter()
+            .filter_map(|c| c.covers_until(from, date))
+            .max_by(|a, b| match (a, b) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, _) => std::cmp::Ordering::Greater,
+                (_, None) => std::cmp::Ordering::Less,
+                (Some(x), Some(y)) => x.cmp(y),
+            })
     }
 
     /// The current key with this keyid, if any.
@@ -344,6 +430,8 @@ pub struct Submission {
     envelope: Envelope,
     statement: Statement,
     entry: Vec<u8>,
+    /// SHA-256 of the PAE ([`Envelope::statement_id`]).
+    statement_id: [u8; 32],
     /// Signatures that [`Submission::preverify`] already checked: (index in
     /// `envelope.signatures`, key it verified under). Only this module
     /// writes it, and only after `verify_strict` succeeded over this
@@ -378,12 +466,80 @@ impl Submission {
     pub fn from_envelope(envelope: Envelope) -> Result<Submission, RuleError> {
         let entry = envelope.to_entry()?;
         let statement = Statement::parse(&envelope.payload)?;
+        let statement_id = envelope.statement_id();
         Ok(Submission {
             envelope,
             statement,
             entry,
+            statement_id,
             preverified: Vec::new(),
         })
+    }
+
+    /// Authentication first, for a server facing anyone: parses the
+    /// envelope (linear, bounded by the entry size and [`MAX_SIGNATURES`]),
+    /// refuses it unless every signature's keyid names a key `candidates`
+    /// knows (any governance or authority key of the log), verifies every
+    /// signature under those keys, and only then parses the statement. An
+    /// envelope signed by nobody the log knows therefore costs one envelope
+    /// parse, and a forged one at most one Ed25519 check per signature,
+    /// before any statement validation. [`verify_signatures`] still decides
+    /// afterwards which keys may sign this statement; the checks done here
+    /// are remembered so it does no curve arithmetic twice.
+    ///
+    /// [`MAX_SIGNATURES`]: super::dsse::MAX_SIGNATURES
+    pub fn parse_authenticated<'k>(
+        bytes: &[u8],
+        candidates: impl FnMut(&str) -> Vec<&'k VerifierKey>,
+    ) -> Result<Submission, RuleError> {
+        Submission::from_envelope_authenticated(Envelope::parse(bytes)?, candidates)
+    }
+
+    /// [`Submission::parse_authenticated`] for an envelope parsed already.
+    pub fn from_envelope_authenticated<'k>(
+        envelope: Envelope,
+        mut candidates: impl FnMut(&str) -> Vec<&'k VerifierKey>,
+    ) -> Result<Submission, RuleError> {
+        let entry = envelope.to_entry()?;
+        let msg = envelope.pae();
+        let mut preverified = Vec::new();
+        for (i, s) in envelope.signatures.iter().enumerate() {
+            let keys = candidates(&s.keyid);
+            if keys.is_empty() {
+                return Err(RuleError::UnknownKey {
+                    keyid: s.keyid.clone(),
+                    allowed: "a key of this log's governance or of an enrolled authority"
+                        .to_owned(),
+                });
+            }
+            let mut any = false;
+            for key in keys {
+                if s.verify(key, &msg) {
+                    preverified.push((i, key.clone()));
+                    any = true;
+                }
+            }
+            if !any {
+                return Err(RuleError::BadSignature {
+                    keyid: s.keyid.clone(),
+                });
+            }
+        }
+        let statement = Statement::parse(&envelope.payload)?;
+        let statement_id = envelope.statement_id();
+        Ok(Submission {
+            envelope,
+            statement,
+            entry,
+            statement_id,
+            preverified,
+        })
+    }
+
+    /// The statement's identity, SHA-256 of the PAE: equal for every
+    /// envelope that carries this statement, whatever its signatures.
+    pub fn statement_id(&self) -> &[u8; 32] {
+        &self.statement_id
     }
 
     /// Does the expensive part of [`verify_signatures`] ahead of time, for
@@ -475,6 +631,14 @@ pub enum Change {
     Authority(AuthorityState),
     /// Store this head under its record id (new, or with one more event).
     Record(RecordHead),
+    /// The entry repeats the statement of an earlier entry (same
+    /// [`Submission::statement_id`], other signatures): it has no effect.
+    /// Only a log written before statements were deduplicated holds such an
+    /// entry; the auditor reports each one.
+    Repeated {
+        /// The index of the entry that first logged the statement.
+        first: u64,
+    },
 }
 
 fn governance_allowed() -> String {
@@ -604,13 +768,19 @@ pub fn verify_signatures(
 }
 
 /// Step 3: applies the registry rules to a verified entry that would get log
-/// index `index`, against the latest state: `governance` (`None` before
-/// the genesis), the state of the authority the statement names
-/// ([`Statement::authority`]), and the head of the record it names
-/// ([`Statement::record`]). Returns what to store.
+/// index `index`, against the latest state: the log's `origin` and
+/// `governance` (`None` before the genesis), the state of the authority the
+/// statement names ([`Statement::authority`]), and the head of the record it
+/// names ([`Statement::record`]). Returns what to store.
+///
+/// Deduplication is the caller's (a statement already logged under another
+/// envelope gets [`Change::Repeated`] from [`Registry`], and is answered
+/// with its first index by the server); this function judges an entry as
+/// if its statement were new.
 pub fn check_rules(
     index: u64,
     verified: &Verified,
+    origin: Option<&str>,
     governance: Option<&Governance>,
     authority: Option<&AuthorityState>,
     record: Option<&RecordHead>,
@@ -640,6 +810,14 @@ pub fn check_rules(
                 gov.threshold,
                 governance_allowed,
             )?;
+            if let (Some(log), Some(origin)) = (&s.log, origin) {
+                if log != origin {
+                    return Err(RuleError::WrongLog {
+                        log: log.clone(),
+                        origin: origin.to_owned(),
+                    });
+                }
+            }
             let state = match s.action {
                 AuthorityAction::Enroll => {
                     if authority.is_some_and(|a| a.id == s.authority) {
@@ -650,7 +828,17 @@ pub fn check_rules(
                     None
                 }
                 AuthorityAction::Update | AuthorityAction::Retire => {
-                    Some(authority_usable(&s.authority, authority)?)
+                    let current = authority_usable(&s.authority, authority)?;
+                    if let Some(supersedes) = s.supersedes {
+                        if supersedes != current.set_at_index {
+                            return Err(RuleError::StaleAuthorityStatement {
+                                authority: s.authority.to_string(),
+                                supersedes,
+                                current: current.set_at_index,
+                            });
+                        }
+                    }
+                    Some(current)
                 }
             };
             let next = match (s.action, state) {
@@ -673,7 +861,7 @@ pub fn check_rules(
         Statement::Recognition(r) => {
             let a = authority_usable(&r.authority, authority)?;
             recheck(&verified.signers, &a.keys, 1, || authority_allowed(&a.id))?;
-            if !a.is_competent_for(&r.from, r.effective) {
+            let Some(competent_until) = a.competent_until(&r.from, r.effective) else {
                 return Err(RuleError::NotCompetent {
                     authority: a.id.to_string(),
                     from: r.from.to_string(),
@@ -685,6 +873,18 @@ pub fn check_rules(
                         .collect::<Vec<_>>()
                         .join(", "),
                 });
+            };
+            // An authority makes nothing true past the end of its competence:
+            // an event that keeps the record in force must end by then.
+            if let Some(until) = competent_until {
+                let ends_in_time = matches!(r.expires, Some(Some(d)) if d <= until);
+                if r.action.keeps_in_force() && !ends_in_time {
+                    return Err(RuleError::BeyondCompetence {
+                        authority: a.id.to_string(),
+                        from: r.from.to_string(),
+                        until,
+                    });
+                }
             }
             let event = EventRef {
                 index,
@@ -699,6 +899,12 @@ pub fn check_rules(
                         return Err(RuleError::FirstEventNotGranted {
                             record: r.record.to_string(),
                             action: r.action,
+                        });
+                    }
+                    if r.record.first_segment() != r.authority.as_str() {
+                        return Err(RuleError::RecordNotOwned {
+                            record: r.record.to_string(),
+                            authority: r.authority.to_string(),
                         });
                     }
                     RecordHead {
@@ -769,6 +975,11 @@ pub struct Registry {
     governance: Option<Governance>,
     authorities: BTreeMap<AuthorityId, AuthorityState>,
     records: BTreeMap<RecordId, RecordHead>,
+    /// Statement ids ([`Submission::statement_id`]) to the index that first
+    /// logged each.
+    statements: std::collections::HashMap<[u8; 32], u64>,
+    /// Entries that repeated an earlier statement: (index, first index).
+    repeated: Vec<(u64, u64)>,
     size: u64,
 }
 
@@ -826,15 +1037,47 @@ impl Registry {
             .and_then(|id| self.records.get(id));
         let governance = self.governance.as_ref();
         let verified = verify_signatures(submission, governance, authority)?;
-        let change = check_rules(self.size, &verified, governance, authority, record)?;
+        let change = check_rules(
+            self.size,
+            &verified,
+            self.origin.as_deref(),
+            governance,
+            authority,
+            record,
+        )?;
         Ok((verified, change))
     }
 
     /// Checks `submission` and, if accepted, applies it as the next entry.
+    /// A statement logged before (same [`Submission::statement_id`], under
+    /// any signatures) is counted but has no effect: [`Change::Repeated`],
+    /// listed by [`Registry::repeated`].
     pub fn append(&mut self, submission: Submission) -> Result<Change, RuleError> {
+        let id = *submission.statement_id();
+        if let Some(&first) = self.statements.get(&id) {
+            self.repeated.push((self.size, first));
+            let change = Change::Repeated { first };
+            self.apply_change(change.clone());
+            return Ok(change);
+        }
+        let index = self.size;
         let (_, change) = self.check(submission)?;
         self.apply_change(change.clone());
+        self.statements.insert(id, index);
         Ok(change)
+    }
+
+    /// Entries that repeated an earlier statement, as (index, first index),
+    /// in log order. Empty for every log written since statements are
+    /// deduplicated; an older log may hold some (each had an effect on the
+    /// server that logged it, and has none here).
+    pub fn repeated(&self) -> &[(u64, u64)] {
+        &self.repeated
+    }
+
+    /// The index that first logged the statement with this id, if any.
+    pub fn statement_index(&self, id: &[u8; 32]) -> Option<u64> {
+        self.statements.get(id).copied()
     }
 
     /// Checks and applies an envelope as the next entry.
@@ -860,6 +1103,7 @@ impl Registry {
             Change::Record(r) => {
                 self.records.insert(r.record.clone(), r);
             }
+            Change::Repeated { .. } => {}
         }
         self.size += 1;
     }

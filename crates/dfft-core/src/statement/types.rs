@@ -17,6 +17,9 @@ use super::error::FieldProblem;
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $allowed:expr, $problem:ident) => {
+        string_id!($(#[$doc])* $name, $min, $max, $allowed, $problem, |_: &str| Ok(()));
+    };
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $allowed:expr, $problem:ident, $extra:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -26,6 +29,8 @@ macro_rules! string_id {
             pub fn new(s: &str) -> Result<Self, FieldProblem> {
                 let ok = ($min..=$max).contains(&s.len()) && s.bytes().all($allowed);
                 if ok {
+                    let extra: fn(&str) -> Result<(), FieldProblem> = $extra;
+                    extra(s)?;
                     Ok($name(s.to_owned()))
                 } else {
                     Err(FieldProblem::$problem { value: s.to_owned() })
@@ -90,7 +95,10 @@ string_id!(
 
 string_id!(
     /// A record id: 3 to 128 characters of `a-z`, `0-9`, `.`, `_`, `-`, `/`
-    /// (`eu.ec/adequacy/jp`).
+    /// (`eu.ec/adequacy/jp`), in `/`-separated segments none of which is
+    /// empty, `.` or `..` (so no leading, trailing or doubled `/`), as ids
+    /// appear in URL paths. A new record's first segment must be the id of
+    /// the authority that grants it (a registry rule, `check_rules`).
     RecordId,
     3,
     128,
@@ -100,8 +108,25 @@ string_id!(
         || b == b'_'
         || b == b'-'
         || b == b'/',
-    RecordId
+    RecordId,
+    |s: &str| {
+        if s.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+            Err(FieldProblem::RecordIdSegments {
+                value: s.to_owned(),
+            })
+        } else {
+            Ok(())
+        }
+    }
 );
+
+impl RecordId {
+    /// The first `/`-separated segment (by the registry rule for new
+    /// records, the granting authority's id).
+    pub fn first_segment(&self) -> &str {
+        self.0.split('/').next().unwrap_or("")
+    }
+}
 
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident, $problem:ident, { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
