@@ -945,24 +945,26 @@ fn main() -> anyhow::Result<()> {
 /// server's handlers do; this thread sequences them in batches of 8,192, each
 /// one synced RocksDB write with its signed checkpoint.
 fn bulk_load(data: &Path, keys: &[SignerKey], target: u64) -> anyhow::Result<()> {
-    use dfft_core::statement::registry::{verify_signatures, AuthorityState, Submission};
-    use dfft_core::statement::Governance;
-    use dfft_server::sequencer::{Job, Sequencer, NS_AUTHORITY, NS_GENESIS};
+    use dfft_core::statement::registry::{verify_signatures, Submission};
+    use dfft_server::sequencer::{Job, Sequencer, NS_GENESIS};
     let store = Arc::new(dfft_store::Store::open(&data.join("db"))?);
     let key = dfft_server::keys::load(&data.join("log.key"))?;
     let origin = String::from_utf8(store.state(NS_GENESIS, b"origin")?.context("origin")?)?;
-    let gov: Governance = serde_json::from_slice(
-        &store
-            .state(NS_GENESIS, b"governance")?
-            .context("governance")?,
-    )?;
-    let mut auths = std::collections::HashMap::new();
-    for (_, v) in store.state_all(NS_AUTHORITY)? {
-        let a: AuthorityState = serde_json::from_slice(&v)?;
-        auths.insert(a.id.to_string(), a);
-    }
     let start = store.size()?;
-    let mut seq = Sequencer::open(store, key, origin, dfft_server::metrics::Metrics::default())?;
+    let mut seq = Sequencer::open(
+        store as Arc<dyn dfft_store::LogStore>,
+        key,
+        origin,
+        dfft_server::metrics::Metrics::default(),
+    )?;
+    // Governance and authorities as the sequencer loaded them (one reader
+    // of the registry-state schema: the sequencer's).
+    let snapshot = seq.shared().snapshot();
+    let gov = snapshot
+        .governance
+        .clone()
+        .context("the log has no genesis")?;
+    let auths = snapshot.authorities.clone();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(65_536);
     let next = Arc::new(AtomicU64::new(start));
     let (gov, auths, keys) = (Arc::new(gov), Arc::new(auths), Arc::new(keys.to_vec()));

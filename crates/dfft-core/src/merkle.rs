@@ -210,7 +210,10 @@ impl ProofPlan {
     }
 
     /// Reads the hashes from `reader` and assembles the proof.
-    pub fn build<R: HashReader>(&self, reader: &R) -> Result<Vec<Hash>, BuildError<R::Error>> {
+    pub fn build<R: HashReader + ?Sized>(
+        &self,
+        reader: &R,
+    ) -> Result<Vec<Hash>, BuildError<R::Error>> {
         if self.ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -322,12 +325,15 @@ pub fn root_plan(size: u64) -> ProofPlan {
 }
 
 /// The tree hash of the first `size` leaves, from stored hashes.
-pub fn tree_hash<R: HashReader>(reader: &R, size: u64) -> Result<Hash, BuildError<R::Error>> {
+pub fn tree_hash<R: HashReader + ?Sized>(
+    reader: &R,
+    size: u64,
+) -> Result<Hash, BuildError<R::Error>> {
     Ok(root_plan(size).build(reader)?.pop().unwrap_or(EMPTY_ROOT))
 }
 
 /// Inclusion proof of leaf `index` in the tree of `size`, from stored hashes.
-pub fn inclusion_proof<R: HashReader>(
+pub fn inclusion_proof<R: HashReader + ?Sized>(
     reader: &R,
     index: u64,
     size: u64,
@@ -338,7 +344,7 @@ pub fn inclusion_proof<R: HashReader>(
 /// Inclusion proofs of several leaves in the tree of `size`, reading each
 /// stored hash they need once, in one call to `reader` (neighbouring
 /// leaves share most of their paths). Proofs come in the order of `indices`.
-pub fn inclusion_proofs<R: HashReader>(
+pub fn inclusion_proofs<R: HashReader + ?Sized>(
     reader: &R,
     indices: &[u64],
     size: u64,
@@ -379,7 +385,7 @@ pub fn inclusion_proofs<R: HashReader>(
 }
 
 /// Consistency proof from `from` to `to`, from stored hashes.
-pub fn consistency_proof<R: HashReader>(
+pub fn consistency_proof<R: HashReader + ?Sized>(
     reader: &R,
     from: u64,
     to: u64,

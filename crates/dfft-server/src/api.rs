@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use dfft_core::hex;
-use dfft_core::merkle::{self, Hash, HashReader, NodeId};
+use dfft_core::merkle::{self, Hash, NodeId};
 use dfft_core::statement::admission::admit;
 use dfft_core::statement::dsse::{DsseError, Envelope};
 use dfft_core::statement::registry::{verify_signatures, RuleError, Submission, Verified};

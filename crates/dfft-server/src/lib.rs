@@ -304,7 +304,7 @@ impl Server {
             )));
         }
         let mut seq = Sequencer::open(
-            store,
+            store as Arc<dyn dfft_store::LogStore>,
             log_key.clone(),
             origin.clone(),
             metrics::Metrics::default(),

@@ -65,7 +65,7 @@ use dfft_core::statement::registry::{
     check_rules, AuthorityState, Change, RecordHead, Registry, Verified,
 };
 use dfft_core::statement::Governance;
-use dfft_store::{Commit, ErrorKind, Store, StoreError};
+use dfft_store::{Commit, ErrorKind, LogStore, StoreError};
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
@@ -163,7 +163,7 @@ pub enum Health {
 /// What the sequencer shares with the HTTP side.
 pub struct Shared {
     /// The store (reads are safe from any thread).
-    pub store: Arc<Store>,
+    pub store: Arc<dyn LogStore>,
     /// Latest published checkpoint.
     pub published: RwLock<Arc<Published>>,
     /// Registry state for signature checks.
@@ -290,7 +290,7 @@ fn now_secs() -> u64 {
 impl Sequencer {
     /// Recovers the sequencer from the store (see the module docs).
     pub fn open(
-        store: Arc<Store>,
+        store: Arc<dyn LogStore>,
         key: SignerKey,
         origin: String,
         metrics: Metrics,
@@ -298,7 +298,7 @@ impl Sequencer {
         let size = store.size()?;
         let frontier = store.frontier(size)?;
         let root = frontier.root();
-        build_statement_index(&store, size)?;
+        build_statement_index(&*store, size)?;
         let published = match store.checkpoint()? {
             Some(text) => {
                 let cp = SignedCheckpoint::parse(text.as_bytes())
@@ -497,14 +497,17 @@ impl Sequencer {
         // The batch's new hashes, for proofs over the stored tree plus this
         // batch (the consistency check before signing, then the receipts).
         let batch_nodes: HashMap<NodeId, Hash> = commit.nodes.iter().copied().collect();
-        let published = if commit.entries.is_empty() {
-            Ok(self.shared.published())
-        } else {
+        let wrote = !commit.entries.is_empty();
+        let published = if wrote {
             self.commit(&mut commit, &batch_nodes)
+        } else {
+            Ok(self.shared.published())
         };
         match published {
             Ok(p) => {
-                self.recovered();
+                if wrote {
+                    self.recovered();
+                }
                 if self.records.len() > RECORD_CACHE {
                     self.records.clear();
                 }
@@ -674,7 +677,7 @@ impl Sequencer {
             Vec::new()
         } else {
             let overlay = Overlay {
-                store: &self.shared.store,
+                store: &*self.shared.store,
                 batch: batch_nodes,
             };
             merkle::inclusion_proofs(&overlay, &new, published.size).unwrap_or_default()
@@ -796,7 +799,7 @@ impl Sequencer {
         // Never sign a checkpoint that does not extend the last one.
         if prev.size > 0 {
             let overlay = Overlay {
-                store: &self.shared.store,
+                store: &*self.shared.store,
                 batch: batch_nodes,
             };
             let proof = match merkle::consistency_proof(&overlay, prev.size, size) {
@@ -892,7 +895,7 @@ const INDEX_CHUNK: u64 = 4096;
 ///    ONE synced batch.
 /// 4. Write the done key, synced. A crash before it redoes the whole build,
 ///    which writes the same values again.
-pub fn build_statement_index(store: &Store, size: u64) -> Result<(), OpenError> {
+pub fn build_statement_index(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
     if size == 0 || store.state(NS_GENESIS, STATEMENT_INDEX_DONE)?.is_some() {
         if size == 0 {
             store.put_state(&[(
@@ -961,7 +964,7 @@ pub fn build_statement_index(store: &Store, size: u64) -> Result<(), OpenError> 
 
 /// Step 3 of [`build_statement_index`]: the registry state as the core
 /// rules give it, replacing what is stored.
-fn rebuild_state(store: &Store, size: u64) -> Result<(), OpenError> {
+fn rebuild_state(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
     tracing::warn!("rebuilding the registry state by replaying the log");
     let mut registry = Registry::new();
     let mut begin = 0;
@@ -1025,7 +1028,7 @@ pub fn outcome_of(e: &ApiError) -> &'static str {
 
 /// Stored hashes plus the hashes of the batch being committed.
 struct Overlay<'a> {
-    store: &'a Store,
+    store: &'a dyn LogStore,
     batch: &'a HashMap<NodeId, Hash>,
 }
 

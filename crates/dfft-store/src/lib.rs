@@ -27,6 +27,10 @@
 //! 0 to 3 under `h` too; [`Store::open_with`] moves them once, crash-safely
 //! (the steps are written down at `migrate_grouped`).
 //!
+//! The seam the sequencer and the read API use is the [`LogStore`] trait,
+//! named by this guarantee; [`mem::MemStore`] implements it in memory with
+//! injected faults, for tests.
+//!
 //! Leaves out: what entries and state mean, signing, and the order of
 //! writes (the sequencer owns that; it is the only writer).
 
@@ -40,6 +44,10 @@ use rocksdb::{
 };
 use std::path::Path;
 use std::sync::RwLock;
+
+pub mod mem;
+mod seam;
+pub use seam::LogStore;
 
 const P_ENTRY: u8 = b'e';
 const P_GROUP: u8 = b'g';
@@ -65,6 +73,13 @@ pub enum StoreError {
     /// Something on disk is not what this code writes: corruption or a bug.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// The disk or quota is full (a store's own detection; RocksDB's is
+    /// read from its error text by [`StoreError::kind`]).
+    #[error("no space: {0}")]
+    NoSpace(String),
+    /// A fault injected by a test store ([`mem::MemStore`]): transient.
+    #[error("injected fault: {0}")]
+    Injected(String),
     /// A commit does not continue the tree.
     #[error("commit starts at {got}, tree size is {want}")]
     NotContiguous {
@@ -94,6 +109,8 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::Corrupt(_) | StoreError::NotContiguous { .. } => ErrorKind::Corruption,
+            StoreError::NoSpace(_) => ErrorKind::NoSpace,
+            StoreError::Injected(_) => ErrorKind::Transient,
             StoreError::Db(e) => {
                 let text = e.to_string();
                 if text.contains("No space left") || text.contains("NoSpace") {
