@@ -2,8 +2,9 @@
 //! mode 0600 from the first byte, durable) and loading.
 //!
 //! Creation writes `KEY.tmp` with an exclusive create, fsyncs it, links it
-//! to `KEY` (which fails if `KEY` exists, so a key is never overwritten),
-//! removes `KEY.tmp` and fsyncs the directory. An exclusive create
+//! to `KEY` (which fails if `KEY` exists, so a key is never overwritten;
+//! where the file system has no hard links, renames it after checking that
+//! `KEY` is still absent), removes `KEY.tmp` and fsyncs the directory. An exclusive create
 //! (`O_CREAT|O_EXCL`) fails on any existing path, a symbolic link included,
 //! whatever it points to; so no key byte is ever written through a link
 //! someone else placed. A leftover `KEY.tmp` (an interrupted write, or
@@ -115,8 +116,9 @@ fn refuse_existing(path: &Path, exists: fn(String) -> KeyError) -> Result<(), Ke
 }
 
 /// Writes a new secret file (a line of `content`) with mode 0600 from its
-/// creation: exclusive create of `path.tmp`, fsync, link to `path` (refused
-/// if `path` exists), removal of the temp file, fsync of the directory.
+/// creation: exclusive create of `path.tmp`, fsync, link (or, without hard
+/// links, rename) to `path`, refused if `path` exists, removal of the temp
+/// file, fsync of the directory.
 /// Refuses an existing `path`, a leftover `path.tmp` and a symbolic link at
 /// either.
 pub fn write_secret(path: &Path, content: &str) -> Result<(), KeyError> {
@@ -151,22 +153,45 @@ pub fn write_secret(path: &Path, content: &str) -> Result<(), KeyError> {
     })()
     .map_err(io(&tmp))
     .and_then(|()| match std::fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             refuse_existing(path, |path| KeyError::Exists { path })?;
             Err(io(path)(e))
         }
-        Err(e) => Err(io(path)(e)),
+        // A file system without hard links: rename, once more checking that
+        // nothing is at `path` (a rename would replace it).
+        Err(_) => {
+            refuse_existing(path, |path| KeyError::Exists { path })?;
+            std::fs::rename(&tmp, path).map_err(io(path))?;
+            Ok(false)
+        }
     });
     drop(f);
-    let removed = std::fs::remove_file(&tmp).map_err(io(&tmp));
-    written?;
-    removed?;
+    let linked = match written {
+        Ok(linked) => linked,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if linked {
+        std::fs::remove_file(&tmp).map_err(io(&tmp))?;
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    // Some file systems cannot fsync a directory (EINVAL): nothing more to
+    // do there.
+    match std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e)
+            if !matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Err(io(dir)(e))
+        }
+        _ => Ok(()),
+    }
 }
