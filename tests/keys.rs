@@ -176,6 +176,10 @@ fn key_files_are_exclusive_never_through_links_and_mode_0600() {
         std::fs::read_to_string(p("b.key.tmp")).unwrap(),
         "half a key"
     );
+    // Once removed, as the message says, the write goes through.
+    std::fs::remove_file(p("b.key.tmp")).unwrap();
+    write_secret(&p("b.key"), "secret").unwrap();
+    assert_eq!(std::fs::read_to_string(p("b.key")).unwrap(), "secret\n");
 
     // A link at the key path, to an existing file or to nowhere: refused,
     // its target untouched (or not created).
