@@ -37,17 +37,23 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::USAGE));
         }
     };
-    if a.out.exists() {
-        eprintln!("error: {} exists; not overwriting a key", a.out.display());
-        return Ok(ExitCode::from(exit::USAGE));
-    }
     let kind = if a.witness {
         KeyKind::CosignatureV1
     } else {
         KeyKind::Ed25519
     };
     let key = SignerKey::from_seed_kind(name, kind, dfft_server::keys::random_seed()?);
-    dfft_server::keys::write_secret(&a.out, &key.to_private_string())?;
+    // Refused: an existing file or link at --out, or a leftover temp file.
+    if let Err(e) = dfft_server::keys::write_secret(&a.out, &key.to_private_string()) {
+        use dfft_server::keys::KeyError;
+        if let KeyError::Exists { .. } | KeyError::Symlink { .. } | KeyError::LeftoverTemp { .. } =
+            e
+        {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+        return Err(e.into());
+    }
     println!("{}", key.verifier());
     eprintln!(
         "private key written to {} (keep it secret)",

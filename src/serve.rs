@@ -27,10 +27,12 @@ pub struct ServeArgs {
     #[arg(long = "governance-key")]
     pub governance_keys: Vec<PathBuf>,
     /// Governance verifier key whose private key stays offline (repeatable);
-    /// needs --genesis.
+    /// needs --genesis on first start. Pins the genesis: a genesis with
+    /// another key set is refused, on this start and later ones.
     #[arg(long = "governance-vkey")]
     pub governance_vkeys: Vec<String>,
-    /// Governance threshold k (of the n governance keys).
+    /// Governance threshold k (of the n governance keys). Pins the genesis
+    /// like --governance-vkey.
     #[arg(long)]
     pub governance_threshold: Option<usize>,
     /// Genesis envelope (JSON) signed offline by the governance keys.

@@ -607,6 +607,110 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(tree(&reg), after);
 }
 
+/// Sends `METHOD target` on a raw socket (so the target reaches the server
+/// byte for byte) and returns the status, the headers (lowercased) and the
+/// body.
+fn raw(base: &str, method: &str, target: &str) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete answer");
+    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    (status, head, buf[split + 4..].to_vec())
+}
+
+/// Every error, also those axum would answer in plain text (path and query
+/// extractors, unknown paths, wrong methods), is the documented JSON.
+#[test]
+fn every_error_is_the_documented_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start(dir.path(), &[]);
+    let cases: &[(&str, &str, u16, &str)] = &[
+        // Path segments that are not percent-encoded UTF-8.
+        ("GET", "/v1/entries/%FF", 400, "malformed"),
+        ("GET", "/v1/entries/%C3%28", 400, "malformed"),
+        ("GET", "/v1/records/%FF%FE", 400, "malformed"),
+        ("GET", "/v1/records/eu.ec/%FF", 400, "malformed"),
+        ("GET", "/tile/%FF/000", 400, "malformed"),
+        ("GET", "/tile/entries/%80", 400, "malformed"),
+        // Paths the routes do not take.
+        ("GET", "/v1/records/", 404, "not_found"),
+        ("GET", "/v1/entries/", 404, "not_found"),
+        ("GET", "/tile/", 404, "not_found"),
+        ("GET", "/tile/x/y", 404, "not_found"),
+        ("GET", "/v1/records/no/such/record", 404, "not_found"),
+        ("GET", "/nope", 404, "not_found"),
+        // Query strings with bad or odd percent-encoding.
+        (
+            "GET",
+            "/v1/proof/inclusion?index=%FF&size=1",
+            400,
+            "malformed",
+        ),
+        ("GET", "/v1/proof/inclusion?index=%ZZ", 400, "malformed"),
+        ("GET", "/v1/proof/consistency?from=%&to=1", 400, "malformed"),
+        (
+            "GET",
+            "/v1/route?from=%FF&to=US&at=2024-01-01",
+            400,
+            "malformed",
+        ),
+        ("GET", "/v1/matrix?at=%E2%80%AE2024-01-01", 400, "malformed"),
+        // Methods a route does not serve.
+        ("POST", "/checkpoint", 405, "method_not_allowed"),
+        ("DELETE", "/v1/entries", 405, "method_not_allowed"),
+        ("GET", "/v1/entries", 405, "method_not_allowed"),
+        ("PUT", "/v1/entries/0", 405, "method_not_allowed"),
+        ("POST", "/tile/0/000", 405, "method_not_allowed"),
+        ("PATCH", "/v1/records/eu.ec/x", 405, "method_not_allowed"),
+        ("POST", "/v1/info", 405, "method_not_allowed"),
+    ];
+    for (method, target, status, code) in cases {
+        let (s, head, body) = raw(&reg.base, method, target);
+        let what = format!("{method} {target}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(s, *status, "{what}");
+        assert!(
+            head.contains("content-type: application/json"),
+            "{what}\n{head}"
+        );
+        let v: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let obj = v.as_object().unwrap_or_else(|| panic!("{what}"));
+        assert_eq!(obj.len(), 2, "only error and message: {what}");
+        assert_eq!(v["error"], *code, "{what}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
+        if *status == 405 {
+            assert!(
+                head.contains("\r\nallow: "),
+                "405 says what is allowed: {head}"
+            );
+        }
+    }
+    let (_, head, _) = raw(&reg.base, "DELETE", "/v1/entries");
+    assert!(head.contains("allow: post"), "{head}");
+    let (_, head, _) = raw(&reg.base, "POST", "/checkpoint");
+    assert!(head.contains("allow: get,head"), "{head}");
+    // The right method on the same paths still works.
+    assert_eq!(raw(&reg.base, "GET", "/checkpoint").0, 200);
+    assert_eq!(raw(&reg.base, "GET", "/v1/entries/0").0, 200);
+}
+
 #[test]
 fn governance_threshold_and_rate_limit() {
     let dir = tempfile::tempdir().unwrap();

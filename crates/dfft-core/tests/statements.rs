@@ -573,6 +573,121 @@ fn optional_fields() {
     ));
 }
 
+/// Single-line text (names, titles) refuses what reorders or hides text;
+/// free text refuses bidirectional controls and Unicode separators but
+/// keeps line feeds and joiners; "blank" ignores invisible characters.
+#[test]
+fn hidden_characters_in_text() {
+    const BIDI: [char; 12] = [
+        '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+        '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+    ];
+    const ZERO_WIDTH: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+    const SEPARATORS: [char; 2] = ['\u{2028}', '\u{2029}'];
+    let line_fields: [(&[&str], &str, Value); 3] = [
+        (&["name"], "name", authority()),
+        (
+            &["legal_reference", "title"],
+            "legal_reference.title",
+            recognition(),
+        ),
+        (
+            &["subject", "name"],
+            "subject.name",
+            with(recognition(), &["subject"], json!({"name": "x"})),
+        ),
+    ];
+    let hidden = |p: FieldProblem, c: char| match &p {
+        FieldProblem::HiddenCharacter { character, .. } => {
+            assert_eq!(*character, c);
+            let msg = p.to_string();
+            assert!(msg.contains(&format!("U+{:04X}", u32::from(c))), "{msg}");
+            msg
+        }
+        other => panic!(
+            "expected HiddenCharacter for U+{:04X}, got {other:?}",
+            u32::from(c)
+        ),
+    };
+    for (path, field, base) in &line_fields {
+        // "Commission" spelt backwards under an override shows as a
+        // different name than the one signed.
+        for c in BIDI.iter().chain(&ZERO_WIDTH).chain(&SEPARATORS) {
+            let text = format!("European {c}noissimmoC");
+            let msg = hidden(
+                field_err(parse(&with(base.clone(), path, json!(text))), field),
+                *c,
+            );
+            if BIDI.contains(c) {
+                assert!(msg.contains("bidirectional"), "{msg}");
+            } else if ZERO_WIDTH.contains(c) {
+                assert!(msg.contains("zero-width"), "{msg}");
+            } else {
+                assert!(msg.contains("separator"), "{msg}");
+            }
+        }
+        for blank in [
+            "\u{3000}",
+            "\u{00A0}",
+            "\u{200B}",
+            " \u{FEFF}\u{2060} ",
+            "\u{00AD}\u{3164}",
+            "\u{E0020}",
+        ] {
+            assert_eq!(
+                field_err(parse(&with(base.clone(), path, json!(blank))), field),
+                FieldProblem::Blank,
+                "{blank:?} in {field}"
+            );
+        }
+        // Visible text outside ASCII stays allowed.
+        for ok in [
+            "Comisión Europea",
+            "Ma\u{0308}rta",
+            "個人情報保護委員会",
+            "هيئة\u{00A0}البيانات",
+            "Nom\u{00A0}propre",
+        ] {
+            assert!(
+                parse(&with(base.clone(), path, json!(ok))).is_ok(),
+                "{ok:?} in {field}"
+            );
+        }
+    }
+    for (path, field) in [(&["scope"][..], "scope"), (&["notes"][..], "notes")] {
+        for c in BIDI.iter().chain(&SEPARATORS) {
+            let text = format!("first line\nsecond {c}line");
+            hidden(
+                field_err(parse(&with(recognition(), path, json!(text))), field),
+                *c,
+            );
+        }
+        for blank in ["\u{3000}\n\u{00A0}", "\u{200B}", "\n\u{FEFF}"] {
+            assert_eq!(
+                field_err(parse(&with(recognition(), path, json!(blank))), field),
+                FieldProblem::Blank,
+                "{blank:?} in {field}"
+            );
+        }
+        // Line feeds and joiners stay allowed in free text.
+        for ok in ["one\ntwo", "می\u{200C}خواهم", "👩\u{200D}💻 teams"] {
+            assert!(
+                parse(&with(recognition(), path, json!(ok))).is_ok(),
+                "{ok:?} in {field}"
+            );
+        }
+    }
+    let p = field_err(
+        parse(&with(
+            recognition(),
+            &["exclusions"],
+            json!(["ok", "\u{2067}x"]),
+        )),
+        "exclusions[1]",
+    );
+    hidden(p, '\u{2067}');
+}
+
 #[test]
 fn dates_and_timestamps() {
     assert!(parse(&with(recognition(), &["effective"], json!("2024-02-29"))).is_ok());

@@ -1,10 +1,10 @@
 //! HTTP handlers: C2SP tlog-tiles reads, submissions, proofs and info.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::sequencer::{outcome_of, Health, Job, Outcome, Published, NS_STATEMENT};
 use crate::App;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -47,7 +47,10 @@ pub async fn checkpoint(State(app): State<App>) -> Response {
 }
 
 /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`.
-pub async fn tile(State(app): State<App>, Path(rest): Path<String>) -> Result<Response, ApiError> {
+pub async fn tile(
+    State(app): State<App>,
+    ApiPath(rest): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let t = Tile::parse_path(&format!("tile/{rest}"))
         .map_err(|e| ApiError::not_found(e.to_string()))?;
     let size = app.shared.published().size;
@@ -655,7 +658,7 @@ fn parse_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Api
 /// `GET /v1/entries/<index>`.
 pub async fn entry(
     State(app): State<App>,
-    Path(index): Path<String>,
+    ApiPath(index): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let index: u64 = index
         .parse()
@@ -689,7 +692,7 @@ pub async fn entry(
 /// `GET /v1/proof/inclusion?index=&size=` or `?leaf_hash=&size=`.
 pub async fn inclusion(
     State(app): State<App>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let size = parse_u64(&q, "size")?.unwrap_or(published.size);
@@ -763,7 +766,7 @@ pub async fn inclusion(
 /// `GET /v1/proof/consistency?from=&to=`.
 pub async fn consistency(
     State(app): State<App>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let from = parse_u64(&q, "from")?.ok_or_else(|| ApiError::malformed("from is required"))?;

@@ -1,8 +1,19 @@
 //! API errors, and the one place where HTTP status codes are chosen.
+//!
+//! Every error answer is `{"error": "<code>", "message": "..."}`, also
+//! those axum would otherwise answer in plain text: the path and query
+//! extractors ([`ApiPath`], [`ApiQuery`]: a path segment or query that is
+//! not percent-encoded UTF-8 or does not deserialize) and a method a route
+//! does not serve ([`method_not_allowed`]; axum adds the `Allow` header).
+//! Unknown paths are answered by the router's fallback in `api`.
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use dfft_core::statement::registry::{ErrorClass, RuleError};
+use serde::de::DeserializeOwned;
 
 /// An error answered to an HTTP client as
 /// `{"error": "<code>", "message": "..."}`.
@@ -90,6 +101,69 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
+    /// 405: the route exists but not for this method.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            message,
+        )
+    }
+}
+
+/// An extractor rejection: 400 `malformed` when the client's request is at
+/// fault (axum says 4xx), 500 `internal` when the route is (a handler
+/// expecting parameters its route does not have).
+fn rejection(what: &str, status: StatusCode, text: String) -> ApiError {
+    if status.is_client_error() {
+        ApiError::malformed(format!("{what}: {text}"))
+    } else {
+        tracing::error!(%status, "{what}: {text}");
+        ApiError::internal(format!("{what}: {text}"))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        rejection("path", r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        rejection("query string", r.status(), r.body_text())
+    }
+}
+
+/// axum's [`Path`], refusing with an [`ApiError`].
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(t) = Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(t))
+    }
+}
+
+/// axum's [`Query`], refusing with an [`ApiError`].
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(t) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(t))
+    }
+}
+
+/// The method-not-allowed fallback of every route: JSON 405.
+pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::method_not_allowed(format!("{method} is not allowed here"))
 }
 
 impl From<RuleError> for ApiError {

@@ -1,9 +1,21 @@
-//! The log's key files: creation on first start (mode 0600, written
-//! atomically) and loading.
+//! The log's key files: creation (exclusive, never through a symbolic link,
+//! mode 0600 from the first byte, durable) and loading.
+//!
+//! Creation writes `KEY.tmp` with an exclusive create, fsyncs it, links it
+//! to `KEY` (which fails if `KEY` exists, so a key is never overwritten;
+//! where the file system has no hard links, renames it after checking that
+//! `KEY` is still absent), removes `KEY.tmp` and fsyncs the directory. An exclusive create
+//! (`O_CREAT|O_EXCL`) fails on any existing path, a symbolic link included,
+//! whatever it points to; so no key byte is ever written through a link
+//! someone else placed. A leftover `KEY.tmp` (an interrupted write, or
+//! another process writing the same key) or a link at `KEY` is refused
+//! with an error naming the file. Loading follows symbolic links (secret
+//! stores mount key files that way); it is only writing that refuses them.
+//! Windows, where there is no mode, is left out.
 
 use dfft_core::note::{KeyName, SignerKey};
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Key file errors.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +35,24 @@ pub enum KeyError {
         path: String,
         /// What is wrong.
         message: String,
+    },
+    /// A key file is already there; keys are never overwritten.
+    #[error("{path} exists; not overwriting a key (move it away first if it is to be replaced)")]
+    Exists {
+        /// File.
+        path: String,
+    },
+    /// A symbolic link where a key file is to be written.
+    #[error("{path} is a symbolic link; refusing to write a key through it (remove the link, or give the real path of the key file)")]
+    Symlink {
+        /// The link.
+        path: String,
+    },
+    /// A temporary file of an earlier key write is still there.
+    #[error("{path} exists: an interrupted key write left it, or another process is writing this key; make sure no other dfft process is running, then remove it and retry")]
+    LeftoverTemp {
+        /// The temporary file.
+        path: String,
     },
 }
 
@@ -49,7 +79,8 @@ pub fn load(path: &Path) -> Result<SignerKey, KeyError> {
 }
 
 /// Loads `path`, or creates it with a new key named `name` if it is missing.
-/// Returns the key and whether it was created.
+/// Returns the key and whether it was created. A dangling symbolic link at
+/// `path` is refused, not written through.
 pub fn load_or_create(path: &Path, name: &str) -> Result<(SignerKey, bool), KeyError> {
     if path.exists() {
         return Ok((load(path)?, false));
@@ -63,32 +94,104 @@ pub fn load_or_create(path: &Path, name: &str) -> Result<(SignerKey, bool), KeyE
     Ok((key, true))
 }
 
-/// Writes a secret file atomically with mode 0600: temp file, fsync, rename,
-/// fsync of the directory.
+/// The temporary file a key write to `path` goes through: `path` + `.tmp`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".tmp");
+    PathBuf::from(s)
+}
+
+/// Refuses `path` if anything, a symbolic link included, is there.
+fn refuse_existing(path: &Path, exists: fn(String) -> KeyError) -> Result<(), KeyError> {
+    let shown = path.display().to_string();
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(KeyError::Symlink { path: shown }),
+        Ok(_) => Err(exists(shown)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(KeyError::Io {
+            path: shown,
+            source,
+        }),
+    }
+}
+
+/// Writes a new secret file (a line of `content`) with mode 0600 from its
+/// creation: exclusive create of `path.tmp`, fsync, link (or, without hard
+/// links, rename) to `path`, refused if `path` exists, removal of the temp
+/// file, fsync of the directory.
+/// Refuses an existing `path`, a leftover `path.tmp` and a symbolic link at
+/// either.
 pub fn write_secret(path: &Path, content: &str) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.display().to_string(),
-        source,
+    let tmp = temp_path(path);
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |source| KeyError::Io { path: p, source }
     };
-    let tmp = path.with_extension("tmp");
+    refuse_existing(path, |path| KeyError::Exists { path })?;
+    let mut opts = std::fs::OpenOptions::new();
+    // create_new is O_CREAT|O_EXCL: it fails on any existing path, and does
+    // not follow a symbolic link at the last component.
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
     {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = match opts.open(&tmp) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            refuse_existing(&tmp, |path| KeyError::LeftoverTemp { path })?;
+            return Err(io(&tmp)(e));
+        }
+        Err(e) => return Err(io(&tmp)(e)),
+    };
+    // From here on the temp file is ours: remove it whatever happens.
+    let written = (|| {
+        f.write_all(content.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()
+    })()
+    .map_err(io(&tmp))
+    .and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            refuse_existing(path, |path| KeyError::Exists { path })?;
+            Err(io(path)(e))
+        }
+        // A file system without hard links: rename, once more checking that
+        // nothing is at `path` (a rename would replace it).
+        Err(_) => {
+            refuse_existing(path, |path| KeyError::Exists { path })?;
+            std::fs::rename(&tmp, path).map_err(io(path))?;
+            Ok(false)
+        }
+    });
+    drop(f);
+    let linked = match written {
+        Ok(linked) => linked,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if linked {
+        std::fs::remove_file(&tmp).map_err(io(&tmp))?;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // Some file systems cannot fsync a directory (EINVAL): nothing more to
+    // do there.
+    match std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e)
+            if !matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
         {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            Err(io(dir)(e))
         }
-        let mut f = opts.open(&tmp).map_err(io)?;
-        f.write_all(content.as_bytes()).map_err(io)?;
-        f.write_all(b"\n").map_err(io)?;
-        f.sync_all().map_err(io)?;
+        _ => Ok(()),
     }
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+mod pinning;
 pub mod query;
 pub mod sequencer;
 
@@ -105,7 +106,8 @@ pub struct Config {
     pub origin: Option<String>,
     /// Log private key file (default `DIR/log.key`, created if missing).
     pub log_key: Option<PathBuf>,
-    /// Governance setup (used on first start only).
+    /// Governance setup (used on first start; its verifier keys and
+    /// threshold, if given, are checked against the genesis on every start).
     pub governance: GovernanceConfig,
     /// Limits.
     pub limits: Limits,
@@ -351,6 +353,7 @@ impl Server {
             .governance
             .clone()
             .ok_or_else(|| StartError::Config("the log has no genesis".into()))?;
+        pinning::check(&config.governance, &gov)?;
         let info = StartInfo {
             origin,
             log_vkey: log_key.verifier(),
@@ -424,6 +427,7 @@ fn router(app: App) -> Router {
         .route("/v1/matrix", get(query::matrix))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
+        .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(api::fallback)
         .layer(DefaultBodyLimit::disable())
         .with_state(app)
@@ -443,7 +447,9 @@ fn genesis_submission(
         let sub = Submission::parse(&bytes)
             .map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
         match sub.statement() {
-            Statement::Genesis(gs) if gs.origin == origin => {}
+            Statement::Genesis(gs) if gs.origin == origin => {
+                pinning::check(g, &gs.governance)?;
+            }
             Statement::Genesis(gs) => {
                 return Err(StartError::Config(format!(
                     "genesis is for origin {:?}, not {origin:?}",

@@ -7,10 +7,10 @@
 //! publication); answers keep only events below the checkpoint's size, so
 //! they always describe exactly the tree the checkpoint signs.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::sequencer::{route_key, Published, NS_RECORD, NS_ROUTE};
 use crate::App;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::merkle;
@@ -85,7 +85,7 @@ fn answer(
 /// `GET /v1/route?from=DE&to=JP&at=2024-01-01[&mechanism=adequacy]`.
 pub async fn route(
     State(app): State<App>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let from = Jurisdiction::new(
         q.get("from")
@@ -145,7 +145,10 @@ pub async fn route(
 }
 
 /// `GET /v1/records/<record>`: the whole history of one record.
-pub async fn record(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn record(
+    State(app): State<App>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let v = app
         .shared
@@ -204,7 +207,7 @@ fn expand(j: &Jurisdiction, at: Date) -> Vec<String> {
 /// records in force on D (groups expanded to their members on D; `*` kept).
 pub async fn matrix(
     State(app): State<App>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let at = date_param(&q)?;
     let published = app.shared.published();

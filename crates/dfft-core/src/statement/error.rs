@@ -190,9 +190,20 @@ pub enum FieldProblem {
         /// Which check failed.
         reason: &'static str,
     },
-    /// Empty or only white space.
-    #[error("the text must not be empty or only white space")]
+    /// Empty, or only white space and invisible (default-ignorable)
+    /// characters such as U+00A0, U+3000 or U+200B.
+    #[error("the text must not be empty or only white space and invisible characters")]
     Blank,
+    /// A character that changes how text is shown without being seen: a
+    /// bidirectional control (anywhere), a zero-width character (in
+    /// single-line text), or a line or paragraph separator.
+    #[error("the text must not contain U+{:04X}, {what}", u32::from(*.character))]
+    HiddenCharacter {
+        /// The refused character.
+        character: char,
+        /// What kind of character it is, and why it is refused.
+        what: &'static str,
+    },
     /// Control characters in text.
     #[error("the text must not contain control characters{}", control_rule(.multiline))]
     ControlCharacter {

@@ -385,27 +385,86 @@ pub(crate) fn check_lei(s: &str) -> Result<(), FieldProblem> {
     }
 }
 
-/// Checks single-line text (names, titles): not blank, no control characters.
+/// Checks single-line text (names, titles): not blank (see [`is_blank`]), no
+/// control characters, no bidirectional controls, zero-width characters, or
+/// line and paragraph separators.
 pub(crate) fn check_line(s: &str) -> Result<(), FieldProblem> {
-    if s.trim().is_empty() {
+    if is_blank(s) {
         return Err(FieldProblem::Blank);
     }
     if s.chars().any(char::is_control) {
         return Err(FieldProblem::ControlCharacter { multiline: false });
     }
+    for c in s.chars() {
+        let what = if is_bidi_control(c) {
+            BIDI
+        } else if is_zero_width(c) {
+            "a zero-width character, which cannot be seen"
+        } else if matches!(c, '\u{2028}' | '\u{2029}') {
+            "a line or paragraph separator (it is a single line)"
+        } else {
+            continue;
+        };
+        return Err(FieldProblem::HiddenCharacter { character: c, what });
+    }
     Ok(())
 }
 
-/// Checks free text (scope, exclusions, notes): not blank, no control
-/// characters other than line feed.
+/// Checks free text (scope, exclusions, notes): not blank (see
+/// [`is_blank`]), no control characters other than line feed, no
+/// bidirectional controls, no line or paragraph separators. Zero-width
+/// joiners stay allowed here: some scripts and emoji need them.
 pub(crate) fn check_text(s: &str) -> Result<(), FieldProblem> {
-    if s.trim().is_empty() {
+    if is_blank(s) {
         return Err(FieldProblem::Blank);
     }
     if s.chars().any(|c| c.is_control() && c != '\n') {
         return Err(FieldProblem::ControlCharacter { multiline: true });
     }
+    for c in s.chars() {
+        let what = if is_bidi_control(c) {
+            BIDI
+        } else if matches!(c, '\u{2028}' | '\u{2029}') {
+            "a line or paragraph separator (use a line feed)"
+        } else {
+            continue;
+        };
+        return Err(FieldProblem::HiddenCharacter { character: c, what });
+    }
     Ok(())
+}
+
+const BIDI: &str = "a bidirectional control, which reorders how the text around it is shown";
+
+/// Unicode's Bidi_Control characters: ALM, LRM, RLM, the embeddings and
+/// overrides U+202A to U+202E, and the isolates U+2066 to U+2069.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Zero-width space, non-joiner and joiner, word joiner, and the zero-width
+/// no-break space (byte order mark).
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Blank: nothing but invisible characters, that is Unicode White_Space
+/// (U+00A0 and U+3000 included) and Default_Ignorable_Code_Point (Unicode
+/// 15.1: soft hyphen, zero-width and format characters, fillers, variation
+/// selectors, tags). The empty string is blank.
+fn is_blank(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_whitespace() || is_default_ignorable(c))
+}
+
+/// Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.1).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// Checks a log origin: 1 to 255 visible ASCII characters without '+', as
@@ -531,6 +590,11 @@ mod tests {
         assert!(check_line("a\nb").is_err());
         assert!(check_text("a\nb").is_ok());
         assert!(check_text("a\u{1b}[31m").is_err());
+        assert!(check_line("\u{3000}").is_err() && check_line("\u{200B}\u{00A0}").is_err());
+        assert!(
+            check_line("Ma\u{0308}rta").is_ok(),
+            "combining marks are visible"
+        );
         assert!(check_origin("registry.example.org/log").is_ok());
         assert!(check_origin("a+b").is_err());
     }
