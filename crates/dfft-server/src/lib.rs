@@ -9,6 +9,8 @@
 //!   health and metrics.
 //! - [`error`]: the one place where HTTP status codes are chosen.
 //! - [`keys`]: key files.
+//! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
+//!   cached jurisdiction matrix.
 //!
 //! Leaves out: formats and rules (in `dfft-core`), storage details (in
 //! `dfft-store`), TLS (terminate it in front of the server).
@@ -18,6 +20,7 @@
 pub mod api;
 pub mod error;
 pub mod keys;
+pub mod matrix;
 pub mod metrics;
 pub mod query;
 pub mod sequencer;
@@ -175,6 +178,7 @@ pub struct App {
     limits: Arc<Limits>,
     rate: Arc<RateLimiter>,
     alive: Arc<AtomicBool>,
+    matrix: Arc<matrix::MatrixCache>,
 }
 
 impl App {
@@ -371,6 +375,7 @@ impl Server {
             limits: Arc::new(limits),
             rate,
             alive,
+            matrix: Arc::default(),
         };
         Ok(Server { app, thread, info })
     }
@@ -410,7 +415,7 @@ fn router(app: App) -> Router {
         .route("/v1/route", get(query::route))
         .route("/v1/records/{*id}", get(query::record))
         .route("/v1/authorities", get(query::authorities))
-        .route("/v1/matrix", get(query::matrix))
+        .route("/v1/matrix", get(matrix::matrix))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .fallback(api::fallback)
