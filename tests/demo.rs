@@ -171,9 +171,26 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let (st, v) = reg.get_json("/v1/matrix?at=2024-01-01");
     assert_eq!(st, 200);
     let pairs = v["pairs"].as_array().unwrap();
+    let table = v["records"].as_array().unwrap();
+    let de_jp = pairs
+        .iter()
+        .find(|p| p["from"] == "DE" && p["to"] == "JP")
+        .expect("EEA->JP adequacy (2019) is in force in 2024");
+    // Pairs name records by their position in the records table.
+    let named: Vec<&str> = de_jp["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            table[i.as_u64().unwrap() as usize]["record"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(named, ["eu.ec/eu-adq-jp-2019"]);
     assert!(
-        pairs.iter().any(|p| p["from"] == "DE" && p["to"] == "JP"),
-        "EEA->JP adequacy (2019) is in force in 2024"
+        !table.iter().any(|r| r["record"] == "eu.ec/eu-scc-2001"),
+        "the 2001 clauses are not in force in 2024"
     );
     assert!(
         !pairs.iter().any(|p| p["from"] == "GB"),
