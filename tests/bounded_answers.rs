@@ -13,13 +13,21 @@ use dfft_core::answer::RecordHistory;
 use dfft_core::note::SignerKey;
 use dfft_core::statement::registry::Registry as CoreRegistry;
 use dfft_core::statement::{Date, Destination, Jurisdiction, Status};
+use dfft_server::matrix::MAX_CELLS;
+use dfft_server::query::MAX_ANSWER_EVENTS as MAX_EVENTS;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-/// The server's cap on (pair, record) cells and on events per answer.
-const MAX_CELLS: usize = 100_000;
-const MAX_EVENTS: usize = 10_000;
+/// The server's caps are the ones the README gives.
+#[test]
+fn the_caps_are_the_documented_ones() {
+    assert_eq!(MAX_CELLS, 100_000);
+    assert_eq!(MAX_EVENTS, 10_000);
+    let readme = include_str!("../README.md");
+    assert!(readme.contains("More than 100,000 (pair, record) cells"));
+    assert!(readme.contains("cites at most 10,000 events"));
+}
 
 fn post_batch(reg: &Registry, envelopes: &[Vec<u8>]) {
     for chunk in envelopes.chunks(1000) {
