@@ -293,3 +293,48 @@ pub async fn matrix(
     app.matrix.put(key, answer.clone());
     Ok(answer.respond())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(size: u64) -> Key {
+        Key {
+            size,
+            at: Date::new(2024, 1, 1).expect("valid date"),
+            from: None,
+        }
+    }
+
+    fn json(n: usize) -> Arc<Answer> {
+        Arc::new(Answer::Json(Bytes::from(vec![b' '; n])))
+    }
+
+    #[test]
+    fn cache_keeps_the_most_recently_used_within_its_bounds() {
+        let c = MatrixCache::default();
+        for size in 0..CACHED as u64 {
+            c.put(key(size), json(1));
+        }
+        // Touch the oldest, then add one more: the second oldest goes.
+        assert!(c.get(&key(0)).is_some());
+        c.put(key(100), json(1));
+        assert!(c.get(&key(0)).is_some());
+        assert!(c.get(&key(1)).is_none());
+        assert!(c.get(&key(100)).is_some());
+        // Another `from=` is another question.
+        let de = Key {
+            from: Jurisdiction::new("DE").ok(),
+            ..key(100)
+        };
+        assert!(c.get(&de).is_none());
+        // Over the byte budget only the newest stays, however large.
+        c.put(key(200), json(CACHED_BYTES));
+        assert!(c.get(&key(200)).is_some());
+        assert!(c.get(&key(100)).is_none());
+        // The next one pushes it out: together they are over the budget.
+        c.put(key(300), json(1));
+        assert!(c.get(&key(300)).is_some());
+        assert!(c.get(&key(200)).is_none());
+    }
+}
