@@ -158,7 +158,7 @@ fn in_table(table: &[Membership], code: &str, date: Date) -> bool {
 }
 
 impl Group {
-    /// Every group, in no particular order of meaning.
+    /// Every group of statements-v1.
     pub const ALL: [Group; 2] = [Group::Eu, Group::Eea];
 
     /// The group's code, `EU` or `EEA`.
