@@ -1,5 +1,5 @@
 //! `dfft demo`: a registry loaded with the real EU recognition history of
-//! `data/recognitions.json` (58 events: every adequacy decision, Safe
+//! `data/recognitions.json` (59 events: every adequacy decision, Safe
 //! Harbor, Privacy Shield, the Data Privacy Framework, SCCs), signed with
 //! generated DEMO keys.
 //!

@@ -45,8 +45,8 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let reg = Registry::start_cmd(dir.path(), &["demo"]);
     eprintln!("demo started and loaded in {:.2?}", t.elapsed());
     let cp = reg.checkpoint();
-    // Genesis + 3 enrolments + 58 events.
-    assert_eq!(cp.checkpoint.size, 1 + 3 + 58);
+    // Genesis + 3 enrolments + 59 events.
+    assert_eq!(cp.checkpoint.size, 1 + 3 + 59);
 
     use Status::*;
     for from in ["DE", "FR", "GB"] {
@@ -128,6 +128,27 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
         Some(Ended)
     );
 
+    // The 2001 clauses, repealed by Decision 2021/914 from 2021-09-27, are
+    // in force until then and not after, in the record and in a route answer.
+    let (st, body) = reg.get("/v1/records/eu.ec/eu-scc-2001");
+    assert_eq!(st, 200);
+    let h: RecordHistory = serde_json::from_slice(&body).unwrap();
+    let head = h.verify(&reg.log_key).unwrap();
+    let on = |d: &str| head.status_on(dfft_core::statement::Date::parse(d).unwrap());
+    assert_eq!(on("2021-09-26"), Some(InForce));
+    assert_eq!(on("2021-09-27"), Some(Expired));
+    assert_eq!(on("2022-01-01"), Some(Expired));
+    let (st, body) = reg.get("/v1/route?from=DE&to=US&at=2022-01-01&mechanism=scc");
+    assert_eq!(st, 200);
+    let ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
+    ans.verify(&reg.log_key, &[], 0).unwrap();
+    let scc2001 = ans
+        .records
+        .iter()
+        .find(|r| r.record == "eu.ec/eu-scc-2001")
+        .expect("the 2001 clauses answer for DE -> US");
+    assert_ne!(scc2001.status, Some(InForce), "not in force on 2022-01-01");
+
     // Tampering with a served answer is caught.
     let (_, body) = reg.get("/v1/route?from=DE&to=US&at=2016-01-01&mechanism=adequacy");
     let mut ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
@@ -150,9 +171,26 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let (st, v) = reg.get_json("/v1/matrix?at=2024-01-01");
     assert_eq!(st, 200);
     let pairs = v["pairs"].as_array().unwrap();
+    let table = v["records"].as_array().unwrap();
+    let de_jp = pairs
+        .iter()
+        .find(|p| p["from"] == "DE" && p["to"] == "JP")
+        .expect("EEA->JP adequacy (2019) is in force in 2024");
+    // Pairs name records by their position in the records table.
+    let named: Vec<&str> = de_jp["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            table[i.as_u64().unwrap() as usize]["record"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(named, ["eu.ec/eu-adq-jp-2019"]);
     assert!(
-        pairs.iter().any(|p| p["from"] == "DE" && p["to"] == "JP"),
-        "EEA->JP adequacy (2019) is in force in 2024"
+        !table.iter().any(|r| r["record"] == "eu.ec/eu-scc-2001"),
+        "the 2001 clauses are not in force in 2024"
     );
     assert!(
         !pairs.iter().any(|p| p["from"] == "GB"),

@@ -183,9 +183,21 @@ pub fn sign(statement: Value, keys: &[&SignerKey]) -> Vec<u8> {
 }
 
 pub fn enroll(gov: &SignerKey, id: &str, keys: &[&SignerKey], competence: &[&str]) -> Vec<u8> {
+    enroll_in(ORIGIN, gov, id, keys, competence)
+}
+
+/// An enrolment for the log `origin`.
+#[allow(dead_code)]
+pub fn enroll_in(
+    origin: &str,
+    gov: &SignerKey,
+    id: &str,
+    keys: &[&SignerKey],
+    competence: &[&str],
+) -> Vec<u8> {
     sign(
         json!({"kind": "authority", "action": "enroll", "authority": id, "name": format!("Authority {id}"),
-               "log": ORIGIN, "competence": competence, "keys": keys.iter().map(|k| k.verifier().to_string()).collect::<Vec<_>>(),
+               "log": origin, "competence": competence, "keys": keys.iter().map(|k| k.verifier().to_string()).collect::<Vec<_>>(),
                "issued_at": "2026-01-01T00:00:00Z"}),
         &[gov],
     )

@@ -906,7 +906,7 @@ fn record_heads_persist_as_json() {
 
 // ---- the real history ----
 
-/// The data file's 3 authorities enrolled, then its 58 events signed and
+/// The data file's 3 authorities enrolled, then its 59 events signed and
 /// applied in file order.
 fn history() -> Registry {
     let data: Value = serde_json::from_str(DATA).unwrap();
@@ -930,14 +930,14 @@ fn history() -> Registry {
     }
     assert_eq!(keys.len(), 3);
     let events = data["events"].as_array().unwrap();
-    assert_eq!(events.len(), 58);
+    assert_eq!(events.len(), 59);
     for e in events {
         let mut s = e.clone();
         s["issued_at"] = json!(format!("{}T00:00:00Z", e["effective"].as_str().unwrap()));
         let signer = &keys[e["authority"].as_str().unwrap()];
         submit(&mut reg, &s, &[signer]).unwrap_or_else(|err| panic!("{err}: {s}"));
     }
-    assert_eq!(reg.size(), 1 + 3 + 58);
+    assert_eq!(reg.size(), 1 + 3 + 59);
     reg
 }
 
@@ -1016,6 +1016,7 @@ fn eea_to_us_routes_through_the_years() {
             status_of(&r, "eu.ec/eu-scc-2002-c2p"),
             Some(Status::Expired)
         );
+        assert_eq!(status_of(&r, "eu.ec/eu-scc-2001"), Some(Status::Expired));
         assert_eq!(status_of(&r, "eu.ec/eu-scc-2021"), Some(Status::InForce));
         assert_eq!(
             status_of(&r, "eu.edpb/edpb-europrivacy-seal-2022"),
@@ -1064,6 +1065,10 @@ fn status_on_the_day_of_an_event_and_the_day_before() {
         (DPF, "2024-10-09", Some(Status::InForce)),
         ("eu.ec/eu-scc-2002-c2p", "2021-09-26", Some(Status::InForce)),
         ("eu.ec/eu-scc-2002-c2p", "2021-09-27", Some(Status::Expired)),
+        // The 2001 clauses end with them (Art. 4 of Decision 2021/914).
+        ("eu.ec/eu-scc-2001", "2021-09-26", Some(Status::InForce)),
+        ("eu.ec/eu-scc-2001", "2021-09-27", Some(Status::Expired)),
+        ("eu.ec/eu-scc-2001", "2022-01-01", Some(Status::Expired)),
         // The UK adequacy: expires 2025-06-27, extended on 2025-06-24 to
         // 2025-12-27, renewed on 2025-12-19 to 2031-12-27.
         ("eu.ec/eu-adq-gb-gdpr-2021", "2021-06-27", None),

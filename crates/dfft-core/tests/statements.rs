@@ -113,7 +113,7 @@ fn the_spec_examples_parse() {
 fn every_event_of_the_data_file_parses_and_round_trips() {
     let data: Value = serde_json::from_str(DATA).unwrap();
     let events = data["events"].as_array().unwrap();
-    assert_eq!(events.len(), 58);
+    assert_eq!(events.len(), 59);
     for e in events {
         let v = with(
             e.clone(),

@@ -9,6 +9,8 @@
 //!   health and metrics.
 //! - [`error`]: the one place where HTTP status codes are chosen.
 //! - [`keys`]: key files.
+//! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
+//!   cached jurisdiction matrix.
 //!
 //! Leaves out: formats and rules (in `dfft-core`), storage details (in
 //! `dfft-store`), TLS (terminate it in front of the server).
@@ -18,6 +20,7 @@
 pub mod api;
 pub mod error;
 pub mod keys;
+pub mod matrix;
 pub mod metrics;
 mod pinning;
 pub mod query;
@@ -183,6 +186,7 @@ pub struct App {
     alive: Arc<AtomicBool>,
     /// Permits for CPU-heavy verification (one per core).
     verify_pool: Arc<tokio::sync::Semaphore>,
+    matrix: Arc<matrix::MatrixCache>,
 }
 
 impl App {
@@ -385,6 +389,7 @@ impl Server {
                     .map(|n| n.get())
                     .unwrap_or(2),
             )),
+            matrix: Arc::default(),
         };
         Ok(Server { app, thread, info })
     }
@@ -424,7 +429,7 @@ fn router(app: App) -> Router {
         .route("/v1/route", get(query::route))
         .route("/v1/records/{*id}", get(query::record))
         .route("/v1/authorities", get(query::authorities))
-        .route("/v1/matrix", get(query::matrix))
+        .route("/v1/matrix", get(matrix::matrix))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .method_not_allowed_fallback(error::method_not_allowed)

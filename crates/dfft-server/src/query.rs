@@ -1,5 +1,16 @@
-//! Registry questions: routes, record histories, authorities and the
-//! jurisdiction matrix, each answered against one published checkpoint.
+//! Registry questions: routes, record histories and authorities, each
+//! answered against one published checkpoint (the jurisdiction matrix is
+//! in [`crate::matrix`]).
+//!
+//! A route's candidate records come from the route index (namespace `t`,
+//! keyed by a record's `to`) under every destination that covers the
+//! question's `to` on its date, as the core's
+//! [`Destination::covering`] lists them; the core's
+//! [`RecordHead::route_status`] then decides, so the answer is the one the
+//! core's `Registry::route` gives over the same entries.
+//!
+//! One answer cites at most [`MAX_ANSWER_EVENTS`] events; a larger one is
+//! refused with 413 `too_large`, saying how to narrow the question.
 //!
 //! Record heads live in the store (namespace `r`), written in the same
 //! atomic batch as their entries. A head may already hold events that the
@@ -15,8 +26,8 @@ use axum::response::{IntoResponse, Response};
 use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::merkle;
 use dfft_core::statement::registry::RecordHead;
-use dfft_core::statement::{Date, Destination, Group, Jurisdiction, Mechanism, Status};
-use std::collections::{BTreeMap, HashMap};
+use dfft_core::statement::{Date, Destination, Jurisdiction, Mechanism, Status};
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn today() -> Date {
@@ -27,7 +38,12 @@ fn today() -> Date {
     Date::today_from_unix_secs(secs).unwrap_or_else(|| Date::new(1970, 1, 1).expect("valid date"))
 }
 
-fn date_param(q: &HashMap<String, String>) -> Result<Date, ApiError> {
+/// Most events one route or record answer cites (each with its entry and
+/// inclusion proof, about 1.5 KiB).
+pub const MAX_ANSWER_EVENTS: usize = 10_000;
+
+/// The `at=` parameter, today (UTC) if absent.
+pub(crate) fn date_param(q: &HashMap<String, String>) -> Result<Date, ApiError> {
     match q.get("at") {
         None => Ok(today()),
         Some(s) => Date::parse(s).map_err(|e| ApiError::malformed(format!("at: {e}"))),
@@ -36,20 +52,11 @@ fn date_param(q: &HashMap<String, String>) -> Result<Date, ApiError> {
 
 /// A stored record head cut down to the events a tree of `size` covers;
 /// `None` if it has none yet.
-fn head_at(stored: &[u8], size: u64) -> Result<Option<RecordHead>, ApiError> {
+pub(crate) fn head_at(stored: &[u8], size: u64) -> Result<Option<RecordHead>, ApiError> {
     let mut h: RecordHead = serde_json::from_slice(stored)
         .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
     h.events.retain(|e| e.index < size);
     Ok((!h.events.is_empty()).then_some(h))
-}
-
-/// All record heads, cut down to the events the checkpoint covers.
-fn heads(app: &App, size: u64) -> Result<Vec<RecordHead>, ApiError> {
-    let mut out = Vec::new();
-    for (_, v) in app.shared.store.state_all(NS_RECORD)? {
-        out.extend(head_at(&v, size)?);
-    }
-    Ok(out)
 }
 
 /// A logged entry and its inclusion proof against the published checkpoint.
@@ -105,23 +112,21 @@ pub async fn route(
         None => None,
     };
     let published = app.shared.published();
-    // Candidate records from the route index: those to `to` itself, to a
-    // group `to` belongs to on the date, and to `*`.
-    let mut dests = vec![to.to_string(), "*".to_string()];
-    for g in [Group::Eu, Group::Eea] {
-        if g.has_member(to.as_str(), at) {
-            dests.push(g.code().to_string());
-        }
-    }
+    // Candidate records from the route index: those whose `to` covers `to`
+    // on the date, by the core's rule.
     let mut ids = Vec::new();
-    for d in &dests {
-        for (k, _) in app.shared.store.state_prefix(NS_ROUTE, &route_key(d, ""))? {
-            ids.push(k[d.len() + 1..].to_vec());
+    for d in Destination::covering(&to, at) {
+        let prefix = route_key(d.as_str(), "");
+        for (k, _) in app.shared.store.state_prefix(NS_ROUTE, &prefix)? {
+            if let Some(id) = k.strip_prefix(prefix.as_slice()) {
+                ids.push(id.to_vec());
+            }
         }
     }
     ids.sort();
     ids.dedup();
-    let mut records = Vec::new();
+    let mut matches = Vec::new();
+    let mut events = 0usize;
     for id in ids {
         let Some(v) = app.shared.store.state(NS_RECORD, &id)? else {
             continue;
@@ -130,8 +135,23 @@ pub async fn route(
             continue;
         };
         if let Some(status) = h.route_status(&from, &to, at, mechanism) {
-            records.push(answer(&app, &h, Some(status), &published)?);
+            events += h.events.len();
+            if events > MAX_ANSWER_EVENTS {
+                let how = match mechanism {
+                    None => "narrow it with mechanism= (adequacy, scc, ...)",
+                    Some(_) => "read the records' entries from the log instead (GET /v1/entries/<index>, or dfft audit)",
+                };
+                return Err(ApiError::too_large(format!(
+                    "the answer for {from} -> {to} on {at} would cite more than \
+                     {MAX_ANSWER_EVENTS} events; {how}"
+                )));
+            }
+            matches.push((h, status));
         }
+    }
+    let mut records = Vec::with_capacity(matches.len());
+    for (h, status) in &matches {
+        records.push(answer(&app, h, Some(*status), &published)?);
     }
     let ans = RouteAnswer {
         from,
@@ -157,6 +177,13 @@ pub async fn record(
         .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
     let h = head_at(&v, published.size)?
         .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
+    if h.events.len() > MAX_ANSWER_EVENTS {
+        return Err(ApiError::too_large(format!(
+            "record {id:?} has {} events; one answer cites at most {MAX_ANSWER_EVENTS}: \
+             read its entries from the log (GET /v1/entries/<index>, or dfft audit)",
+            h.events.len()
+        )));
+    }
     let record = answer(&app, &h, None, &published)?;
     Ok(axum::Json(RecordHistory {
         checkpoint: published.text.clone(),
@@ -194,51 +221,4 @@ pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
         axum::Json(serde_json::json!({"checkpoint": published.text, "authorities": out}))
             .into_response(),
     )
-}
-
-fn expand(j: &Jurisdiction, at: Date) -> Vec<String> {
-    match j.group() {
-        Some(g) => g.members_on(at).into_iter().map(str::to_string).collect(),
-        None => vec![j.to_string()],
-    }
-}
-
-/// `GET /v1/matrix?at=D`: for each (from, to) pair of jurisdictions, the
-/// records in force on D (groups expanded to their members on D; `*` kept).
-pub async fn matrix(
-    State(app): State<App>,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let at = date_param(&q)?;
-    let published = app.shared.published();
-    let mut pairs: BTreeMap<(String, String), Vec<serde_json::Value>> = BTreeMap::new();
-    for h in heads(&app, published.size)? {
-        if h.status_on(at) != Some(Status::InForce) {
-            continue;
-        }
-        let tos = match &h.to {
-            Destination::Any => vec!["*".to_string()],
-            Destination::Code(j) => expand(j, at),
-        };
-        for f in expand(&h.from, at) {
-            for t in &tos {
-                if &f == t {
-                    continue;
-                }
-                pairs
-                    .entry((f.clone(), t.clone()))
-                    .or_default()
-                    .push(serde_json::json!({
-                        "record": h.record.as_str(),
-                        "mechanism": h.mechanism,
-                        "since_index": h.events.last().map(|e| e.index),
-                    }));
-            }
-        }
-    }
-    let pairs: Vec<_> = pairs
-        .into_iter()
-        .map(|((f, t), recs)| serde_json::json!({"from": f, "to": t, "records": recs}))
-        .collect();
-    Ok(axum::Json(serde_json::json!({"at": at, "tree_size": published.size, "checkpoint": published.text, "pairs": pairs})).into_response())
 }

@@ -626,6 +626,30 @@ impl Store {
         Ok(out)
     }
 
+    /// Calls `f` with each (key, value) of a namespace's state, in key
+    /// order, holding one value at a time (unlike [`Store::state_all`]),
+    /// until `f` breaks or the namespace ends.
+    pub fn state_scan(
+        &self,
+        ns: u8,
+        mut f: impl FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let start = state_key(ns, b"");
+        for kv in self
+            .db
+            .iterator(IteratorMode::From(&start, Direction::Forward))
+        {
+            let (k, v) = kv?;
+            if !k.starts_with(&start) {
+                break;
+            }
+            if f(&k[start.len()..], &v).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a commit atomically and durably (see the crate docs).
     pub fn commit(&self, c: &Commit) -> Result<(), StoreError> {
         let size = self.size()?;

@@ -43,6 +43,21 @@ pub trait LogStore: HashReader<Error = StoreError> + Send + Sync {
     /// builds); `None` deletes the key.
     fn put_state(&self, state: &[(u8, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError>;
 
+    /// Calls `f` with each (key, value) of a namespace's state, in key
+    /// order, until `f` breaks or the namespace ends. Implementations hold
+    /// one value at a time where they can.
+    fn state_scan(
+        &self,
+        ns: u8,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        for (k, v) in self.state_prefix(ns, b"")? {
+            if f(&k, &v).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// All state values of a namespace, in key order.
     fn state_all(&self, ns: u8) -> Result<Vec<KeyValue>, StoreError> {
         self.state_prefix(ns, b"")
@@ -87,5 +102,12 @@ impl LogStore for crate::Store {
     }
     fn frontier(&self, size: u64) -> Result<Frontier, StoreError> {
         crate::Store::frontier(self, size)
+    }
+    fn state_scan(
+        &self,
+        ns: u8,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        crate::Store::state_scan(self, ns, f)
     }
 }

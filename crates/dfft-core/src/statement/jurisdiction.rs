@@ -158,6 +158,9 @@ fn in_table(table: &[Membership], code: &str, date: Date) -> bool {
 }
 
 impl Group {
+    /// Every group of statements-v1.
+    pub const ALL: [Group; 2] = [Group::Eu, Group::Eea];
+
     /// The group's code, `EU` or `EEA`.
     pub fn code(self) -> &'static str {
         match self {
@@ -414,6 +417,30 @@ impl Destination {
             Destination::Code(j) => j.covers(other, date),
         }
     }
+
+    /// Every destination that covers `code` on `date`: exactly the `d` for
+    /// which `d.covers(code, date)`, sorted and without repeats. This is how
+    /// an index keyed by a record's `to` finds the records that answer a
+    /// route question "to `code`" (`*`, `code` itself, and each group that
+    /// covers it that day: `EEA` for `EU`, `EU` and `EEA` for a member).
+    ///
+    /// The candidates are `*`, `code` and every group, each kept only if
+    /// [`Destination::covers`] says so: by [`Jurisdiction::covers`] a code
+    /// other than `code` covers it only if it is a group, so no destination
+    /// outside the candidates can cover it.
+    pub fn covering(code: &Jurisdiction, date: Date) -> Vec<Destination> {
+        let groups = Group::ALL
+            .iter()
+            .map(|g| Destination::Code(Jurisdiction(g.code().to_owned())));
+        let mut out: Vec<Destination> = [Destination::Any, Destination::Code(code.clone())]
+            .into_iter()
+            .chain(groups)
+            .filter(|d| d.covers(code, date))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 impl fmt::Display for Destination {
@@ -541,5 +568,59 @@ mod tests {
         assert!(!j("EU").covers(&j("GB"), d("2021-01-01")));
         assert!(Destination::Any.covers(&j("IO:EPO"), day));
         assert!(Destination::Code(j("EEA")).covers(&j("DE"), day));
+    }
+
+    /// Every code the tables know, both groups, and a subdivision and an
+    /// organisation of each form.
+    fn all_codes() -> Vec<Jurisdiction> {
+        COUNTRIES
+            .iter()
+            .chain(&["EU", "EEA", "AE-DU", "FR-75C", "IO:EPO", "IO:UN-OCHA"])
+            .map(|c| j(c))
+            .collect()
+    }
+
+    #[test]
+    fn covering_lists_exactly_the_destinations_that_cover() {
+        let codes = all_codes();
+        let mut dests: Vec<Destination> = codes.iter().cloned().map(Destination::Code).collect();
+        dests.push(Destination::Any);
+        // Each membership's first and last day and the days around them.
+        let mut dates = vec![d("1957-12-31"), d("2024-01-01"), d("9999-12-31")];
+        for m in EU_MEMBERS.iter().chain(EEA_ONLY_MEMBERS) {
+            dates.push(m.from);
+            dates.extend(m.from.prev_day());
+            if let Some(u) = m.until {
+                dates.push(u);
+                dates.extend(u.next_day());
+            }
+        }
+        dates.sort();
+        dates.dedup();
+        for &day in &dates {
+            for c in &codes {
+                let got = Destination::covering(c, day);
+                let want: Vec<Destination> = {
+                    let mut v: Vec<_> =
+                        dests.iter().filter(|x| x.covers(c, day)).cloned().collect();
+                    v.sort();
+                    v
+                };
+                assert_eq!(got, want, "{c} on {day}");
+            }
+        }
+        let names = |c: &str, day: &str| -> Vec<String> {
+            Destination::covering(&j(c), d(day))
+                .iter()
+                .map(|x| x.as_str().to_owned())
+                .collect()
+        };
+        assert_eq!(names("EU", "2024-01-01"), ["*", "EEA", "EU"]);
+        assert_eq!(names("EEA", "2024-01-01"), ["*", "EEA"]);
+        assert_eq!(names("DE", "2024-01-01"), ["*", "DE", "EEA", "EU"]);
+        assert_eq!(names("NO", "2024-01-01"), ["*", "EEA", "NO"]);
+        assert_eq!(names("GB", "2020-12-31"), ["*", "EEA", "EU", "GB"]);
+        assert_eq!(names("GB", "2021-01-01"), ["*", "GB"]);
+        assert_eq!(names("AE-DU", "2024-01-01"), ["*", "AE-DU"]);
     }
 }

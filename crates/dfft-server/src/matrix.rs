@@ -1,0 +1,341 @@
+//! `GET /v1/matrix?at=D[&from=X]`: for each (from, to) pair of countries,
+//! the records in force on D, against one published checkpoint.
+//!
+//! A record's `from` and `to` are expanded to the codes they cover on D
+//! that are not groups: a group's members on D, any other code itself;
+//! `*` stays `*`. Pairs with the same code on both sides are left out.
+//! `from=X` keeps the pairs whose `from` X covers on D (`DE`, or `EEA` for
+//! all its members), by the core's `Jurisdiction::covers`.
+//!
+//! The answer is compact: each record in force appears once in `records`,
+//! and each pair lists positions in that table. It is bounded: more than
+//! [`MAX_CELLS`] (pair, record) cells is refused with 413 `too_large`
+//! before anything is built, and the message says how to narrow it
+//! (`from=`). It is computed on a blocking thread, one computation at a
+//! time, reading one record head at a time, and the serialised answer (or
+//! the refusal) is cached per (tree size, D, X) for the last [`CACHED`]
+//! questions (at most [`CACHED_BYTES`]), so repeated questions against one
+//! checkpoint cost a copy.
+//!
+//! Leaves out: proofs (the matrix is an overview: ask `/v1/route` for a
+//! verifiable answer), and paging.
+
+use crate::error::ApiError;
+use crate::error::ApiQuery;
+use crate::query::{date_param, head_at};
+use crate::sequencer::{Published, NS_RECORD};
+use crate::App;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use dfft_core::statement::{Date, Destination, Jurisdiction, Mechanism, Status};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
+
+/// Most (pair, record) cells in one answer (about 10 bytes each, plus the
+/// records they name).
+pub const MAX_CELLS: usize = 100_000;
+
+/// How many answers the cache keeps.
+pub const CACHED: usize = 8;
+
+/// Most bytes of answers the cache keeps (the newest is always kept).
+pub const CACHED_BYTES: usize = 64 << 20;
+
+/// What one question is cached under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    size: u64,
+    at: Date,
+    from: Option<Jurisdiction>,
+}
+
+/// A computed answer: the JSON body, or the refusal's message.
+#[derive(Debug)]
+enum Answer {
+    Json(Bytes),
+    TooLarge(String),
+}
+
+impl Answer {
+    fn len(&self) -> usize {
+        match self {
+            Answer::Json(b) => b.len(),
+            Answer::TooLarge(m) => m.len(),
+        }
+    }
+
+    fn respond(&self) -> Response {
+        match self {
+            Answer::Json(b) => (
+                [(header::CONTENT_TYPE, "application/json")],
+                Bytes::clone(b),
+            )
+                .into_response(),
+            Answer::TooLarge(m) => ApiError::too_large(m.clone()).into_response(),
+        }
+    }
+}
+
+/// The last [`CACHED`] matrix answers, and the permit to compute one.
+#[derive(Debug)]
+pub struct MatrixCache {
+    answers: Mutex<VecDeque<(Key, Arc<Answer>)>>,
+    compute: tokio::sync::Semaphore,
+}
+
+impl Default for MatrixCache {
+    fn default() -> Self {
+        MatrixCache {
+            answers: Mutex::new(VecDeque::with_capacity(CACHED)),
+            compute: tokio::sync::Semaphore::new(1),
+        }
+    }
+}
+
+impl MatrixCache {
+    fn get(&self, key: &Key) -> Option<Arc<Answer>> {
+        let mut a = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        let i = a.iter().position(|(k, _)| k == key)?;
+        // Most recently used at the front.
+        let hit = a.remove(i)?;
+        let answer = hit.1.clone();
+        a.push_front(hit);
+        Some(answer)
+    }
+
+    fn put(&self, key: Key, answer: Arc<Answer>) {
+        let mut a = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        a.retain(|(k, _)| k != &key);
+        a.push_front((key, answer));
+        a.truncate(CACHED);
+        while a.len() > 1 && a.iter().map(|(_, x)| x.len()).sum::<usize>() > CACHED_BYTES {
+            a.pop_back();
+        }
+    }
+}
+
+/// One record in the answer's table.
+#[derive(Serialize)]
+struct Row {
+    record: String,
+    mechanism: Mechanism,
+    from: Jurisdiction,
+    to: Destination,
+    /// The index of the record's last event in the tree.
+    since_index: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Pair<'a> {
+    from: &'a str,
+    to: &'a str,
+    /// Positions in `records`.
+    records: Vec<u32>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    at: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a Jurisdiction>,
+    tree_size: u64,
+    checkpoint: &'a str,
+    records: Vec<Row>,
+    pairs: Vec<Pair<'a>>,
+}
+
+/// The codes `j` covers on `at` that are not groups.
+fn expand(j: &Jurisdiction, at: Date) -> Vec<String> {
+    match j.group() {
+        Some(g) => g.members_on(at).into_iter().map(str::to_string).collect(),
+        None => vec![j.to_string()],
+    }
+}
+
+/// Builds the answer for `published` (see the module docs).
+fn build(
+    app: &App,
+    published: &Published,
+    at: Date,
+    from: Option<&Jurisdiction>,
+) -> Result<Answer, ApiError> {
+    // One pass over the heads, keeping only what the answer shows; the
+    // count of cells is known per record, so a refusal comes before any
+    // pair is built.
+    let mut table: Vec<Row> = Vec::new();
+    // Per row of the table, the codes on each side.
+    let mut sides: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    let mut cells = 0usize;
+    let mut failed: Option<ApiError> = None;
+    let mut too_large = false;
+    app.shared.store.state_scan(NS_RECORD, &mut |_, v| {
+        let h = match head_at(v, published.size) {
+            Ok(Some(h)) => h,
+            Ok(None) => return ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                return ControlFlow::Break(());
+            }
+        };
+        if h.status_on(at) != Some(Status::InForce) {
+            return ControlFlow::Continue(());
+        }
+        let mut froms = expand(&h.from, at);
+        if let Some(x) = from {
+            froms.retain(|f| Jurisdiction::new(f).is_ok_and(|f| x.covers(&f, at)));
+        }
+        let tos = match &h.to {
+            Destination::Any => vec!["*".to_string()],
+            Destination::Code(j) => expand(j, at),
+        };
+        let both = froms.iter().filter(|f| tos.contains(f)).count();
+        let n = froms.len() * tos.len() - both;
+        if n == 0 {
+            return ControlFlow::Continue(());
+        }
+        cells += n;
+        if cells > MAX_CELLS {
+            too_large = true;
+            return ControlFlow::Break(());
+        }
+        let row = Row {
+            record: h.record.to_string(),
+            mechanism: h.mechanism,
+            from: h.from.clone(),
+            to: h.to.clone(),
+            since_index: h.events.last().map(|e| e.index),
+        };
+        table.push(row);
+        sides.push((froms, tos));
+        ControlFlow::Continue(())
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if too_large {
+        let narrow = match from {
+            None => "ask for one origin at a time with from= (a country such as from=DE, or a group)",
+            Some(_) => "ask for a narrower from= (a country rather than a group), or use /v1/route for one pair",
+        };
+        return Ok(Answer::TooLarge(format!(
+            "the matrix on {at} has more than {MAX_CELLS} (pair, record) cells; {narrow}"
+        )));
+    }
+    let mut pairs: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
+    for (i, (froms, tos)) in sides.iter().enumerate() {
+        let Ok(i) = u32::try_from(i) else {
+            return Err(ApiError::internal("matrix: too many records"));
+        };
+        for f in froms {
+            for t in tos {
+                if f != t {
+                    pairs.entry((f, t)).or_default().push(i);
+                }
+            }
+        }
+    }
+    let pairs = pairs
+        .into_iter()
+        .map(|((from, to), records)| Pair { from, to, records })
+        .collect();
+    let body = Body {
+        at,
+        from,
+        tree_size: published.size,
+        checkpoint: &published.text,
+        records: table,
+        pairs,
+    };
+    let json = serde_json::to_vec(&body).map_err(|e| ApiError::internal(format!("matrix: {e}")))?;
+    Ok(Answer::Json(Bytes::from(json)))
+}
+
+/// `GET /v1/matrix?at=D[&from=X]` (see the module docs).
+pub async fn matrix(
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let at = date_param(&q)?;
+    let from = q
+        .get("from")
+        .map(|s| Jurisdiction::new(s))
+        .transpose()
+        .map_err(|e| ApiError::malformed(format!("from: {e}")))?;
+    let published = app.shared.published();
+    let key = Key {
+        size: published.size,
+        at,
+        from,
+    };
+    if let Some(a) = app.matrix.get(&key) {
+        return Ok(a.respond());
+    }
+    // One computation at a time; a question asked meanwhile finds the
+    // answer in the cache once the permit is free.
+    let _permit = app
+        .matrix
+        .compute
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("matrix: closed"))?;
+    if let Some(a) = app.matrix.get(&key) {
+        return Ok(a.respond());
+    }
+    let app2 = app.clone();
+    let from = key.from.clone();
+    let answer = tokio::task::spawn_blocking(move || build(&app2, &published, at, from.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(format!("matrix: {e}")))??;
+    let answer = Arc::new(answer);
+    app.matrix.put(key, answer.clone());
+    Ok(answer.respond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(size: u64) -> Key {
+        Key {
+            size,
+            at: Date::new(2024, 1, 1).expect("valid date"),
+            from: None,
+        }
+    }
+
+    fn json(n: usize) -> Arc<Answer> {
+        Arc::new(Answer::Json(Bytes::from(vec![b' '; n])))
+    }
+
+    #[test]
+    fn cache_keeps_the_most_recently_used_within_its_bounds() {
+        let c = MatrixCache::default();
+        for size in 0..CACHED as u64 {
+            c.put(key(size), json(1));
+        }
+        // Touch the oldest, then add one more: the second oldest goes.
+        assert!(c.get(&key(0)).is_some());
+        c.put(key(100), json(1));
+        assert!(c.get(&key(0)).is_some());
+        assert!(c.get(&key(1)).is_none());
+        assert!(c.get(&key(100)).is_some());
+        // Another `from=` is another question.
+        let de = Key {
+            from: Jurisdiction::new("DE").ok(),
+            ..key(100)
+        };
+        assert!(c.get(&de).is_none());
+        // Over the byte budget only the newest stays, however large.
+        c.put(key(200), json(CACHED_BYTES));
+        assert!(c.get(&key(200)).is_some());
+        assert!(c.get(&key(100)).is_none());
+        // The next one pushes it out: together they are over the budget.
+        c.put(key(300), json(1));
+        assert!(c.get(&key(300)).is_some());
+        assert!(c.get(&key(200)).is_none());
+    }
+}
