@@ -66,7 +66,14 @@ fn a_full_disk_answers_507_loses_nothing_and_writing_resumes() {
     let ec = key("eu.ec", 90);
     assert_eq!(reg.post(&enroll(&gov, "eu.ec", &[&ec], &["EEA"])).0, 201);
     let grant = |n: usize| {
-        let mut v = recognition_json("eu.ec", &format!("eu.ec/r{n}"), "granted", "EEA", "JP", "2019-01-23");
+        let mut v = recognition_json(
+            "eu.ec",
+            &format!("eu.ec/r{n}"),
+            "granted",
+            "EEA",
+            "JP",
+            "2019-01-23",
+        );
         // Large-ish statements fill the WAL faster.
         v["notes"] = serde_json::json!("x".repeat(8000));
         sign(v, &[&ec])
