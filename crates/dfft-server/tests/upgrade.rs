@@ -127,7 +127,7 @@ fn an_old_logs_repeated_statement_loses_its_effect_on_upgrade() {
     commit.checkpoint = cp.sign(&[&key(ORIGIN, 1)], 1).unwrap().to_text();
     store.commit(&commit).unwrap();
     // ...and it had no statement index.
-    let mut wipe: Vec<(u8, Vec<u8>, Option<Vec<u8>>)> = store
+    let mut wipe: Vec<dfft_store::StateWrite> = store
         .state_all(NS_STATEMENT)
         .unwrap()
         .into_iter()
