@@ -63,6 +63,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         block_cache_mb: 64,
         mmap_reads: false,
         memory_levels_from: 4,
+        conn: serve::ConnArgs::from_env()?,
     };
     let server = serve::open(&args)?;
     let created = server.info.created;

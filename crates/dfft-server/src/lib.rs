@@ -7,6 +7,7 @@
 //! - [`sequencer`]: the single writer, its batching and its crash-safety order.
 //! - [`api`]: C2SP tlog-tiles reads, `POST /v1/entries`, proofs, info,
 //!   health and metrics.
+//! - [`conn`]: the accept loop, connection timeouts and the connection cap.
 //! - [`error`]: the one place where HTTP status codes are chosen.
 //! - [`keys`]: key files.
 //!
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod conn;
 pub mod error;
 pub mod keys;
 pub mod metrics;
@@ -57,6 +59,20 @@ pub struct Limits {
     pub rate_burst: f64,
     /// Longest time to receive a request body.
     pub body_timeout: Duration,
+    /// Longest time to receive a request head, from its first byte.
+    pub header_timeout: Duration,
+    /// Close a connection with no request in progress once no byte has
+    /// moved for this long.
+    pub idle_timeout: Duration,
+    /// Close a connection once a response write has made no progress for
+    /// this long (a client that does not read its answer).
+    pub write_timeout: Duration,
+    /// Most connections served at once (see [`conn`] for what happens at
+    /// the cap). The binary lowers it to fit the descriptor limit.
+    pub max_connections: usize,
+    /// Most bytes of request bodies held at once, over all requests; a
+    /// body that does not fit gets 503 at once.
+    pub max_body_memory: usize,
 }
 
 impl Default for Limits {
@@ -73,6 +89,11 @@ impl Default for Limits {
             rate_per_signer: 0.0,
             rate_burst: 1000.0,
             body_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            max_connections: 2048,
+            max_body_memory: 256 << 20,
         }
     }
 }
@@ -175,6 +196,9 @@ pub struct App {
     limits: Arc<Limits>,
     rate: Arc<RateLimiter>,
     alive: Arc<AtomicBool>,
+    /// Bytes of request bodies that may still be held ([`Limits::max_body_memory`]).
+    body_memory: Arc<tokio::sync::Semaphore>,
+    conn_stats: Arc<conn::ConnStats>,
 }
 
 impl App {
@@ -365,12 +389,19 @@ impl Server {
                 alive2.store(false, Ordering::Relaxed);
             })?;
         let rate = Arc::new(RateLimiter::new(limits.rate_per_signer, limits.rate_burst));
+        let body_memory = Arc::new(tokio::sync::Semaphore::new(
+            limits
+                .max_body_memory
+                .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+        ));
         let app = App {
             shared,
             queue: tx,
             limits: Arc::new(limits),
             rate,
             alive,
+            body_memory,
+            conn_stats: Arc::default(),
         };
         Ok(Server { app, thread, info })
     }
@@ -388,10 +419,9 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Server { app, thread, .. } = self;
+        let (limits, stats) = (app.limits.clone(), app.conn_stats.clone());
         let r = router(app);
-        let res = axum::serve(listener, r)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let res = conn::serve(listener, r, &limits, stats, shutdown).await;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         res
     }
