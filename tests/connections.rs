@@ -222,6 +222,10 @@ fn slow_header_and_idle_sockets_are_closed_while_new_clients_are_served() {
             worst(g)
         );
     }
+    eprintln!(
+        "closed after: silent {:?}..{:?}, kept-alive {:?}..{:?}, slow header {:?}..{:?}; {served} new clients served meanwhile",
+        first(0), worst(0), first(1), worst(1), first(2), worst(2)
+    );
     assert!(served >= 10, "only {served} new clients served");
     assert!(
         metric(
@@ -277,6 +281,7 @@ fn a_connection_flood_under_1024_descriptors_leaves_writes_working() {
         }
     }
     let during = fds();
+    eprintln!("{during} descriptors open in the server during the flood");
     assert!(
         during + 512 <= 1024,
         "{during} descriptors open: the store's reserve of 512 is gone"
@@ -343,6 +348,7 @@ fn a_client_that_never_reads_is_disconnected_after_the_write_timeout() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let after = t0.elapsed();
+    eprintln!("a client that does not read closed {after:?} after its first request");
     assert!(
         after >= Duration::from_secs(1),
         "closed before the write timeout: {after:?}"
