@@ -29,8 +29,9 @@
 //!   kept-alive client that loses its idle connection reconnects).
 //!
 //! Shutdown is graceful: the loop stops accepting, every connection
-//! finishes the request it is serving and closes, and [`serve`] returns
-//! once all have closed (the timeouts above bound how long that takes).
+//! finishes the request it is serving and closes (one still receiving a
+//! request head closes at once), and [`serve`] returns once all have
+//! closed (the timeouts above bound how long that takes).
 //!
 //! Leaves out: TLS and HTTP/2 (terminate them in a front-end proxy), limits
 //! per client address (the proxy's job too), request body size and memory
@@ -57,8 +58,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// Largest read or write buffer of one connection, bytes: bounds what a
-/// slow-header connection pins (hyper's default is about 400 KiB).
-const MAX_BUF: usize = 64 * 1024;
+/// slow-header connection pins (hyper's default is about 400 KiB), and the
+/// largest request head (431 beyond).
+const MAX_BUF: usize = 16 * 1024;
 
 /// Counters of the connection layer, rendered with the other metrics.
 #[derive(Default)]
@@ -81,14 +83,17 @@ enum Close {
     WriteTimeout,
     /// Closed at the cap to make room for a new connection.
     Evicted,
+    /// Still reading a request head when the server shut down.
+    Shutdown,
 }
 
 impl Close {
-    const ALL: [Close; 4] = [
+    const ALL: [Close; 5] = [
         Close::HeaderTimeout,
         Close::Idle,
         Close::WriteTimeout,
         Close::Evicted,
+        Close::Shutdown,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -96,6 +101,7 @@ impl Close {
             Close::Idle => "idle",
             Close::WriteTimeout => "write_timeout",
             Close::Evicted => "evicted",
+            Close::Shutdown => "shutdown",
         }
     }
 }
@@ -161,6 +167,8 @@ struct ConnState {
     idle_since: AtomicU64,
     /// Asked to close at the cap.
     evict: AtomicBool,
+    /// The server is shutting down.
+    stopping: AtomicBool,
     wake: Notify,
 }
 
@@ -175,6 +183,7 @@ impl ConnState {
             busy: AtomicUsize::new(0),
             idle_since: AtomicU64::new(now),
             evict: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             wake: Notify::new(),
         }
     }
@@ -374,6 +383,11 @@ async fn watchdog(state: &ConnState, t: Timeouts) -> Close {
             continue;
         }
         let head = state.head_since.load(Relaxed);
+        // At shutdown hyper closes idle connections and finishes requests
+        // in progress; a half-read head need not be waited for.
+        if head != 0 && stalled == 0 && state.stopping.load(Relaxed) {
+            return Close::Shutdown;
+        }
         if head != 0 {
             if now.saturating_sub(head - 1) >= header {
                 return Close::HeaderTimeout;
@@ -439,6 +453,8 @@ async fn connection(
             _ = stop.changed(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
+                state.stopping.store(true, Relaxed);
+                state.wake.notify_one();
             }
         }
     }
