@@ -13,6 +13,7 @@
 mod authority;
 mod client_cmds;
 mod demo;
+mod fdlimit;
 mod serve;
 
 use clap::{Parser, Subcommand};

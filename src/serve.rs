@@ -1,5 +1,6 @@
 //! `dfft serve`.
 
+use crate::fdlimit;
 use anyhow::Context as _;
 use clap::Args;
 use dfft_server::{Config, GovernanceConfig, Limits, Server};
@@ -87,6 +88,42 @@ pub struct ServeArgs {
     #[arg(long, env = "DFFT_MEMORY_LEVELS_FROM", default_value_t = 4,
           value_parser = clap::value_parser!(u8).range(1..=63))]
     pub memory_levels_from: u8,
+    /// Connection and resource limits.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Connection and resource limits of `dfft serve` (docs/operations.md,
+/// "Connections and resource limits").
+#[derive(Args, Debug, Clone)]
+pub struct ConnArgs {
+    /// Seconds allowed to receive a request head, from its first byte.
+    #[arg(long, env = "DFFT_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Close a connection with no request in progress after this many
+    /// seconds without a byte read or written (idle keep-alive).
+    #[arg(long, env = "DFFT_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Close a connection when writing an answer makes no progress for this
+    /// many seconds (a client that does not read).
+    #[arg(long, env = "DFFT_WRITE_TIMEOUT", default_value_t = 30)]
+    pub write_timeout: u64,
+    /// Most client connections served at once; lowered at start to keep
+    /// --store-max-open-files and a margin of 64 descriptors free under the
+    /// descriptor limit (raised to its hard limit at start). At the cap the
+    /// connection idle longest is closed for a newcomer.
+    #[arg(long, env = "DFFT_MAX_CONNECTIONS", default_value_t = 2048)]
+    pub max_connections: usize,
+    /// Most bytes of request bodies held at once over all requests (by
+    /// declared length, or the body limit when none is declared); a body
+    /// that does not fit gets 503 with Retry-After.
+    #[arg(long, env = "DFFT_MAX_BODY_MEMORY", default_value_t = 256 << 20)]
+    pub max_body_memory: usize,
+    /// Most files RocksDB keeps open (its table cache); kept in reserve
+    /// below the descriptor limit.
+    #[arg(long, env = "DFFT_STORE_MAX_OPEN_FILES", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(16..))]
+    pub store_max_open_files: u32,
 }
 
 impl ServeArgs {
@@ -119,11 +156,17 @@ impl ServeArgs {
                 rate_per_signer: self.rate_per_signer,
                 rate_burst: self.rate_burst,
                 body_timeout: Duration::from_secs(self.body_timeout.max(1)),
+                header_timeout: Duration::from_secs(self.conn.header_timeout.max(1)),
+                idle_timeout: Duration::from_secs(self.conn.idle_timeout.max(1)),
+                write_timeout: Duration::from_secs(self.conn.write_timeout.max(1)),
+                max_connections: self.conn.max_connections.max(1),
+                max_body_memory: self.conn.max_body_memory.max(1),
             },
             store: dfft_store::StoreOptions {
                 block_cache_bytes: self.block_cache_mb.max(1) << 20,
                 mmap_reads: self.mmap_reads,
                 memory_from_level: self.memory_levels_from,
+                max_open_files: self.conn.store_max_open_files,
             },
         }
     }
@@ -140,8 +183,20 @@ pub fn init_logging() {
 
 /// Opens the server and prints what an operator needs to know.
 pub fn open(args: &ServeArgs) -> anyhow::Result<Server> {
+    let mut config = args.config();
+    let nofile = fdlimit::raise();
+    let reserve = config.store.max_open_files;
+    let cap = fdlimit::connection_cap(config.limits.max_connections, nofile.after, reserve);
+    if cap < config.limits.max_connections {
+        tracing::warn!(
+            configured = config.limits.max_connections,
+            cap,
+            "fewer connections than configured, to keep descriptors for the store"
+        );
+    }
+    config.limits.max_connections = cap;
     let server =
-        Server::open(args.config()).with_context(|| format!("opening {}", args.data.display()))?;
+        Server::open(config).with_context(|| format!("opening {}", args.data.display()))?;
     let i = &server.info;
     if i.created {
         eprintln!(
@@ -161,6 +216,13 @@ pub fn open(args: &ServeArgs) -> anyhow::Result<Server> {
         i.governance_vkeys.len()
     );
     eprintln!("tree size:      {}", i.size);
+    let show = |n: Option<u64>| n.map_or("unlimited".to_string(), |n| n.to_string());
+    eprintln!(
+        "connections:    at most {cap} (descriptor limit {}, raised from {}; {reserve} kept for the store, {} spare)",
+        show(nofile.after),
+        show(nofile.before),
+        fdlimit::MARGIN
+    );
     Ok(server)
 }
 

@@ -199,26 +199,52 @@ fn content_type_ok(headers: &HeaderMap) -> bool {
     mime == "application/json" || mime == "application/vnd.dsse.envelope.v1+json"
 }
 
+/// A request body, holding its share of the body memory bound
+/// ([`crate::Limits::max_body_memory`]) until dropped.
+struct HeldBody {
+    bytes: axum::body::Bytes,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for HeldBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Reads a JSON request body of at most `limit` bytes, within the body
-/// timeout.
-async fn read_body(app: &App, req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+/// timeout, once its declared length (or `limit` if it declares none) fits
+/// in the body memory bound; 503 at once if it does not.
+async fn read_body(app: &App, req: Request, limit: usize) -> Result<HeldBody, ApiError> {
     if !content_type_ok(req.headers()) {
         return Err(ApiError::unsupported_type(
             "send DSSE envelopes as application/json",
         ));
     }
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(len) = declared {
         if len > limit {
             return Err(ApiError::too_large(format!(
                 "body of {len} bytes exceeds the limit of {limit}"
             )));
         }
     }
+    // A body larger than the whole bound takes all of it, so that a small
+    // bound slows large bodies down rather than refusing them forever.
+    let want = declared
+        .unwrap_or(limit)
+        .min(app.limits.max_body_memory)
+        .min(u32::MAX as usize) as u32;
+    let permit = app
+        .body_memory
+        .clone()
+        .try_acquire_many_owned(want)
+        .map_err(|_| ApiError::overloaded("too many request bodies in flight; retry later"))?;
     let body: Body = req.into_body();
     match tokio::time::timeout(app.limits.body_timeout, axum::body::to_bytes(body, limit)).await {
         Err(_) => Err(ApiError::timeout(format!(
@@ -234,7 +260,10 @@ async fn read_body(app: &App, req: Request, limit: usize) -> Result<axum::body::
                 ApiError::malformed(format!("could not read body: {e}"))
             })
         }
-        Ok(Ok(b)) => Ok(b),
+        Ok(Ok(bytes)) => Ok(HeldBody {
+            bytes,
+            _permit: permit,
+        }),
     }
 }
 
@@ -424,8 +453,9 @@ async fn check_pooled(
 }
 
 async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
-    let bytes = read_body(app, req, app.limits.max_body).await?;
-    let checked = check_pooled(app, vec![bytes])
+    // The body's memory reservation is held until the answer.
+    let body = read_body(app, req, app.limits.max_body).await?;
+    let checked = check_pooled(app, vec![body.bytes.clone()])
         .await?
         .pop()
         .ok_or_else(|| ApiError::internal("no check result"))??;
@@ -833,7 +863,7 @@ pub async fn metrics(State(app): State<App>) -> Response {
     let size = app.shared.published().size;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.shared.metrics.render(size),
+        app.shared.metrics.render(size) + &app.conn_stats.render(),
     )
         .into_response()
 }

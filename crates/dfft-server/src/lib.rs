@@ -7,6 +7,7 @@
 //! - [`sequencer`]: the single writer, its batching and its crash-safety order.
 //! - [`api`]: C2SP tlog-tiles reads, `POST /v1/entries`, proofs, info,
 //!   health and metrics.
+//! - [`conn`]: the accept loop, connection timeouts and the connection cap.
 //! - [`error`]: the one place where HTTP status codes are chosen.
 //! - [`keys`]: key files.
 //! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod conn;
 pub mod error;
 pub mod keys;
 pub mod matrix;
@@ -63,6 +65,20 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// What new statements must satisfy (clock skew, v2 fields).
     pub admission: dfft_core::statement::admission::AdmissionPolicy,
+    /// Longest time to receive a request head, from its first byte.
+    pub header_timeout: Duration,
+    /// Close a connection with no request in progress once no byte has
+    /// moved for this long.
+    pub idle_timeout: Duration,
+    /// Close a connection once a response write has made no progress for
+    /// this long (a client that does not read its answer).
+    pub write_timeout: Duration,
+    /// Most connections served at once (see [`conn`] for what happens at
+    /// the cap). The binary lowers it to fit the descriptor limit.
+    pub max_connections: usize,
+    /// Most bytes of request bodies held at once, over all requests; a
+    /// body that does not fit gets 503 at once.
+    pub max_body_memory: usize,
 }
 
 impl Default for Limits {
@@ -81,6 +97,11 @@ impl Default for Limits {
             rate_burst: 1000.0,
             body_timeout: Duration::from_secs(10),
             admission: Default::default(),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            max_connections: 2048,
+            max_body_memory: 256 << 20,
         }
     }
 }
@@ -187,6 +208,9 @@ pub struct App {
     /// Permits for CPU-heavy verification (one per core).
     verify_pool: Arc<tokio::sync::Semaphore>,
     matrix: Arc<matrix::MatrixCache>,
+    /// Bytes of request bodies that may still be held ([`Limits::max_body_memory`]).
+    body_memory: Arc<tokio::sync::Semaphore>,
+    conn_stats: Arc<conn::ConnStats>,
 }
 
 impl App {
@@ -378,6 +402,11 @@ impl Server {
                 alive2.store(false, Ordering::Relaxed);
             })?;
         let rate = Arc::new(RateLimiter::new(limits.rate_per_signer, limits.rate_burst));
+        let body_memory = Arc::new(tokio::sync::Semaphore::new(
+            limits
+                .max_body_memory
+                .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+        ));
         let app = App {
             shared,
             queue: tx,
@@ -390,6 +419,8 @@ impl Server {
                     .unwrap_or(2),
             )),
             matrix: Arc::default(),
+            body_memory,
+            conn_stats: Arc::default(),
         };
         Ok(Server { app, thread, info })
     }
@@ -407,10 +438,9 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Server { app, thread, .. } = self;
+        let (limits, stats) = (app.limits.clone(), app.conn_stats.clone());
         let r = router(app);
-        let res = axum::serve(listener, r)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let res = conn::serve(listener, r, &limits, stats, shutdown).await;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         res
     }

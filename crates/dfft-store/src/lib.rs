@@ -320,6 +320,11 @@ pub struct StoreOptions {
     /// (the grouped layout); 1 costs about 28 MiB per million (280 MiB at
     /// 10M) and leaves one. Filled in the background after a restart.
     pub memory_from_level: u8,
+    /// Most files RocksDB keeps open (its table cache), at least 16. The
+    /// server keeps this many descriptors in reserve below the process's
+    /// limit, so that a connection flood cannot make the store fail to
+    /// open a WAL or table file.
+    pub max_open_files: u32,
 }
 
 impl Default for StoreOptions {
@@ -328,6 +333,7 @@ impl Default for StoreOptions {
             block_cache_bytes: 64 << 20,
             mmap_reads: false,
             memory_from_level: CACHED_LEVEL,
+            max_open_files: 512,
         }
     }
 }
@@ -342,7 +348,7 @@ impl Store {
     pub fn open_with(dir: &Path, so: StoreOptions) -> Result<Store, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
-        opts.set_max_open_files(512);
+        opts.set_max_open_files(i32::try_from(so.max_open_files.max(16)).unwrap_or(i32::MAX));
         opts.set_keep_log_file_num(4);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         let mut t = BlockBasedOptions::default();
