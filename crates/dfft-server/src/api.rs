@@ -1,7 +1,8 @@
 //! HTTP handlers: C2SP tlog-tiles reads, submissions, proofs and info.
 
 use crate::error::{ApiError, ApiPath, ApiQuery};
-use crate::sequencer::{outcome_of, Health, Job, Outcome, Published, NS_STATEMENT};
+use crate::sequencer::{outcome_of, Health, Job, Outcome, Published};
+use crate::state::RegistryState;
 use crate::App;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -316,16 +317,9 @@ fn check(app: &App, bytes: &[u8]) -> Result<(Checked, Vec<u8>, Hash), ApiError> 
     let envelope = Envelope::parse(bytes).map_err(|e| rule_error(e.into()))?;
     // Fast path for statements already covered by the published checkpoint,
     // under whatever signatures.
-    if let Some(v) = app
-        .shared
-        .store
-        .state(NS_STATEMENT, &envelope.statement_id())?
+    if let Some(index) =
+        RegistryState::new(&*app.shared.store).statement_index(&envelope.statement_id())?
     {
-        let index = u64::from_be_bytes(
-            v.as_slice()
-                .try_into()
-                .map_err(|_| ApiError::internal("statement index value"))?,
-        );
         let published = app.shared.published();
         if index < published.size {
             let entry = envelope.to_entry().map_err(|e| rule_error(e.into()))?;

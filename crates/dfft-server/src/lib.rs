@@ -27,6 +27,7 @@ pub mod metrics;
 mod pinning;
 pub mod query;
 pub mod sequencer;
+pub mod state;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -36,7 +37,7 @@ use dfft_core::statement::dsse::Envelope;
 use dfft_core::statement::registry::{verify_signatures, Submission};
 use dfft_core::statement::{Date, Genesis, Governance, Statement, Timestamp};
 use dfft_store::Store;
-use sequencer::{BatchLimits, Job, Outcome, Sequencer, Shared, NS_GENESIS};
+use sequencer::{BatchLimits, Job, Outcome, Sequencer, Shared};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -298,9 +299,7 @@ impl Server {
                 }
             })?;
         let size = store.size()?;
-        let stored_origin = store
-            .state(NS_GENESIS, b"origin")?
-            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let stored_origin = state::RegistryState::new(&*store).origin()?;
         let origin = match (&stored_origin, &config.origin) {
             (Some(s), Some(c)) if s != c => {
                 return Err(StartError::Config(format!(

@@ -22,8 +22,9 @@
 
 use crate::error::ApiError;
 use crate::error::ApiQuery;
-use crate::query::{date_param, head_at};
-use crate::sequencer::{Published, NS_RECORD};
+use crate::query::date_param;
+use crate::sequencer::Published;
+use crate::state::RegistryState;
 use crate::App;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -170,17 +171,8 @@ fn build(
     // Per row of the table, the codes on each side.
     let mut sides: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     let mut cells = 0usize;
-    let mut failed: Option<ApiError> = None;
     let mut too_large = false;
-    app.shared.store.state_scan(NS_RECORD, &mut |_, v| {
-        let h = match head_at(v, published.size) {
-            Ok(Some(h)) => h,
-            Ok(None) => return ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e);
-                return ControlFlow::Break(());
-            }
-        };
+    RegistryState::new(&*app.shared.store).scan_records_at(published.size, |h| {
         if h.status_on(at) != Some(Status::InForce) {
             return ControlFlow::Continue(());
         }
@@ -213,9 +205,6 @@ fn build(
         sides.push((froms, tos));
         ControlFlow::Continue(())
     })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
     if too_large {
         let narrow = match from {
             None => "ask for one origin at a time with from= (a country such as from=DE, or a group)",

@@ -19,14 +19,15 @@
 //! they always describe exactly the tree the checkpoint signs.
 
 use crate::error::{ApiError, ApiPath, ApiQuery};
-use crate::sequencer::{route_key, Published, NS_RECORD, NS_ROUTE};
+use crate::sequencer::Published;
+use crate::state::RegistryState;
 use crate::App;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::merkle;
 use dfft_core::statement::registry::RecordHead;
-use dfft_core::statement::{Date, Destination, Jurisdiction, Mechanism, Status};
+use dfft_core::statement::{Date, Jurisdiction, Mechanism, Status};
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,15 +49,6 @@ pub(crate) fn date_param(q: &HashMap<String, String>) -> Result<Date, ApiError> 
         None => Ok(today()),
         Some(s) => Date::parse(s).map_err(|e| ApiError::malformed(format!("at: {e}"))),
     }
-}
-
-/// A stored record head cut down to the events a tree of `size` covers;
-/// `None` if it has none yet.
-pub(crate) fn head_at(stored: &[u8], size: u64) -> Result<Option<RecordHead>, ApiError> {
-    let mut h: RecordHead = serde_json::from_slice(stored)
-        .map_err(|e| ApiError::internal(format!("record head: {e}")))?;
-    h.events.retain(|e| e.index < size);
-    Ok((!h.events.is_empty()).then_some(h))
 }
 
 /// A logged entry and its inclusion proof against the published checkpoint.
@@ -112,42 +104,20 @@ pub async fn route(
         None => None,
     };
     let published = app.shared.published();
-    // Candidate records from the route index: those whose `to` covers `to`
-    // on the date, by the core's rule.
-    let mut ids = Vec::new();
-    for d in Destination::covering(&to, at) {
-        let prefix = route_key(d.as_str(), "");
-        for (k, _) in app.shared.store.state_prefix(NS_ROUTE, &prefix)? {
-            if let Some(id) = k.strip_prefix(prefix.as_slice()) {
-                ids.push(id.to_vec());
-            }
-        }
-    }
-    ids.sort();
-    ids.dedup();
-    let mut matches = Vec::new();
-    let mut events = 0usize;
-    for id in ids {
-        let Some(v) = app.shared.store.state(NS_RECORD, &id)? else {
-            continue;
+    // Candidates from the route index under every destination that covers
+    // `to`, kept by the core's route rule (`state::RegistryState::route`).
+    let matches =
+        RegistryState::new(&*app.shared.store).route(&from, &to, at, mechanism, published.size)?;
+    let events: usize = matches.iter().map(|(h, _)| h.events.len()).sum();
+    if events > MAX_ANSWER_EVENTS {
+        let how = match mechanism {
+            None => "narrow it with mechanism= (adequacy, scc, ...)",
+            Some(_) => "read the records' entries from the log instead (GET /v1/entries/<index>, or dfft audit)",
         };
-        let Some(h) = head_at(&v, published.size)? else {
-            continue;
-        };
-        if let Some(status) = h.route_status(&from, &to, at, mechanism) {
-            events += h.events.len();
-            if events > MAX_ANSWER_EVENTS {
-                let how = match mechanism {
-                    None => "narrow it with mechanism= (adequacy, scc, ...)",
-                    Some(_) => "read the records' entries from the log instead (GET /v1/entries/<index>, or dfft audit)",
-                };
-                return Err(ApiError::too_large(format!(
-                    "the answer for {from} -> {to} on {at} would cite more than \
-                     {MAX_ANSWER_EVENTS} events; {how}"
-                )));
-            }
-            matches.push((h, status));
-        }
+        return Err(ApiError::too_large(format!(
+            "the answer for {from} -> {to} on {at} would cite more than \
+             {MAX_ANSWER_EVENTS} events; {how}"
+        )));
     }
     let mut records = Vec::with_capacity(matches.len());
     for (h, status) in &matches {
@@ -170,12 +140,8 @@ pub async fn record(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let published = app.shared.published();
-    let v = app
-        .shared
-        .store
-        .state(NS_RECORD, id.as_bytes())?
-        .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
-    let h = head_at(&v, published.size)?
+    let h = RegistryState::new(&*app.shared.store)
+        .record_at(&id, published.size)?
         .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
     if h.events.len() > MAX_ANSWER_EVENTS {
         return Err(ApiError::too_large(format!(

@@ -72,21 +72,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
-/// State namespace: governance and origin.
-pub const NS_GENESIS: u8 = b'g';
-/// State namespace: authorities by id.
-pub const NS_AUTHORITY: u8 = b'a';
-/// State namespace: record heads by record id.
-pub const NS_RECORD: u8 = b'r';
-/// State namespace: route index, `<to>\0<record>` -> empty, written when a
-/// record is granted (a record's `to` never changes).
-pub const NS_ROUTE: u8 = b't';
-/// State namespace: statement ids (SHA-256 of the PAE) -> the index (u64
-/// BE) of the entry that logged the statement.
-pub const NS_STATEMENT: u8 = b'p';
-/// Key in [`NS_GENESIS`] written once the statement index covers every
-/// entry (stores written before it are indexed on open).
-const STATEMENT_INDEX_DONE: &[u8] = b"statement_index";
+use crate::state::{
+    record_write, statement_write, writes_for, RegistryState, STATEMENT_INDEX_DONE,
+};
+pub use crate::state::{route_key, NS_AUTHORITY, NS_GENESIS, NS_RECORD, NS_ROUTE, NS_STATEMENT};
 /// Record heads kept in memory by the sequencer before the cache is dropped.
 const RECORD_CACHE: usize = 50_000;
 
@@ -402,19 +391,9 @@ impl Sequencer {
                 Err(poisoned) => *poisoned.into_inner() = p,
             }
         }
-        self.governance = match store.state(NS_GENESIS, b"governance")? {
-            Some(v) => Some(
-                serde_json::from_slice(&v)
-                    .map_err(|e| StoreError::Corrupt(format!("governance: {e}")))?,
-            ),
-            None => None,
-        };
-        self.authorities.clear();
-        for (_, v) in store.state_all(NS_AUTHORITY)? {
-            let a: AuthorityState = serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt(format!("authority: {e}")))?;
-            self.authorities.insert(a.id.to_string(), a);
-        }
+        let state = RegistryState::new(&**store);
+        self.governance = state.governance()?;
+        self.authorities = state.authorities()?;
         self.records.clear();
         self.publish_snapshot();
         Ok(())
@@ -435,15 +414,11 @@ impl Sequencer {
         if let Some(r) = self.records.get(id) {
             return Ok(Some(r.clone()));
         }
-        match self.shared.store.state(NS_RECORD, id.as_bytes())? {
-            Some(v) => {
-                let r: RecordHead = serde_json::from_slice(&v)
-                    .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
-                self.records.insert(id.to_string(), r.clone());
-                Ok(Some(r))
-            }
-            None => Ok(None),
+        let r = RegistryState::new(&*self.shared.store).record(id)?;
+        if let Some(r) = &r {
+            self.records.insert(id.to_string(), r.clone());
         }
+        Ok(r)
     }
 
     /// Runs the sequencing loop until every sender is dropped.
@@ -555,17 +530,13 @@ impl Sequencer {
             commit
                 .entries
                 .push((job.verified.entry().to_vec(), job.leaf));
-            commit
-                .state
-                .push((NS_STATEMENT, id.to_vec(), index.to_be_bytes().to_vec()));
+            commit.state.push(statement_write(&id, index));
             in_batch.insert(id, index);
             results.push(Pending::New(index));
         }
         for id in &touched_records {
             if let Some(r) = self.records.get(id) {
-                commit
-                    .state
-                    .push((NS_RECORD, id.as_bytes().to_vec(), json(r)));
+                commit.state.push(record_write(r));
             }
         }
         if state_changed {
@@ -585,10 +556,7 @@ impl Sequencer {
         if let Some(&i) = in_batch.get(id) {
             return Ok(Some(i));
         }
-        match self.shared.store.state(NS_STATEMENT, id)? {
-            Some(v) => Ok(Some(u64_be(&v)?)),
-            None => Ok(None),
-        }
+        RegistryState::new(&*self.shared.store).statement_index(id)
     }
 
     /// Step 2: the registry rules at `index`; on success the in-memory state
@@ -616,37 +584,32 @@ impl Sequencer {
             authority.as_ref(),
             record.as_ref(),
         )?;
+        if let Change::Genesis { origin, .. } = &change {
+            if origin != &self.shared.origin {
+                return Err(ApiError::malformed(format!(
+                    "genesis origin {origin:?} is not this log's origin {:?}",
+                    self.shared.origin
+                )));
+            }
+        }
+        // Record heads are written once per batch, with their last event
+        // (`dedup_and_apply`); everything else now.
+        for w in writes_for(&change, record.is_none()) {
+            if w.0 != NS_RECORD {
+                commit.state.push(w);
+            }
+        }
         match change {
-            Change::Genesis { origin, governance } => {
-                if origin != self.shared.origin {
-                    return Err(ApiError::malformed(format!(
-                        "genesis origin {origin:?} is not this log's origin {:?}",
-                        self.shared.origin
-                    )));
-                }
-                commit
-                    .state
-                    .push((NS_GENESIS, b"origin".to_vec(), origin.into_bytes()));
-                commit
-                    .state
-                    .push((NS_GENESIS, b"governance".to_vec(), json(&governance)));
+            Change::Genesis { governance, .. } => {
                 self.governance = Some(governance);
                 Ok(Applied::State)
             }
             Change::Authority(a) => {
-                commit
-                    .state
-                    .push((NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(&a)));
                 self.authorities.insert(a.id.to_string(), a);
                 Ok(Applied::State)
             }
             Change::Record(r) => {
                 let id = r.record.to_string();
-                if record.is_none() {
-                    commit
-                        .state
-                        .push((NS_ROUTE, route_key(r.to.as_str(), &id), Vec::new()));
-                }
                 self.records.insert(id.clone(), r);
                 Ok(Applied::Record(id))
             }
@@ -870,13 +833,6 @@ enum Applied {
     Record(String),
 }
 
-fn u64_be(v: &[u8]) -> Result<u64, StoreError> {
-    let b: [u8; 8] = v
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("an index value is not 8 bytes".into()))?;
-    Ok(u64::from_be_bytes(b))
-}
-
 /// Entries read per step of the statement-index build.
 const INDEX_CHUNK: u64 = 4096;
 
@@ -923,10 +879,7 @@ pub fn build_statement_index(store: &dyn LogStore, size: u64) -> Result<(), Open
             let id = env.statement_id();
             let first = match chunk.get(&id) {
                 Some(&f) => Some(f),
-                None => match store.state(NS_STATEMENT, &id)? {
-                    Some(v) => Some(u64_be(&v)?),
-                    None => None,
-                },
+                None => RegistryState::new(store).statement_index(&id)?,
             };
             match first {
                 Some(f) if f < index => repeats.push((index, f)),
@@ -938,7 +891,10 @@ pub fn build_statement_index(store: &dyn LogStore, size: u64) -> Result<(), Open
         }
         let writes: Vec<_> = chunk
             .into_iter()
-            .map(|(id, i)| (NS_STATEMENT, id.to_vec(), Some(i.to_be_bytes().to_vec())))
+            .map(|(id, i)| {
+                let (ns, k, v) = statement_write(&id, i);
+                (ns, k, Some(v))
+            })
             .collect();
         store.put_state(&writes)?;
         begin = end;
@@ -983,34 +939,17 @@ fn rebuild_state(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
             writes.push((ns, k, None));
         }
     }
-    for a in registry.authorities() {
-        writes.push((
-            NS_AUTHORITY,
-            a.id.as_str().as_bytes().to_vec(),
-            Some(json(a)),
-        ));
-    }
-    for r in registry.records() {
-        let id = r.record.as_str();
-        writes.push((NS_RECORD, id.as_bytes().to_vec(), Some(json(r))));
-        writes.push((NS_ROUTE, route_key(r.to.as_str(), id), Some(Vec::new())));
+    let changes = registry
+        .authorities()
+        .map(|a| Change::Authority(a.clone()))
+        .chain(registry.records().map(|r| Change::Record(r.clone())));
+    for change in changes {
+        for (ns, k, v) in writes_for(&change, true) {
+            writes.push((ns, k, Some(v)));
+        }
     }
     store.put_state(&writes)?;
     Ok(())
-}
-
-/// Key of the route index.
-pub fn route_key(to: &str, record: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(to.len() + 1 + record.len());
-    k.extend_from_slice(to.as_bytes());
-    k.push(0);
-    k.extend_from_slice(record.as_bytes());
-    k
-}
-
-fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    // Serialising our own plain data types cannot fail.
-    serde_json::to_vec(v).unwrap_or_default()
 }
 
 /// The metrics outcome of an error.
