@@ -167,9 +167,10 @@ impl BatchItem {
 
     /// The leaf hash of a logged entry.
     pub fn leaf(&self) -> Result<Hash, WireError> {
-        let s = self.leaf_hash.as_deref().ok_or(WireError::Missing {
-            field: "leaf_hash",
-        })?;
+        let s = self
+            .leaf_hash
+            .as_deref()
+            .ok_or(WireError::Missing { field: "leaf_hash" })?;
         decode_hex("leaf_hash", s)
     }
 
@@ -378,7 +379,13 @@ mod tests {
         keys.sort();
         assert_eq!(
             keys,
-            ["checkpoint", "inclusion_proof", "index", "leaf_hash", "tlog_proof"]
+            [
+                "checkpoint",
+                "inclusion_proof",
+                "index",
+                "leaf_hash",
+                "tlog_proof"
+            ]
         );
         assert_eq!(r.leaf(), Ok(leaf_hash(b"x")));
         let bad = Receipt {
@@ -415,7 +422,10 @@ mod tests {
             ..BatchItem::default()
         };
         let text = serde_json::to_string(&logged).unwrap();
-        assert!(!text.contains("error") && !text.contains("message"), "{text}");
+        assert!(
+            !text.contains("error") && !text.contains("message"),
+            "{text}"
+        );
         let back: BatchItem = serde_json::from_str(&text).unwrap();
         assert_eq!(back.logged_entry(), Ok(Some(b"e".to_vec())));
         assert_eq!(back.leaf(), Ok(leaf_hash(b"e")));
