@@ -332,6 +332,20 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
             "not a key of this log",
         ),
         case(
+            "backdated grant from GB by an EU authority, in force for ever",
+            recognition(
+                &ec,
+                "eu.ec/gb-backdated",
+                "granted",
+                "GB",
+                "US",
+                "2020-12-31",
+            ),
+            422,
+            "rule_violated",
+            "only until 2020-12-31",
+        ),
+        case(
             "a new record under another authority's prefix",
             recognition(&ec, "de.bfdi/x", "granted", "EEA", "JP", "2019-01-23"),
             422,

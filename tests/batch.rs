@@ -278,3 +278,51 @@ fn bad_batches_get_clear_errors_and_change_nothing() {
     assert_eq!(s, 200, "{r}");
     assert_eq!(reg.checkpoint().checkpoint.size, before.checkpoint.size + 3);
 }
+
+/// The same envelope many times in one batch is checked once: every copy
+/// gets the first one's answer (an invalid signature: 403 each; a valid
+/// new statement: 201 once, then 200 with the same index), and the
+/// statement is logged once.
+#[test]
+fn copies_in_one_batch_get_the_first_ones_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start(dir.path(), &[]);
+    let gov = reg.governance();
+    let ec = key("eu.ec", 43);
+    assert_eq!(reg.post(&enroll(&gov, "eu.ec", &[&ec], &["EEA"])).0, 201);
+    let good = recognition(&ec, "eu.ec/dup", "granted", "EEA", "JP", "2019-01-23");
+    // A forged copy: same keyid, another key's signature.
+    let forged = recognition(
+        &key("eu.ec", 44),
+        "eu.ec/dup2",
+        "granted",
+        "EEA",
+        "JP",
+        "2019-01-23",
+    );
+    let forged = String::from_utf8(forged)
+        .unwrap()
+        .replace(&key("eu.ec", 44).verifier().keyid(), &ec.verifier().keyid());
+    let mut items: Vec<&[u8]> = Vec::new();
+    for _ in 0..200 {
+        items.push(forged.as_bytes());
+        items.push(&good);
+    }
+    let before = size(&reg);
+    let (s, v) = post_batch(&reg, &array(&items), "application/json");
+    assert_eq!(s, 200, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 400);
+    let first = results[1]["index"].as_u64().unwrap();
+    assert_eq!(results[1]["status"], 201);
+    for (i, r) in results.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(r["status"], 403, "{r}");
+            assert_eq!(r["message"], results[0]["message"]);
+        } else if i > 1 {
+            assert_eq!(r["status"], 200, "{r}");
+            assert_eq!(r["index"], first);
+        }
+    }
+    assert_eq!(size(&reg), before + 1, "logged once");
+}

@@ -977,7 +977,7 @@ fn rebuild_state(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
         }
         begin = end;
     }
-    let mut writes: Vec<(u8, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    let mut writes: Vec<dfft_store::StateWrite> = Vec::new();
     for ns in [NS_AUTHORITY, NS_RECORD, NS_ROUTE] {
         for (k, _) in store.state_all(ns)? {
             writes.push((ns, k, None));

@@ -128,6 +128,13 @@ impl StoreError {
 /// A key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
+/// One registry state write of [`LogStore::put_state`]: (namespace, key,
+/// value), `None` deleting the key.
+pub type StateWrite = (u8, Vec<u8>, Option<Vec<u8>>);
+
+/// The visitor of [`LogStore::state_scan`]: called with each (key, value).
+pub type StateVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()> + 'a;
+
 /// One atomic step of the log: appended entries and everything derived.
 #[derive(Debug, Default)]
 pub struct Commit {
@@ -684,7 +691,7 @@ impl Store {
     /// Writes registry state only (no entries, size or checkpoint), as one
     /// synced write batch: for one-time index builds on upgrade. `None`
     /// deletes the key.
-    pub fn put_state(&self, state: &[(u8, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    pub fn put_state(&self, state: &[StateWrite]) -> Result<(), StoreError> {
         let mut b = WriteBatch::default();
         for (ns, k, v) in state {
             match v {

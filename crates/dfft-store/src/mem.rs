@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use dfft_core::merkle::{Hash, HashReader, NodeId};
 
-use crate::{Commit, KeyValue, LogStore, StoreError};
+use crate::{Commit, KeyValue, LogStore, StateWrite, StoreError};
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +208,7 @@ impl LogStore for MemStore {
             }
         }
     }
-    fn put_state(&self, state: &[(u8, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    fn put_state(&self, state: &[StateWrite]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         for (ns, k, v) in state {
             match v {

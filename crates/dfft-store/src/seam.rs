@@ -16,7 +16,7 @@
 
 use dfft_core::merkle::{Frontier, Hash, HashReader};
 
-use crate::{Commit, KeyValue, StoreError};
+use crate::{Commit, KeyValue, StateVisitor, StateWrite, StoreError};
 
 /// A log's storage (see the module docs for the guarantee).
 pub trait LogStore: HashReader<Error = StoreError> + Send + Sync {
@@ -41,16 +41,12 @@ pub trait LogStore: HashReader<Error = StoreError> + Send + Sync {
     fn commit(&self, c: &Commit) -> Result<(), StoreError>;
     /// Writes registry state only, durably and atomically (one-time index
     /// builds); `None` deletes the key.
-    fn put_state(&self, state: &[(u8, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError>;
+    fn put_state(&self, state: &[StateWrite]) -> Result<(), StoreError>;
 
     /// Calls `f` with each (key, value) of a namespace's state, in key
     /// order, until `f` breaks or the namespace ends. Implementations hold
     /// one value at a time where they can.
-    fn state_scan(
-        &self,
-        ns: u8,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), StoreError> {
+    fn state_scan(&self, ns: u8, f: &mut StateVisitor<'_>) -> Result<(), StoreError> {
         for (k, v) in self.state_prefix(ns, b"")? {
             if f(&k, &v).is_break() {
                 break;
@@ -97,17 +93,13 @@ impl LogStore for crate::Store {
     fn commit(&self, c: &Commit) -> Result<(), StoreError> {
         crate::Store::commit(self, c)
     }
-    fn put_state(&self, state: &[(u8, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    fn put_state(&self, state: &[StateWrite]) -> Result<(), StoreError> {
         crate::Store::put_state(self, state)
     }
     fn frontier(&self, size: u64) -> Result<Frontier, StoreError> {
         crate::Store::frontier(self, size)
     }
-    fn state_scan(
-        &self,
-        ns: u8,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), StoreError> {
+    fn state_scan(&self, ns: u8, f: &mut StateVisitor<'_>) -> Result<(), StoreError> {
         crate::Store::state_scan(self, ns, f)
     }
 }

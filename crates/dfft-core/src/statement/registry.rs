@@ -500,10 +500,9 @@ impl Submission {
         envelope: Envelope,
         mut candidates: impl FnMut(&str) -> Vec<&'k VerifierKey>,
     ) -> Result<Submission, RuleError> {
-        let entry = envelope.to_entry()?;
-        let msg = envelope.pae();
-        let mut preverified = Vec::new();
-        for (i, s) in envelope.signatures.iter().enumerate() {
+        // Keyids first: the cheapest refusal of a stranger.
+        let mut keys_of = Vec::with_capacity(envelope.signatures.len());
+        for s in &envelope.signatures {
             let keys = candidates(&s.keyid);
             if keys.is_empty() {
                 return Err(RuleError::UnknownKey {
@@ -512,6 +511,12 @@ impl Submission {
                         .to_owned(),
                 });
             }
+            keys_of.push(keys);
+        }
+        let entry = envelope.to_entry()?;
+        let msg = envelope.pae();
+        let mut preverified = Vec::new();
+        for (i, (s, keys)) in envelope.signatures.iter().zip(keys_of).enumerate() {
             let mut any = false;
             for key in keys {
                 if s.verify(key, &msg) {
