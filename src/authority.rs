@@ -1,12 +1,14 @@
 //! Authority tools: `keygen`, `authority enroll|update|retire`, `attest`,
 //! `submit`. They build statements, validate them with the same strict
-//! parser the registry uses, sign them as DSSE envelopes, and submit them.
+//! parser the registry uses, sign them as DSSE envelopes, and submit them
+//! through `dfft_client`, which returns only receipts it verified against
+//! the log key (`--log-key`, or, trust on first use and with a warning, the
+//! key the registry announces).
 
 use crate::exit;
 use anyhow::Context as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use clap::{Args, Subcommand};
+use dfft_client::{announce, Client, ClientError, HttpTransport, Policy, VerifiedReceipt};
 use dfft_core::note::{KeyKind, KeyName, SignerKey};
 use dfft_core::statement::dsse::Envelope;
 use dfft_core::statement::Statement;
@@ -68,6 +70,11 @@ pub struct Output {
     /// Submit to this registry (base URL, e.g. http://127.0.0.1:8080).
     #[arg(long)]
     pub log: Option<String>,
+    /// With --log: the log's verifier key, to check the receipt against
+    /// (default: the key the registry announces at /v1/info, trusted on
+    /// first use, with a warning).
+    #[arg(long, value_name = "VKEY", requires = "log")]
+    pub log_key: Option<String>,
     /// Write the signed envelope here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -168,7 +175,10 @@ fn emit(env: &Envelope, out: &Output) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
     match &out.log {
-        Some(url) => submit_bytes(url, text.as_bytes(), out),
+        Some(url) => match log_client(url, out.log_key.as_deref()) {
+            Ok(client) => submit_bytes(&client, text.as_bytes(), out),
+            Err(code) => Ok(code),
+        },
         None => {
             if out.out.is_none() {
                 println!("{text}");
@@ -176,6 +186,40 @@ fn emit(env: &Envelope, out: &Output) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// How long one request to the registry may take.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A verifying client of the registry at `url` that trusts `log_key`, or,
+/// without one, the key the registry announces at `/v1/info`: trust on
+/// first use, said in a warning. Errors are printed; the exit code returned.
+pub fn log_client(url: &str, log_key: Option<&str>) -> Result<Client<HttpTransport>, ExitCode> {
+    let usage = |e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        ExitCode::from(exit::USAGE)
+    };
+    let transport = HttpTransport::new(url, TIMEOUT).map_err(|e| usage(&e))?;
+    let policy = match log_key {
+        Some(k) => Policy::parse(k).map_err(|e| usage(&e))?,
+        None => {
+            let info = announce::info(&transport).map_err(|e| {
+                eprintln!("error: asking the registry for its log key: {e}");
+                ExitCode::from(exit::FAILED)
+            })?;
+            let policy = Policy::parse(&info.log_vkey).map_err(|e| {
+                eprintln!("error: the registry announces an unusable log key: {e}");
+                ExitCode::from(exit::FAILED)
+            })?;
+            eprintln!(
+                "warning: no --log-key given: receipts are checked against the key the registry \
+                 itself announces at /v1/info ({}), trusted on first use; pin it with --log-key",
+                info.log_vkey
+            );
+            policy
+        }
+    };
+    Ok(Client::new(transport, policy))
 }
 
 /// `dfft authority ...`.
@@ -204,7 +248,7 @@ pub fn authority(cmd: AuthorityCmd) -> anyhow::Result<ExitCode> {
         ),
     };
     let enroll = v["action"] == "enroll";
-    match bind(&binding, out.log.as_deref(), &id, enroll) {
+    match bind(&binding, &out, &id, enroll) {
         Ok((origin, supersedes)) => {
             v["log"] = json!(origin);
             if let Some(n) = supersedes {
@@ -212,7 +256,7 @@ pub fn authority(cmd: AuthorityCmd) -> anyhow::Result<ExitCode> {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             return Ok(ExitCode::from(exit::USAGE));
         }
     }
@@ -227,30 +271,28 @@ pub fn authority(cmd: AuthorityCmd) -> anyhow::Result<ExitCode> {
 }
 
 /// The `log` and `supersedes` of a governance statement: as given, or
-/// asked from the registry at `log_url`.
+/// asked from the registry of `--log` (the origin is the `--log-key`'s
+/// name when one is given).
 fn bind(
     b: &Binding,
-    log_url: Option<&str>,
+    out: &Output,
     id: &str,
     enroll: bool,
 ) -> anyhow::Result<(String, Option<u64>)> {
-    let get = |path: &str| -> anyhow::Result<Value> {
-        let url = log_url.ok_or_else(|| {
+    let transport = || -> anyhow::Result<HttpTransport> {
+        let url = out.log.as_deref().ok_or_else(|| {
             anyhow::anyhow!("give --origin and, for update/retire, --supersedes (or --log URL to ask the registry)")
         })?;
-        let url = format!("{}{path}", url.trim_end_matches('/'));
-        ureq::get(&url)
-            .call()
-            .map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?
-            .into_json()
-            .with_context(|| format!("reading {url}"))
+        Ok(HttpTransport::new(url, TIMEOUT)?)
     };
-    let origin = match &b.origin {
-        Some(o) => o.clone(),
-        None => get("/v1/info")?["origin"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("/v1/info has no origin"))?
-            .to_owned(),
+    let key_origin = match &out.log_key {
+        Some(k) => Some(Policy::parse(k)?.origin().to_owned()),
+        None => None,
+    };
+    let origin = match (&b.origin, key_origin) {
+        (Some(o), _) => o.clone(),
+        (None, Some(o)) => o,
+        (None, None) => announce::info(&transport()?)?.origin,
     };
     if enroll {
         if b.supersedes.is_some() {
@@ -260,10 +302,11 @@ fn bind(
     }
     let supersedes = match b.supersedes {
         Some(n) => n,
-        None => get("/v1/authorities")?["authorities"]
-            .as_array()
-            .and_then(|list| list.iter().find(|a| a["authority"] == id))
-            .and_then(|a| a["set_at_index"].as_u64())
+        None => announce::authorities(&transport()?)?
+            .authorities
+            .iter()
+            .find(|a| a.authority == id)
+            .map(|a| a.set_at_index)
             .ok_or_else(|| anyhow::anyhow!("the registry lists no authority {id:?}"))?,
     };
     Ok((origin, Some(supersedes)))
@@ -397,6 +440,11 @@ pub struct SubmitArgs {
     /// The registry's base URL.
     #[arg(long)]
     pub log: String,
+    /// The log's verifier key, to check receipts against (default: the key
+    /// the registry announces at /v1/info, trusted on first use, with a
+    /// warning).
+    #[arg(long, value_name = "VKEY")]
+    pub log_key: Option<String>,
     /// With one file: write the c2sp.org/tlog-proof of the receipt here.
     #[arg(long, conflicts_with = "proof_dir")]
     pub proof_out: Option<PathBuf>,
@@ -425,17 +473,22 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::USAGE));
         }
     }
+    if a.files.len() > 1 && a.proof_out.is_some() {
+        eprintln!("error: --proof-out takes one file; use --proof-dir for several");
+        return Ok(ExitCode::from(exit::USAGE));
+    }
+    let client = match log_client(&a.log, a.log_key.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
     if a.files.len() > 1 {
-        if a.proof_out.is_some() {
-            eprintln!("error: --proof-out takes one file; use --proof-dir for several");
-            return Ok(ExitCode::from(exit::USAGE));
-        }
-        return submit_many(&a);
+        return submit_many(&client, &a);
     }
     let file = &a.files[0];
     let bytes = read_input(file)?;
     let out = Output {
         log: Some(a.log.clone()),
+        log_key: a.log_key.clone(),
         out: None,
         proof_out: a
             .proof_out
@@ -443,7 +496,7 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<ExitCode> {
             .or_else(|| a.proof_dir.as_ref().map(|d| proof_path(d, file))),
         json: a.json,
     };
-    submit_bytes(&a.log, &bytes, &out)
+    submit_bytes(&client, &bytes, &out)
 }
 
 /// Where `--proof-dir` puts the proof of `file`.
@@ -464,13 +517,11 @@ struct FileResult {
 }
 
 /// `dfft submit` of several files: batches of at most `--batch-size`
-/// envelopes and 4 MiB. Every logged envelope's answer is checked before it
-/// is reported: its leaf hash must be that of the envelope sent, and its
-/// inclusion proof must lead to the root of the batch's checkpoint (whose
-/// signature `dfft verify` checks offline against the log key).
-fn submit_many(a: &SubmitArgs) -> anyhow::Result<ExitCode> {
+/// envelopes and 4 MiB. Every logged envelope's receipt is verified by the
+/// client before it is reported (checkpoint signature, leaf hash,
+/// inclusion proof); one that does not hold stops the command.
+fn submit_many(client: &Client<HttpTransport>, a: &SubmitArgs) -> anyhow::Result<ExitCode> {
     const MAX_REQUEST: usize = 4 << 20;
-    let url = format!("{}/v1/entries/batch", a.log.trim_end_matches('/'));
     let mut results = Vec::with_capacity(a.files.len());
     // (file, canonical entry bytes) waiting for the next request.
     let mut pending: Vec<(PathBuf, Vec<u8>)> = Vec::new();
@@ -496,7 +547,10 @@ fn submit_many(a: &SubmitArgs) -> anyhow::Result<ExitCode> {
         if !pending.is_empty()
             && (last || pending.len() == usize::from(a.batch_size) || pending_bytes >= MAX_REQUEST)
         {
-            results.extend(post_batch(&url, &pending, a.proof_dir.as_deref())?);
+            match post_batch(client, &pending, a.proof_dir.as_deref())? {
+                Ok(r) => results.extend(r),
+                Err(code) => return Ok(code),
+            }
             pending.clear();
             pending_bytes = 0;
         }
@@ -541,132 +595,57 @@ fn submit_many(a: &SubmitArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One `POST /v1/entries/batch`, its answer checked entry by entry.
+/// One `POST /v1/entries/batch` through the verifying client: a result per
+/// file, or, when the batch as a whole failed or its answer does not
+/// verify, the exit code (the reason printed).
 fn post_batch(
-    url: &str,
+    client: &Client<HttpTransport>,
     batch: &[(PathBuf, Vec<u8>)],
     proof_dir: Option<&Path>,
-) -> anyhow::Result<Vec<FileResult>> {
-    use dfft_core::checkpoint::SignedCheckpoint;
-    use dfft_core::merkle;
-    use dfft_core::tlog_proof::TlogProof;
-    let mut body = Vec::with_capacity(batch.iter().map(|(_, e)| e.len() + 1).sum::<usize>() + 1);
-    body.push(b'[');
-    for (i, (_, entry)) in batch.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(entry);
-    }
-    body.push(b']');
-    let answer: Value = match ureq::post(url)
-        .set("Content-Type", "application/json")
-        .send_bytes(&body)
-    {
-        Ok(r) => r.into_json().context("reading the batch answer")?,
-        Err(ureq::Error::Status(status, r)) => {
-            let body: Value = r.into_json().unwrap_or(Value::Null);
-            anyhow::bail!(
-                "POST {url} refused the whole batch ({status}): {}",
-                body.get("message")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("no message")
-            );
-        }
-        Err(e) => anyhow::bail!("POST {url}: {e}"),
-    };
-    let bad = |what: &str| anyhow::anyhow!("the registry's batch answer is malformed: {what}");
-    let cp_text = answer["checkpoint"]
-        .as_str()
-        .ok_or_else(|| bad("no checkpoint"))?;
-    let checkpoint = SignedCheckpoint::parse(cp_text.as_bytes())
-        .map_err(|e| anyhow::anyhow!("the registry's batch checkpoint: {e}"))?;
-    let items = answer["results"]
-        .as_array()
-        .filter(|r| r.len() == batch.len())
-        .ok_or_else(|| bad("not one result per envelope"))?;
-    let mut out = Vec::with_capacity(batch.len());
-    for ((file, entry), item) in batch.iter().zip(items) {
-        let status = item["status"].as_u64().and_then(|s| u16::try_from(s).ok());
-        let Some(index) = item["index"].as_u64() else {
-            out.push(FileResult {
-                file: file.clone(),
-                status,
-                index: None,
-                error: Some(
-                    item["message"]
-                        .as_str()
-                        .unwrap_or("refused without a message")
-                        .to_owned(),
+) -> anyhow::Result<Result<Vec<FileResult>, ExitCode>> {
+    let entries: Vec<&[u8]> = batch.iter().map(|(_, e)| e.as_slice()).collect();
+    let answers = match client.submit_batch(&entries) {
+        Ok(a) => a,
+        Err(e) => {
+            match &e {
+                ClientError::Refused(r) => eprintln!(
+                    "error: the registry refused the whole batch ({}): {}",
+                    r.status, r.message
                 ),
-            });
-            continue;
-        };
-        // A statement logged before under other signatures: the answer is
-        // for the logged entry, which must carry the same statement.
-        let entry = match item["entry"].as_str() {
-            None => entry.clone(),
-            Some(b64) => {
-                let logged = B64
-                    .decode(b64)
-                    .map_err(|_| bad("a logged entry is not base64"))?;
-                let same = |e: &[u8]| {
-                    dfft_core::statement::dsse::Envelope::parse(e).map(|e| e.statement_id())
-                };
-                match (same(&logged), same(entry)) {
-                    (Ok(a), Ok(b)) if a == b => logged,
-                    _ => anyhow::bail!(
-                        "{}: the registry answered with an entry of another statement",
-                        file.display()
-                    ),
+                e => eprintln!("error: {}", failure(e)),
+            }
+            return Ok(Err(ExitCode::from(exit::FAILED)));
+        }
+    };
+    let mut out = Vec::with_capacity(batch.len());
+    for ((file, _), answer) in batch.iter().zip(answers) {
+        out.push(match answer {
+            Ok(v) => {
+                if let Some(dir) = proof_dir {
+                    let p = proof_path(dir, file);
+                    std::fs::write(&p, v.tlog_proof().to_text())
+                        .with_context(|| format!("writing {}", p.display()))?;
+                }
+                FileResult {
+                    file: file.clone(),
+                    status: Some(if v.created { 201 } else { 200 }),
+                    index: Some(v.index),
+                    error: None,
                 }
             }
-        };
-        let entry = &entry;
-        let leaf = merkle::leaf_hash(entry);
-        let leaf_hex: String = leaf.iter().map(|b| format!("{b:02x}")).collect();
-        if item["leaf_hash"].as_str() != Some(leaf_hex.as_str()) {
-            anyhow::bail!(
-                "{}: the registry answered with the leaf hash of another entry",
-                file.display()
-            );
-        }
-        let proof = item["inclusion_proof"]
-            .as_array()
-            .ok_or_else(|| bad("a logged entry without an inclusion proof"))?
-            .iter()
-            .map(|h| {
-                h.as_str()
-                    .and_then(|h| B64.decode(h).ok())
-                    .and_then(|h| <[u8; 32]>::try_from(h).ok())
-                    .ok_or_else(|| bad("a proof hash is not 32 bytes of base64"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let cp = &checkpoint.checkpoint;
-        merkle::verify_inclusion(index, cp.size, &leaf, &proof, &cp.root).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: the registry's inclusion proof does not hold: {e}",
-                file.display()
-            )
-        })?;
-        if let Some(dir) = proof_dir {
-            let tp = TlogProof {
-                extra: Some(entry.clone()),
-                index,
-                proof,
-                checkpoint: checkpoint.clone(),
-            };
-            let p = proof_path(dir, file);
-            std::fs::write(&p, tp.to_text()).with_context(|| format!("writing {}", p.display()))?;
-        }
-        out.push(FileResult {
-            file: file.clone(),
-            status,
-            index: Some(index),
-            error: None,
+            Err(r) => FileResult {
+                file: file.clone(),
+                status: Some(r.status),
+                index: None,
+                error: Some(if r.message.is_empty() {
+                    "refused without a message".to_owned()
+                } else {
+                    r.message
+                }),
+            },
         });
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 fn read_input(p: &Path) -> anyhow::Result<Vec<u8>> {
@@ -679,68 +658,61 @@ fn read_input(p: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// The outcome of one POST /v1/entries.
-pub enum Submitted {
-    /// 201 or 200 with the receipt.
-    Ok { created: bool, receipt: Value },
-    /// The registry refused it.
-    Refused { status: u16, body: Value },
-}
-
-/// POSTs an envelope.
-pub fn post_entry(base: &str, bytes: &[u8]) -> anyhow::Result<Submitted> {
-    let url = format!("{}/v1/entries", base.trim_end_matches('/'));
-    match ureq::post(&url)
-        .set("Content-Type", "application/json")
-        .send_bytes(bytes)
-    {
-        Ok(r) => {
-            let created = r.status() == 201;
-            let receipt: Value = r.into_json().context("reading the receipt")?;
-            Ok(Submitted::Ok { created, receipt })
-        }
-        Err(ureq::Error::Status(status, r)) => {
-            let body: Value = r.into_json().unwrap_or(Value::Null);
-            Ok(Submitted::Refused { status, body })
-        }
-        Err(e) => Err(anyhow::anyhow!("POST {url}: {e}")),
+/// What to print for a submission that failed other than by a refusal.
+fn failure(e: &ClientError) -> String {
+    match e {
+        ClientError::Unsent { .. } | ClientError::SubmitFailed { .. } => e.to_string(),
+        e => format!(
+            "the registry's receipt does not verify, so it proves nothing (the envelope may \
+             still be logged): {e}"
+        ),
     }
 }
 
-fn submit_bytes(base: &str, bytes: &[u8], out: &Output) -> anyhow::Result<ExitCode> {
-    match post_entry(base, bytes)? {
-        Submitted::Ok { created, receipt } => {
-            if let (Some(p), Some(tp)) = (
-                &out.proof_out,
-                receipt.get("tlog_proof").and_then(|v| v.as_str()),
-            ) {
-                std::fs::write(p, tp).with_context(|| format!("writing {}", p.display()))?;
-            }
+/// One `POST /v1/entries` through the verifying client, reported.
+fn submit_bytes(
+    client: &Client<HttpTransport>,
+    bytes: &[u8],
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let v: VerifiedReceipt = match client.submit(bytes) {
+        Ok(v) => v,
+        Err(ClientError::Refused(r)) => {
             if out.json {
-                println!("{}", serde_json::to_string_pretty(&receipt)?);
-            } else {
-                println!(
-                    "{} at index {}",
-                    if created { "logged" } else { "already logged" },
-                    receipt["index"]
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Submitted::Refused { status, body } => {
-            if out.json {
+                let body = json!({"error": r.code, "message": r.message});
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&json!({"status": status, "error": body}))?
+                    serde_json::to_string_pretty(&json!({"status": r.status, "error": body}))?
                 );
             }
-            eprintln!(
-                "refused ({status}): {}",
-                body.get("message")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("no message")
-            );
-            Ok(ExitCode::from(exit::FAILED))
+            eprintln!("refused ({}): {}", r.status, r.message);
+            return Ok(ExitCode::from(exit::FAILED));
         }
+        Err(ClientError::Usage(m)) => {
+            eprintln!("error: {m}");
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+        Err(e) => {
+            eprintln!("error: {}", failure(&e));
+            return Ok(ExitCode::from(exit::FAILED));
+        }
+    };
+    if let Some(p) = &out.proof_out {
+        std::fs::write(p, v.tlog_proof().to_text())
+            .with_context(|| format!("writing {}", p.display()))?;
     }
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(&v.to_wire())?);
+    } else {
+        println!(
+            "{} at index {}",
+            if v.created {
+                "logged"
+            } else {
+                "already logged"
+            },
+            v.index
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

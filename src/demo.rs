@@ -7,14 +7,16 @@
 //! authority named in the data (written to `DIR/demo-keys/`, clearly named
 //! as demo keys: they are not the authorities' keys), enrols the
 //! authorities through governance, then signs and submits every event in
-//! order through the real HTTP API. On a directory that already holds the
-//! demo it just serves it.
+//! order through the real HTTP API, with `dfft_client`, which checks every
+//! receipt against the log key of the server it started. On a directory
+//! that already holds the demo it just serves it.
 
-use crate::authority::{post_entry, sign_statement, Submitted};
+use crate::authority::sign_statement;
 use crate::serve::{self, ServeArgs};
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use clap::Args;
-use dfft_core::note::{KeyName, SignerKey};
+use dfft_client::{Client, HttpTransport, Policy};
+use dfft_core::note::{KeyName, SignerKey, VerifierKey};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +59,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     args.origin = Some(a.origin.clone());
     let server = serve::open(&args)?;
     let created = server.info.created;
+    let log_vkey = server.info.log_vkey.clone();
     let rt = serve::runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&a.listen)
@@ -78,7 +81,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             let data = a.data.clone();
             let base2 = base.clone();
             let t = Instant::now();
-            let n = tokio::task::spawn_blocking(move || load(&data, &base2)).await??;
+            let n = tokio::task::spawn_blocking(move || load(&data, &base2, log_vkey)).await??;
             eprintln!("demo: loaded {n} statements in {:.2?}", t.elapsed());
         } else {
             eprintln!(
@@ -97,10 +100,15 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Enrols the demo authorities and submits every event; returns how many
-/// statements were logged.
-pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
+/// Enrols the demo authorities and submits every event to the log at
+/// `base`, whose key is `log_vkey`, verifying every receipt; returns how
+/// many statements were logged.
+pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow::Result<usize> {
     let doc: Value = serde_json::from_str(RECOGNITIONS).context("recognitions.json")?;
+    let client = Client::new(
+        HttpTransport::new(base, std::time::Duration::from_secs(120))?,
+        Policy::new(log_vkey)?,
+    );
     let gov = dfft_server::keys::load(&data.join("governance.key"))
         .context("the demo signs enrolments with DIR/governance.key")?;
     let keydir = data.join("demo-keys");
@@ -132,7 +140,7 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
             "competence": a["competence"], "keys": [key.verifier().to_string()],
             "issued_at": dfft_server::timestamp_now().as_str(),
         });
-        submit(base, st, &gov, &format!("enrol {id}"))?;
+        submit(&client, st, &gov, &format!("enrol {id}"))?;
         keys.insert(id.to_string(), key);
         n += 1;
     }
@@ -152,17 +160,22 @@ pub fn load(data: &std::path::Path, base: &str) -> anyhow::Result<usize> {
             .with_context(|| format!("event {i}: unknown authority {id}"))?;
         let effective = ev["effective"].as_str().context("effective")?.to_string();
         ev["issued_at"] = json!(format!("{effective}T00:00:00Z"));
-        submit(base, ev, key, &format!("event {i} ({})", effective))?;
+        submit(&client, ev, key, &format!("event {i} ({})", effective))?;
         n += 1;
     }
     Ok(n)
 }
 
-fn submit(base: &str, statement: Value, key: &SignerKey, what: &str) -> anyhow::Result<()> {
+fn submit(
+    client: &Client<HttpTransport>,
+    statement: Value,
+    key: &SignerKey,
+    what: &str,
+) -> anyhow::Result<()> {
     let env = sign_statement(statement, std::slice::from_ref(key))
         .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
-    match post_entry(base, &env.canonical_bytes())? {
-        Submitted::Ok { .. } => Ok(()),
-        Submitted::Refused { status, body } => bail!("{what}: refused ({status}): {body}"),
-    }
+    client
+        .submit(&env.canonical_bytes())
+        .map(drop)
+        .with_context(|| what.to_owned())
 }

@@ -342,3 +342,128 @@ fn submit_several_files_in_batches_with_checked_proofs() {
     assert_eq!(v[1]["status"], 200);
     assert_eq!(reg.checkpoint().checkpoint.size, 5);
 }
+
+#[test]
+fn submit_checks_receipts_against_the_pinned_log_key() {
+    let setup = Setup::start();
+    let p = |n: &str| setup.p(n);
+    let reg = &setup.reg;
+    let log_key = setup.log_key.clone();
+    // Another key of the log's name: its signature cannot verify.
+    let wrong = key("test.dfft.example/log", 98).verifier().to_string();
+
+    // Pinned: no trust-on-first-use warning.
+    let (code, out, err) = dfft(&[
+        "authority",
+        "enroll",
+        "--id",
+        "eu.ec",
+        "--name",
+        "European Commission",
+        "--competence",
+        "EU,EEA",
+        "--key",
+        &setup.vkey,
+        "--governance-key",
+        &setup.gov,
+        "--log",
+        &reg.base,
+        "--log-key",
+        &log_key,
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("logged at index 1"), "{out}");
+    assert!(!err.contains("trusted on first use"), "{err}");
+
+    attest_to_file(
+        &p("ec.key"),
+        "KR",
+        "2021-12-17",
+        "CELEX:32022D0254",
+        &p("kr.json"),
+    );
+    // The wrong key: the receipt is refused (exit 1) and no proof written,
+    // although the registry did log the envelope.
+    let (code, out, err) = dfft(&[
+        "submit",
+        &p("kr.json"),
+        "--log",
+        &reg.base,
+        "--log-key",
+        &wrong,
+        "--proof-out",
+        &p("kr.tlog-proof"),
+    ]);
+    assert_eq!(code, 1, "{out} {err}");
+    assert!(err.contains("receipt does not verify"), "{err}");
+    assert!(!out.contains("logged"), "{out}");
+    assert!(!std::path::Path::new(&p("kr.tlog-proof")).exists());
+    assert_eq!(reg.checkpoint().checkpoint.size, 3);
+    // The same with several files (the batch path) and with attest --log.
+    let (code, _, err) = dfft(&[
+        "submit",
+        &p("kr.json"),
+        &p("kr.json"),
+        "--log",
+        &reg.base,
+        "--log-key",
+        &wrong,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("receipt does not verify"), "{err}");
+    let (code, _, err) = attest_grant(
+        &p("ec.key"),
+        "CH",
+        "2000-07-26",
+        "CELEX:32000D0518",
+        "t",
+        &["--log", &reg.base, "--log-key", &wrong],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("receipt does not verify"), "{err}");
+
+    // The right key: verified, and the proof checks offline.
+    let (code, out, err) = dfft(&[
+        "submit",
+        &p("kr.json"),
+        "--log",
+        &reg.base,
+        "--log-key",
+        &log_key,
+        "--proof-out",
+        &p("kr.tlog-proof"),
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("already logged at index 2"), "{out}");
+    let (code, out, err) = dfft(&["verify", &p("kr.tlog-proof"), "--log-key", &log_key]);
+    assert_eq!(code, 0, "{out} {err}");
+
+    // No key: it still works, trusting the registry's own key, and says so.
+    let (code, out, err) = dfft(&["submit", &p("kr.json"), "--log", &reg.base, "--json"]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(err.contains("trusted on first use"), "{err}");
+    assert!(err.contains(&log_key), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["index"], 2);
+    assert!(v["tlog_proof"].as_str().is_some(), "{out}");
+
+    // A key that is not a key is a usage error; --log-key needs --log.
+    let (code, _, err) = dfft(&[
+        "submit",
+        &p("kr.json"),
+        "--log",
+        &reg.base,
+        "--log-key",
+        "x",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = attest_grant(
+        &p("ec.key"),
+        "CH",
+        "2000-07-26",
+        "CELEX:32000D0518",
+        "t",
+        &["--log-key", &log_key],
+    );
+    assert_eq!(code, 2, "{err}");
+}

@@ -13,6 +13,7 @@ use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
 use dfft_core::note::{KeyKind, VerifierKey};
 use dfft_core::statement::{Date, Jurisdiction, Mechanism, RecordId};
 use dfft_core::tile::{self, Tile, TILE_WIDTH};
+use dfft_core::wire;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -308,7 +309,7 @@ impl<T: Transport> Client<T> {
             status => Err(ClientError::Http {
                 path: path.to_string(),
                 status,
-                message: error_message(&r.body),
+                message: error_body(&r.body).1,
             }),
         }
     }
@@ -631,19 +632,19 @@ impl<T: Transport> Client<T> {
     }
 }
 
-/// The message of a log's JSON error body, or the start of its text.
-fn error_message(body: &[u8]) -> String {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
-            return m.to_string();
-        }
+/// The code and message of a log's JSON error body ([`wire::ErrorBody`]),
+/// or no code and the start of its text.
+pub(crate) fn error_body(body: &[u8]) -> (Option<String>, String) {
+    if let Ok(e) = serde_json::from_slice::<wire::ErrorBody>(body) {
+        return (Some(e.error), e.message);
     }
     let s = String::from_utf8_lossy(body);
     let s = s.trim();
-    match s.char_indices().nth(200) {
+    let text = match s.char_indices().nth(200) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
-    }
+    };
+    (None, text)
 }
 
 pub(crate) fn build_error(e: BuildError<ClientError>) -> ClientError {

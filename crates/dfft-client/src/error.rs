@@ -1,6 +1,7 @@
 //! The client's errors. Each failed check names what failed and keeps what
 //! a person needs to act on it; an inconsistent log keeps the evidence.
 
+use crate::submit::Refusal;
 use crate::transport::TransportError;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -215,6 +216,40 @@ pub enum ClientError {
     /// question).
     #[error("{0}")]
     Usage(String),
+    /// The log refused a submission (HTTP 4xx): the envelope is not
+    /// logged, for the reason given.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// A submission could not be sent or its answer read. The envelope may
+    /// or may not be logged; sending it again is safe (a statement is
+    /// logged once).
+    #[error("POST {path}: {source}")]
+    Unsent {
+        /// The path posted to.
+        path: String,
+        /// Why.
+        #[source]
+        source: TransportError,
+    },
+    /// The log failed to take a submission (HTTP 5xx, or a status the
+    /// protocol does not give): overloaded, storage full, stopped.
+    #[error("POST {path}: HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    SubmitFailed {
+        /// The path posted to.
+        path: String,
+        /// The status.
+        status: u16,
+        /// The log's error code (`overloaded`, `insufficient_storage`,
+        /// ...), if it gave one.
+        code: Option<String>,
+        /// The log's error message, if it gave one.
+        message: String,
+    },
+    /// A receipt that does not prove what it claims: it is for another
+    /// entry, or another statement. (A bad signature is
+    /// [`ClientError::Checkpoint`], a bad proof [`ClientError::Inclusion`].)
+    #[error("the log's receipt does not hold: {0}")]
+    BadReceipt(String),
 }
 
 impl ClientError {
@@ -222,6 +257,14 @@ impl ClientError {
     pub fn inconsistency(&self) -> Option<&Inconsistency> {
         match self {
             ClientError::Inconsistent(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The log's refusal, if it refused a submission.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            ClientError::Refused(r) => Some(r),
             _ => None,
         }
     }

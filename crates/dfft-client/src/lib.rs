@@ -26,6 +26,13 @@
 //!   policy alone.
 //! - [`watch`]: descriptions of watched records and routes, from an
 //!   audited registry, and their changes.
+//! - [`submit`]: [`Client::submit`] and [`Client::submit_batch`] post
+//!   envelopes and return only receipts they verified (checkpoint signed by
+//!   the pinned key, leaf hash, inclusion proof); a refusal is a
+//!   [`Refusal`].
+//! - [`announce`]: what a registry says about itself (`/v1/info`,
+//!   `/v1/authorities`), unverified: a key learnt there is trust on first
+//!   use.
 //!
 //! ```
 //! use dfft_client::{Client, MemoryTransport, Policy, State};
@@ -49,18 +56,20 @@
 //! ```
 //!
 //! Leaves out: TLS (the `ureq` transport speaks plain HTTP in this build),
-//! submitting entries (the `dfft submit` command does that), witnessing
+//! signing statements (the `dfft` commands do that), witnessing
 //! (cosigning checkpoints), and persisting the replayed registry between
 //! runs: a new audit replays from entry 0 and reports what is new since
 //! the state's audited size.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod announce;
 pub mod audit;
 pub mod client;
 pub mod error;
 pub mod offline;
 pub mod state;
+pub mod submit;
 pub mod transport;
 pub mod watch;
 
@@ -68,5 +77,6 @@ pub use audit::{AuditReport, Auditor, Progress};
 pub use client::{Client, Policy, RouteQuery, Update};
 pub use error::{ClientError, Inconsistency, InconsistencyKind};
 pub use state::State;
+pub use submit::{Refusal, VerifiedReceipt};
 pub use transport::{HttpTransport, MemoryTransport, Response, Transport, TransportError};
 pub use watch::{Watch, WatchChange};

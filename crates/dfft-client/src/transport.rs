@@ -1,12 +1,13 @@
-//! The transport seam: how the client reads from a log. Everything it reads
-//! is checked afterwards, so a transport is trusted for nothing but
-//! delivering bytes.
+//! The transport seam: how the client reads from a log and posts
+//! submissions to it. Everything it reads is checked afterwards, so a
+//! transport is trusted for nothing but delivering bytes.
 //!
 //! - [`HttpTransport`]: plain HTTP through `ureq` (this build has no TLS:
 //!   put an `https://` log behind a local proxy, or use a TLS-enabled build).
 //! - [`MemoryTransport`]: a map from paths to bodies, for tests, benchmarks
 //!   and static mirrors loaded into memory; [`MemoryTransport::publish`]
-//!   fills it with the tiles of a tree as a tlog-tiles server would.
+//!   fills it with the tiles of a tree as a tlog-tiles server would, and
+//!   [`MemoryTransport::set_post`] gives the canned answer to a POST.
 
 use dfft_core::merkle::{MemoryTree, NodeId};
 use dfft_core::tile::{self, TileError, TILE_HEIGHT, TILE_WIDTH};
@@ -45,6 +46,9 @@ pub enum TransportError {
         /// The limit.
         limit: usize,
     },
+    /// This transport only reads.
+    #[error("this transport cannot post")]
+    ReadOnly,
 }
 
 /// Reads paths below a log's base URL.
@@ -55,11 +59,23 @@ pub trait Transport: Send + Sync {
     /// GETs `path` (it starts with `/` and may carry a query string).
     /// Any HTTP status is a `Response`; only a failure to get one is an error.
     fn get(&self, path: &str) -> Result<Response, TransportError>;
+
+    /// POSTs the JSON `body` to `path`. Any HTTP status is a `Response`;
+    /// only a failure to get one is an error. A transport that only reads
+    /// (a static mirror) keeps this default, [`TransportError::ReadOnly`].
+    fn post(&self, path: &str, body: &[u8]) -> Result<Response, TransportError> {
+        let _ = (path, body);
+        Err(TransportError::ReadOnly)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
     fn get(&self, path: &str) -> Result<Response, TransportError> {
         (**self).get(path)
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> Result<Response, TransportError> {
+        (**self).post(path, body)
     }
 }
 
@@ -67,11 +83,19 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn get(&self, path: &str) -> Result<Response, TransportError> {
         (**self).get(path)
     }
+
+    fn post(&self, path: &str, body: &[u8]) -> Result<Response, TransportError> {
+        (**self).post(path, body)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
     fn get(&self, path: &str) -> Result<Response, TransportError> {
         (**self).get(path)
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> Result<Response, TransportError> {
+        (**self).post(path, body)
     }
 }
 
@@ -132,10 +156,10 @@ impl HttpTransport {
     }
 }
 
-impl Transport for HttpTransport {
-    fn get(&self, path: &str) -> Result<Response, TransportError> {
-        let url = format!("{}{}", self.base, path);
-        let resp = match self.agent.get(&url).call() {
+impl HttpTransport {
+    /// Reads the answer to a request, whatever its status, up to the limit.
+    fn answer(&self, r: Result<ureq::Response, ureq::Error>) -> Result<Response, TransportError> {
+        let resp = match r {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => return Err(TransportError::Io(t.to_string())),
@@ -154,6 +178,23 @@ impl Transport for HttpTransport {
     }
 }
 
+impl Transport for HttpTransport {
+    fn get(&self, path: &str) -> Result<Response, TransportError> {
+        let url = format!("{}{}", self.base, path);
+        self.answer(self.agent.get(&url).call())
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> Result<Response, TransportError> {
+        let url = format!("{}{}", self.base, path);
+        self.answer(
+            self.agent
+                .post(&url)
+                .set("Content-Type", "application/json")
+                .send_bytes(body),
+        )
+    }
+}
+
 /// An in-memory log: paths mapped to bodies; anything else is a 404.
 /// It can be changed while a client uses it (to stage rollbacks, forks and
 /// tampering in tests), and it records the paths asked for.
@@ -161,6 +202,8 @@ impl Transport for HttpTransport {
 pub struct MemoryTransport {
     files: Mutex<HashMap<String, Vec<u8>>>,
     requests: Mutex<Vec<String>>,
+    posts: Mutex<HashMap<String, Response>>,
+    posted: Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 impl MemoryTransport {
@@ -192,6 +235,23 @@ impl MemoryTransport {
     /// Every path asked for so far, in order.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.requests).clone()
+    }
+
+    /// Answers every POST to `path` with `status` and `body` (a POST to a
+    /// path without an answer gets a JSON 404).
+    pub fn set_post(&self, path: &str, status: u16, body: impl Into<Vec<u8>>) {
+        lock(&self.posts).insert(
+            path.to_string(),
+            Response {
+                status,
+                body: body.into(),
+            },
+        );
+    }
+
+    /// Every POST so far, in order: its path and body.
+    pub fn posted(&self) -> Vec<(String, Vec<u8>)> {
+        lock(&self.posted).clone()
     }
 
     /// Publishes a tree as a tlog-tiles log does: `checkpoint` at
@@ -285,11 +345,23 @@ impl Transport for MemoryTransport {
                 status: 200,
                 body: b.clone(),
             },
-            None => Response {
-                status: 404,
-                body: br#"{"error":"not_found","message":"no such path"}"#.to_vec(),
-            },
+            None => not_found(),
         })
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> Result<Response, TransportError> {
+        lock(&self.posted).push((path.to_string(), body.to_vec()));
+        Ok(lock(&self.posts)
+            .get(path)
+            .cloned()
+            .unwrap_or_else(not_found))
+    }
+}
+
+fn not_found() -> Response {
+    Response {
+        status: 404,
+        body: br#"{"error":"not_found","message":"no such path"}"#.to_vec(),
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies.
 //! - [`tlog_proof`]: c2sp.org/tlog-proof offline proof files.
 //! - [`answer`]: verifiable route and record answers.
+//! - [`wire`]: the JSON bodies of receipts, proofs, info and errors.
 //! - `statement`: DSSE envelopes and the v1 statements of the data model,
 //!   jurisdictions, the status rule and the registry rules.
 //!
@@ -28,3 +29,4 @@ pub mod note;
 pub mod statement;
 pub mod tile;
 pub mod tlog_proof;
+pub mod wire;

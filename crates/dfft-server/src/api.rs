@@ -17,6 +17,7 @@ use dfft_core::statement::dsse::{DsseError, Envelope};
 use dfft_core::statement::registry::{verify_signatures, RuleError, Submission, Verified};
 use dfft_core::tile::{self, Tile, MAX_ENTRY_SIZE};
 use dfft_core::tlog_proof::TlogProof;
+use dfft_core::wire;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::mpsc::TrySendError;
@@ -111,21 +112,6 @@ fn available(index: u64, count: u64) -> u64 {
         .min(tile::TILE_WIDTH)
 }
 
-/// A submission receipt.
-#[derive(Serialize)]
-pub struct Receipt {
-    index: u64,
-    leaf_hash: String,
-    checkpoint: String,
-    inclusion_proof: Vec<String>,
-    tlog_proof: String,
-    /// For a statement logged before under another signature set: says so
-    /// (the receipt is for the logged entry, whose bytes `tlog_proof`
-    /// carries).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-}
-
 /// What a receipt says about an entry that was logged before.
 fn duplicate_note(l: &Landed) -> Option<String> {
     l.other_envelope.then(|| {
@@ -136,7 +122,7 @@ fn duplicate_note(l: &Landed) -> Option<String> {
     })
 }
 
-fn receipt(app: &App, l: Landed) -> Result<Receipt, ApiError> {
+fn receipt(app: &App, l: Landed) -> Result<wire::Receipt, ApiError> {
     let note = duplicate_note(&l);
     let Landed {
         index,
@@ -152,14 +138,14 @@ fn receipt(app: &App, l: Landed) -> Result<Receipt, ApiError> {
             .map_err(|e| ApiError::internal(format!("proof: {e}")))?,
     };
     let checkpoint = published.signed.clone();
-    let inclusion_proof = proof.iter().map(|h| B64.encode(h)).collect();
+    let inclusion_proof = wire::encode_hashes(&proof);
     let tp = TlogProof {
         extra: Some(entry),
         index,
         proof,
         checkpoint,
     };
-    Ok(Receipt {
+    Ok(wire::Receipt {
         index,
         leaf_hash: hex::encode(&leaf),
         checkpoint: published.text.clone(),
@@ -460,40 +446,6 @@ async fn submit_inner(app: &App, req: Request) -> Result<Response, ApiError> {
     Ok(json_status(status, &r))
 }
 
-/// One result of a batch submission.
-#[derive(Serialize)]
-struct BatchItem {
-    /// What a single submission of this envelope would have answered.
-    status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    index: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    leaf_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inclusion_proof: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    /// The logged entry (base64), when it is another envelope of the same
-    /// statement than the one sent; `note` says so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    entry: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-}
-
-/// The answer to a batch submission.
-#[derive(Serialize)]
-struct BatchReceipt {
-    /// One checkpoint that covers every logged entry of the batch.
-    checkpoint: String,
-    /// Tree size of that checkpoint.
-    tree_size: u64,
-    /// One result per envelope, in request order.
-    results: Vec<BatchItem>,
-}
-
 /// Envelopes verified by one task of a batch.
 const BATCH_CHUNK: usize = 16;
 
@@ -629,11 +581,11 @@ async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
                         .next()
                         .ok_or_else(|| ApiError::internal("proof missing"))?,
                 };
-                BatchItem {
+                wire::BatchItem {
                     status: l.status.as_u16(),
                     index: Some(l.index),
                     leaf_hash: Some(hex::encode(&l.leaf)),
-                    inclusion_proof: Some(proof.iter().map(|h| B64.encode(h)).collect()),
+                    inclusion_proof: Some(wire::encode_hashes(&proof)),
                     error: None,
                     message: None,
                     entry: logged_entry,
@@ -642,22 +594,18 @@ async fn batch_inner(app: &App, req: Request) -> Result<Response, ApiError> {
             }
             Err(e) => {
                 app.shared.metrics.submission(outcome_of(&e));
-                BatchItem {
+                wire::BatchItem {
                     status: e.status.as_u16(),
-                    index: None,
-                    leaf_hash: None,
-                    inclusion_proof: None,
-                    error: Some(e.code),
+                    error: Some(e.code.to_owned()),
                     message: Some(e.message),
-                    entry: None,
-                    note: None,
+                    ..wire::BatchItem::default()
                 }
             }
         });
     }
     Ok(json_status(
         StatusCode::OK,
-        &BatchReceipt {
+        &wire::BatchReceipt {
             checkpoint: published.text.clone(),
             tree_size: published.size,
             results,
@@ -759,14 +707,28 @@ pub async fn inclusion(
     let proof = plan
         .assemble(&hashes)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    // Written directly: this is the hottest read of a log.
+    let body = inclusion_body(index, size, &leaf, &proof);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// The body of a `GET /v1/proof/inclusion` answer, a
+/// [`wire::InclusionProof`] written directly: this is the hottest read of
+/// a log.
+fn inclusion_body(index: u64, size: u64, leaf: &Hash, proof: &[Hash]) -> String {
     let mut body = String::with_capacity(96 + 48 * proof.len());
     body.push_str("{\"index\":");
     body.push_str(&index.to_string());
     body.push_str(",\"size\":");
     body.push_str(&size.to_string());
     body.push_str(",\"leaf_hash\":\"");
-    body.push_str(&hex::encode(&leaf));
+    body.push_str(&hex::encode(leaf));
     body.push_str("\",\"proof\":[");
     for (i, h) in proof.iter().enumerate() {
         if i > 0 {
@@ -777,14 +739,7 @@ pub async fn inclusion(
         body.push('"');
     }
     body.push_str("]}");
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
+    body
 }
 
 /// `GET /v1/proof/consistency?from=&to=`.
@@ -806,11 +761,11 @@ pub async fn consistency(
     }
     let proof = merkle::consistency_proof(&*app.shared.store, from, to)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(axum::Json(serde_json::json!({
-        "from": from,
-        "to": to,
-        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-    }))
+    Ok(axum::Json(wire::ConsistencyProof {
+        from,
+        to,
+        proof: wire::encode_hashes(&proof),
+    })
     .into_response())
 }
 
@@ -818,16 +773,16 @@ pub async fn consistency(
 pub async fn info(State(app): State<App>) -> Response {
     let snap = app.shared.snapshot();
     let published = app.shared.published();
-    axum::Json(serde_json::json!({
-        "origin": app.shared.origin,
-        "log_vkey": app.shared.log_vkey.to_string(),
-        "governance": snap.governance.as_ref().map(|g| serde_json::json!({
-            "keys": g.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-            "threshold": g.threshold,
-        })),
-        "tree_size": published.size,
-        "root_hash": hex::encode(&published.root),
-    }))
+    axum::Json(wire::Info {
+        origin: app.shared.origin.clone(),
+        log_vkey: app.shared.log_vkey.to_string(),
+        governance: snap.governance.as_ref().map(|g| wire::GovernanceInfo {
+            keys: g.keys.iter().map(|k| k.to_string()).collect(),
+            threshold: g.threshold,
+        }),
+        tree_size: published.size,
+        root_hash: hex::encode(&published.root),
+    })
     .into_response()
 }
 
@@ -865,4 +820,24 @@ pub async fn metrics(State(app): State<App>) -> Response {
 /// Fallback: JSON 404.
 pub async fn fallback() -> ApiError {
     ApiError::not_found("no such endpoint")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hand_written_inclusion_body_is_the_wire_type() {
+        for n in [0usize, 1, 5] {
+            let leaf = merkle::leaf_hash(b"leaf");
+            let proof: Vec<Hash> = (0..n).map(|i| merkle::leaf_hash(&[i as u8])).collect();
+            let body = inclusion_body(9, 12, &leaf, &proof);
+            let parsed: wire::InclusionProof = serde_json::from_str(&body).unwrap();
+            assert_eq!((parsed.index, parsed.size), (9, 12));
+            assert_eq!(parsed.leaf(), Ok(leaf));
+            assert_eq!(parsed.proof_hashes(), Ok(proof.clone()));
+            // Byte for byte what serde would write.
+            assert_eq!(serde_json::to_string(&parsed).unwrap(), body);
+        }
+    }
 }
