@@ -44,10 +44,10 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
     } else {
         KeyKind::Ed25519
     };
-    let key = SignerKey::from_seed_kind(name, kind, dfft_server::keys::random_seed()?);
+    let key = SignerKey::from_seed_kind(name, kind, dfft_keys::random_seed()?);
     // Refused: an existing file or link at --out, or a leftover temp file.
-    if let Err(e) = dfft_server::keys::write_secret(&a.out, &key.to_private_string()) {
-        use dfft_server::keys::KeyError;
+    if let Err(e) = dfft_keys::write_secret(&a.out, &key.to_private_string()) {
+        use dfft_keys::KeyError;
         if let KeyError::Exists { .. } | KeyError::Symlink { .. } | KeyError::LeftoverTemp { .. } =
             e
         {
@@ -154,7 +154,7 @@ pub struct RetireArgs {
 fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SignerKey>> {
     paths
         .iter()
-        .map(|p| dfft_server::keys::load(p).map_err(anyhow::Error::from))
+        .map(|p| dfft_keys::load(p).map_err(anyhow::Error::from))
         .collect()
 }
 
@@ -240,7 +240,7 @@ pub fn authority(cmd: AuthorityCmd) -> anyhow::Result<ExitCode> {
             a.output,
         ),
         AuthorityCmd::Retire(a) => (
-            json!({"kind": "authority", "action": "retire", "authority": a.id, "issued_at": dfft_server::timestamp_now().as_str()}),
+            json!({"kind": "authority", "action": "retire", "authority": a.id, "issued_at": dfft_keys::timestamp_now().as_str()}),
             a.id,
             a.governance_keys,
             a.binding,
@@ -316,7 +316,7 @@ fn authority_json(action: &str, a: &AuthorityArgs) -> Value {
     json!({
         "kind": "authority", "action": action, "authority": a.id, "name": a.name,
         "competence": a.competence, "keys": a.keys,
-        "issued_at": dfft_server::timestamp_now().as_str(),
+        "issued_at": dfft_keys::timestamp_now().as_str(),
     })
 }
 
@@ -372,7 +372,7 @@ pub struct AttestArgs {
 
 /// `dfft attest`.
 pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
-    let key = dfft_server::keys::load(&a.key)?;
+    let key = dfft_keys::load(&a.key)?;
     let mut obj: Map<String, Value> = match &a.json_file {
         Some(p) => match serde_json::from_slice(
             &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
@@ -419,7 +419,7 @@ pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
         obj.insert("legal_reference".into(), Value::Object(lr));
     }
     obj.entry("issued_at")
-        .or_insert_with(|| json!(dfft_server::timestamp_now().as_str()));
+        .or_insert_with(|| json!(dfft_keys::timestamp_now().as_str()));
     match sign_statement(Value::Object(obj), &[key]) {
         Ok(env) => emit(&env, &a.output),
         Err(e) => {

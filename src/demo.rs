@@ -109,7 +109,7 @@ pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow
         HttpTransport::new(base, std::time::Duration::from_secs(120))?,
         Policy::new(log_vkey)?,
     );
-    let gov = dfft_server::keys::load(&data.join("governance.key"))
+    let gov = dfft_keys::load(&data.join("governance.key"))
         .context("the demo signs enrolments with DIR/governance.key")?;
     let keydir = data.join("demo-keys");
     std::fs::create_dir_all(&keydir)?;
@@ -129,8 +129,8 @@ pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow
     let mut n = 0;
     for a in doc["authorities"].as_array().context("authorities")? {
         let id = a["authority"].as_str().context("authority id")?;
-        let key = SignerKey::from_seed(KeyName::new(id)?, dfft_server::keys::random_seed()?);
-        dfft_server::keys::write_secret(
+        let key = SignerKey::from_seed(KeyName::new(id)?, dfft_keys::random_seed()?);
+        dfft_keys::write_secret(
             &keydir.join(format!("{id}.DEMO.key")),
             &key.to_private_string(),
         )?;
@@ -138,7 +138,7 @@ pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow
             "kind": "authority", "action": "enroll", "authority": id, "log": origin,
             "name": format!("{} [DEMO KEY]", a["name"].as_str().unwrap_or(id)),
             "competence": a["competence"], "keys": [key.verifier().to_string()],
-            "issued_at": dfft_server::timestamp_now().as_str(),
+            "issued_at": dfft_keys::timestamp_now().as_str(),
         });
         submit(&client, st, &gov, &format!("enrol {id}"))?;
         keys.insert(id.to_string(), key);

@@ -12,8 +12,11 @@
 
 mod authority;
 mod client_cmds;
+#[cfg(feature = "server")]
 mod demo;
+#[cfg(feature = "server")]
 mod fdlimit;
+#[cfg(feature = "server")]
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -35,9 +38,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a registry server on a data directory (created on first start).
+    #[cfg(feature = "server")]
     Serve(serve::ServeArgs),
     /// Run a registry loaded with the real EU recognition history, signed
     /// with generated DEMO keys.
+    #[cfg(feature = "server")]
     Demo(demo::DemoArgs),
     /// Generate an authority (or witness) key pair.
     Keygen(authority::KeygenArgs),
@@ -74,7 +79,9 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
+        #[cfg(feature = "server")]
         Command::Serve(a) => serve::run(a),
+        #[cfg(feature = "server")]
         Command::Demo(a) => demo::run(a),
         Command::Keygen(a) => authority::keygen(a),
         Command::Authority(c) => authority::authority(c),

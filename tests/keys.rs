@@ -146,7 +146,7 @@ fn mode(p: &std::path::Path) -> u32 {
 #[cfg(unix)]
 #[test]
 fn key_files_are_exclusive_never_through_links_and_mode_0600() {
-    use dfft_server::keys::{temp_path, write_secret, KeyError};
+    use dfft_keys::{temp_path, write_secret, KeyError};
     use std::os::unix::fs::symlink;
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);

@@ -21,7 +21,8 @@
 pub mod api;
 pub mod conn;
 pub mod error;
-pub mod keys;
+/// Key files (re-exported from `dfft-keys`, their one home).
+pub use dfft_keys as keys;
 pub mod matrix;
 pub mod metrics;
 mod pinning;
@@ -35,7 +36,7 @@ use axum::Router;
 use dfft_core::note::{SignerKey, VerifierKey};
 use dfft_core::statement::dsse::Envelope;
 use dfft_core::statement::registry::{verify_signatures, Submission};
-use dfft_core::statement::{Date, Genesis, Governance, Statement, Timestamp};
+use dfft_core::statement::{Genesis, Governance, Statement};
 use dfft_store::Store;
 use sequencer::{BatchLimits, Job, Outcome, Sequencer, Shared};
 use std::collections::HashMap;
@@ -43,7 +44,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Limits on what clients may send.
 #[derive(Debug, Clone)]
@@ -245,27 +246,9 @@ pub struct Server {
     pub info: StartInfo,
 }
 
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub(crate) use dfft_keys::unix_now;
 
-/// The current time as an RFC 3339 UTC timestamp (whole seconds).
-pub fn timestamp_now() -> Timestamp {
-    let secs = unix_now();
-    let date =
-        Date::today_from_unix_secs(secs).unwrap_or(Date::new(1970, 1, 1).expect("valid date"));
-    let s = secs % 86_400;
-    Timestamp::parse(&format!(
-        "{date}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    ))
-    .expect("well-formed timestamp")
-}
+pub use dfft_keys::timestamp_now;
 
 impl Server {
     /// Opens or creates the registry in `config.data_dir` and starts the

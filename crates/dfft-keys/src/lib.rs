@@ -13,6 +13,11 @@
 //! stores mount key files that way); it is only writing that refuses them.
 //! Windows, where there is no mode, is left out.
 
+//!
+//! Also the clock ([`timestamp_now`]): the pure core has none, and both the
+//! server (the genesis it signs) and the command line (statements it signs)
+//! need the same one.
+
 use dfft_core::note::{KeyName, SignerKey};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -194,4 +199,19 @@ pub fn write_secret(path: &Path, content: &str) -> Result<(), KeyError> {
         }
         _ => Ok(()),
     }
+}
+
+/// Seconds since the UNIX epoch, by the system clock (0 if it is before).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The current time as an RFC 3339 UTC timestamp (whole seconds).
+pub fn timestamp_now() -> dfft_core::statement::Timestamp {
+    dfft_core::statement::Timestamp::from_unix_secs(unix_now())
+        .or_else(|| dfft_core::statement::Timestamp::parse("1970-01-01T00:00:00Z").ok())
+        .expect("a fixed, well-formed timestamp")
 }
