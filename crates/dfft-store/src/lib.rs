@@ -624,8 +624,24 @@ impl Store {
     /// The registry state values of a namespace whose keys start with
     /// `prefix`, in key order.
     pub fn state_prefix(&self, ns: u8, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {
-        let start = state_key(ns, prefix);
         let mut out = Vec::new();
+        self.scan_prefix(ns, prefix, |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            std::ops::ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each (key without the namespace, value) of namespace
+    /// `ns` whose key starts with `prefix`, in key order, until it breaks.
+    fn scan_prefix(
+        &self,
+        ns: u8,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let start = state_key(ns, prefix);
+        let skip = state_key(ns, b"").len();
         for kv in self
             .db
             .iterator(IteratorMode::From(&start, Direction::Forward))
@@ -634,9 +650,11 @@ impl Store {
             if !k.starts_with(&start) {
                 break;
             }
-            out.push((k[2..].to_vec(), v.to_vec()));
+            if f(&k[skip..], &v).is_break() {
+                break;
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Calls `f` with each (key, value) of a namespace's state, in key
@@ -645,22 +663,9 @@ impl Store {
     pub fn state_scan(
         &self,
         ns: u8,
-        mut f: impl FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
+        f: impl FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let start = state_key(ns, b"");
-        for kv in self
-            .db
-            .iterator(IteratorMode::From(&start, Direction::Forward))
-        {
-            let (k, v) = kv?;
-            if !k.starts_with(&start) {
-                break;
-            }
-            if f(&k[start.len()..], &v).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        self.scan_prefix(ns, b"", f)
     }
 
     /// Applies a commit atomically and durably (see the crate docs).

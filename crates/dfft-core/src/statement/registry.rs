@@ -465,6 +465,16 @@ impl Submission {
     /// Parses the statement of an envelope and computes its entry bytes.
     pub fn from_envelope(envelope: Envelope) -> Result<Submission, RuleError> {
         let entry = envelope.to_entry()?;
+        Submission::finish(envelope, entry, Vec::new())
+    }
+
+    /// Parses the statement and assembles the submission; `preverified`
+    /// holds only signatures that verified over this envelope's PAE.
+    fn finish(
+        envelope: Envelope,
+        entry: Vec<u8>,
+        preverified: Vec<(usize, VerifierKey)>,
+    ) -> Result<Submission, RuleError> {
         let statement = Statement::parse(&envelope.payload)?;
         let statement_id = envelope.statement_id();
         Ok(Submission {
@@ -472,7 +482,7 @@ impl Submission {
             statement,
             entry,
             statement_id,
-            preverified: Vec::new(),
+            preverified,
         })
     }
 
@@ -530,15 +540,7 @@ impl Submission {
                 });
             }
         }
-        let statement = Statement::parse(&envelope.payload)?;
-        let statement_id = envelope.statement_id();
-        Ok(Submission {
-            envelope,
-            statement,
-            entry,
-            statement_id,
-            preverified,
-        })
+        Submission::finish(envelope, entry, preverified)
     }
 
     /// The statement's identity, SHA-256 of the PAE: equal for every
