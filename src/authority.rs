@@ -449,7 +449,7 @@ pub struct SubmitArgs {
     #[arg(long, conflicts_with = "proof_dir")]
     pub proof_out: Option<PathBuf>,
     /// Write the c2sp.org/tlog-proof of each logged envelope to
-    /// DIR/<file name>.tlog-proof.
+    /// `DIR/<file name>.tlog-proof`.
     #[arg(long, value_name = "DIR")]
     pub proof_dir: Option<PathBuf>,
     /// Envelopes per batch request (the registry takes at most 1,024 and

@@ -274,7 +274,7 @@ pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, ProofError> {
 }
 
 /// Plan of the consistency proof from size `from` to size `to`
-/// (RFC 6962 PROOF(m, D[n])). `from == to` gives an empty proof;
+/// (RFC 6962 PROOF(m, D\[n\])). `from == to` gives an empty proof;
 /// `from == 0` and `from > to` are errors.
 pub fn consistency_plan(from: u64, to: u64) -> Result<ProofPlan, ProofError> {
     if from == 0 || from > to {

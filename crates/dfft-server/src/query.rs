@@ -5,7 +5,7 @@
 //! A route's candidate records come from the route index (namespace `t`,
 //! keyed by a record's `to`) under every destination that covers the
 //! question's `to` on its date, as the core's
-//! [`Destination::covering`] lists them; the core's
+//! `Destination::covering` lists them; the core's
 //! [`RecordHead::route_status`] then decides, so the answer is the one the
 //! core's `Registry::route` gives over the same entries.
 //!

@@ -5,23 +5,23 @@
 //! to `batch_max` entries, waiting at most `batch_delay` for more), and runs
 //! [`Sequencer::process`] on the batch, in these named steps:
 //!
-//! 1. [`Sequencer::dedup`]: drops statements already logged, by statement id
+//! 1. `dedup`: drops statements already logged, by statement id
 //!    (SHA-256 of the DSSE PAE, whatever signatures carry it), in the store
 //!    or earlier in the batch: they are answered with the first index;
-//! 2. [`Sequencer::apply_rules`]: re-checks each statement against the
+//! 2. `apply_rules`: re-checks each statement against the
 //!    registry state as it stands at its index (cheap: signer keys still
 //!    current, record rules), applying accepted ones to the in-memory state
 //!    so later entries of the batch see them, and appends the accepted
 //!    leaves to the in-memory [`Frontier`], collecting every stored hash
 //!    they complete;
-//! 3. [`Sequencer::commit`]: proves that the new tree is consistent with
+//! 3. `commit`: proves that the new tree is consistent with
 //!    the last published checkpoint (from stored hashes plus this batch's)
 //!    and refuses to go on if not (a Fatal error), signs a checkpoint of the
 //!    new size, then writes entries, leaf index, hashes, registry state
 //!    (statement ids included), size and the signed checkpoint in ONE
 //!    RocksDB write batch, synced (see `dfft_store`), and only then
 //!    publishes the checkpoint;
-//! 4. [`Sequencer::answer`]: answers every submitter, with the inclusion
+//! 4. `answer`: answers every submitter, with the inclusion
 //!    proofs of the batch's new entries.
 //!
 //! Crash safety, step by step: a crash before the write of step 3 returns
@@ -840,7 +840,7 @@ const INDEX_CHUNK: u64 = 4096;
 /// written before statements were deduplicated, once, on open.
 ///
 /// Crash safety, step by step:
-/// 1. Read up to [`INDEX_CHUNK`] entries in log order; for each, its
+/// 1. Read up to `INDEX_CHUNK` (4,096) entries in log order; for each, its
 ///    statement id is either new (written with this index) or already
 ///    indexed at an earlier index (a repeat: remembered) or at this same
 ///    index (a previous, interrupted run of this build).
