@@ -4,14 +4,15 @@
 //! - `keygen`, `authority`, `attest`, `submit`: authority tools that build,
 //!   sign and submit statements.
 //! - `verify`, `route`, `record`, `audit`, `monitor`: verifying client
-//!   commands (see `dfft-client`); they never trust the server.
+//!   commands, one file each under `cmd/` (see `dfft-client`); they never
+//!   trust the server.
 //!
 //! Exit codes: 0 success; 1 the check or request failed (a proof did not
 //! verify, the server refused); 2 bad usage or input; 3 the log is
 //! inconsistent (fork or rollback: keep the evidence printed).
 
 mod authority;
-mod client_cmds;
+mod cmd;
 #[cfg(feature = "server")]
 mod demo;
 #[cfg(feature = "server")]
@@ -54,16 +55,16 @@ enum Command {
     /// Submit a signed envelope and save its receipt and offline proof.
     Submit(authority::SubmitArgs),
     /// Verify an offline .tlog-proof file against the log's key.
-    Verify(client_cmds::VerifyArgs),
+    Verify(cmd::verify::VerifyArgs),
     /// Ask, and verify, which recognitions cover a route on a date.
-    Route(client_cmds::RouteArgs),
+    Route(cmd::route::RouteArgs),
     /// Show, and verify, the history of one record.
-    Record(client_cmds::RecordArgs),
+    Record(cmd::record::RecordArgs),
     /// Replay the whole log and check every entry, proof and rule.
-    Audit(client_cmds::AuditArgs),
+    Audit(cmd::audit::AuditArgs),
     /// Follow the log: prove consistency of each new checkpoint and report
     /// changes to watched records or routes.
-    Monitor(client_cmds::MonitorArgs),
+    Monitor(cmd::monitor::MonitorArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -87,11 +88,11 @@ fn main() -> ExitCode {
         Command::Authority(c) => authority::authority(c),
         Command::Attest(a) => authority::attest(a),
         Command::Submit(a) => authority::submit(a),
-        Command::Verify(a) => client_cmds::verify(a),
-        Command::Route(a) => client_cmds::route(a),
-        Command::Record(a) => client_cmds::record(a),
-        Command::Audit(a) => client_cmds::audit(a),
-        Command::Monitor(a) => client_cmds::monitor(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Route(a) => cmd::route::run(a),
+        Command::Record(a) => cmd::record::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
+        Command::Monitor(a) => cmd::monitor::run(a),
     };
     match r {
         Ok(code) => code,

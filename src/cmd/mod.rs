@@ -1,0 +1,244 @@
+//! Verifying client commands, one file each: `verify`, `route`, `record`,
+//! `audit`, `monitor`. They trust the pinned log key (and witness policy)
+//! alone and check everything the log says with `dfft-client`. This module
+//! holds what they share: the trust options and policy, state and output
+//! files, error reporting and exit codes, and the printing of checkpoints,
+//! policies and record heads; `progress` the progress report of replays.
+//! The checks themselves live in `dfft-client`, not here.
+//!
+//! Exit codes: 0 ok; 1 a check or request failed; 2 bad usage or input
+//! (keys, arguments, files, the state file); 3 the log is inconsistent (a
+//! fork or a rollback: the evidence is printed, keep it).
+
+pub mod audit;
+pub mod monitor;
+mod progress;
+pub mod record;
+pub mod route;
+pub mod verify;
+
+use crate::exit;
+use clap::Args;
+use dfft_client::{Client, ClientError, HttpTransport, Policy, State};
+use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::hex;
+use dfft_core::note::VerifierKey;
+use dfft_core::statement::registry::RecordHead;
+use dfft_core::statement::Date;
+use serde_json::{json, Value};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What the client trusts.
+#[derive(Args, Debug, Clone)]
+pub struct TrustArgs {
+    /// The log's verifier key to pin (`origin+hexid+base64`, as `dfft serve`
+    /// prints it). Every checkpoint must be signed by it.
+    #[arg(long = "log-key", value_name = "VKEY", env = "DFFT_LOG_KEY")]
+    pub log_key: String,
+    /// A witness's cosignature/v1 verifier key; repeat for several.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned each checkpoint
+    /// (default: all of them).
+    #[arg(long = "min-witnesses", value_name = "K")]
+    pub min_witnesses: Option<usize>,
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn usage(msg: impl Into<String>) -> ClientError {
+    ClientError::Usage(msg.into())
+}
+
+fn policy(t: &TrustArgs) -> Result<Policy, ClientError> {
+    let witnesses = t
+        .witnesses
+        .iter()
+        .map(|w| VerifierKey::parse(w.trim()).map_err(|e| usage(format!("witness key {w:?}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let min = t.min_witnesses.unwrap_or(witnesses.len());
+    Policy::parse(&t.log_key)?.with_witnesses(witnesses, min)
+}
+
+fn client(url: &str, timeout: u64, policy: Policy) -> Result<Client<HttpTransport>, ClientError> {
+    let t = HttpTransport::new(url, Duration::from_secs(timeout.max(1)))
+        .map_err(|e| usage(e.to_string()))?;
+    Ok(Client::new(t, policy))
+}
+
+fn read_input(p: &Path) -> Result<Vec<u8>, ClientError> {
+    if p.as_os_str() == "-" {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut v)
+            .map_err(|e| usage(format!("reading standard input: {e}")))?;
+        return Ok(v);
+    }
+    std::fs::read(p).map_err(|e| usage(format!("reading {}: {e}", p.display())))
+}
+
+fn write_output(p: &Path, bytes: &[u8]) -> Result<(), ClientError> {
+    dfft_client::state::write_atomic(p, bytes)
+        .map_err(|e| usage(format!("writing {}: {e}", p.display())))
+}
+
+fn load_state(p: Option<&PathBuf>, policy: &Policy) -> Result<State, ClientError> {
+    match p {
+        Some(p) => State::load(p, policy),
+        None => Ok(State::new(policy.log_key().clone())),
+    }
+}
+
+fn save_state(p: Option<&PathBuf>, state: &State) -> Result<(), ClientError> {
+    match p {
+        Some(p) => state.save(p),
+        None => Ok(()),
+    }
+}
+
+fn today() -> Result<Date, ClientError> {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::today_from_unix_secs(secs).ok_or_else(|| usage("the system clock is out of range"))
+}
+
+fn date_arg(s: Option<&str>) -> Result<Date, ClientError> {
+    match s {
+        None => today(),
+        Some(s) => Date::parse(s).map_err(|e| usage(format!("date {s:?}: {e}"))),
+    }
+}
+
+fn error_kind(e: &ClientError) -> &'static str {
+    match e {
+        ClientError::Transport { .. } => "transport",
+        ClientError::Http { .. } => "http",
+        ClientError::Malformed { .. } => "malformed",
+        ClientError::Checkpoint(_) => "checkpoint",
+        ClientError::Inclusion { .. } => "inclusion",
+        ClientError::TilesMismatch { .. } => "tiles_mismatch",
+        ClientError::TreeMismatch { .. } => "tree_mismatch",
+        ClientError::Inconsistent(i) => i.kind.as_str(),
+        ClientError::Answer(_) => "answer",
+        ClientError::WrongAnswer(_) => "wrong_answer",
+        ClientError::Rule { .. } => "rule",
+        ClientError::GenesisOrigin { .. } => "genesis_origin",
+        ClientError::ProofFile(_) => "proof_file",
+        ClientError::State { .. } => "state",
+        ClientError::Usage(_) => "usage",
+        _ => "other",
+    }
+}
+
+fn exit_code(e: &ClientError) -> u8 {
+    if e.inconsistency().is_some() {
+        exit::INCONSISTENT
+    } else if e.is_usage() {
+        exit::USAGE
+    } else {
+        exit::FAILED
+    }
+}
+
+fn error_json(e: &ClientError) -> Value {
+    let mut v = json!({"kind": error_kind(e), "message": e.to_string(), "exit_code": exit_code(e)});
+    if let ClientError::Rule { index, .. } = e {
+        v["index"] = json!(index);
+    }
+    if let Some(i) = e.inconsistency() {
+        v["evidence"] = i.to_json();
+    }
+    v
+}
+
+/// Reports a failure and gives its exit code.
+fn fail(what: &str, e: &ClientError, json_out: bool) -> ExitCode {
+    if json_out {
+        println!("{}", json!({"ok": false, "error": error_json(e)}));
+    }
+    eprintln!("{what} FAILED: {e}");
+    if let Some(i) = e.inconsistency() {
+        if !json_out {
+            eprintln!("evidence (keep it: both checkpoints are signed by the log's key):");
+            eprintln!(
+                "{}",
+                serde_json::to_string_pretty(&i.to_json()).unwrap_or_default()
+            );
+        }
+    }
+    ExitCode::from(exit_code(e))
+}
+
+fn finish(
+    what: &str,
+    json_out: bool,
+    r: Result<ExitCode, ClientError>,
+) -> anyhow::Result<ExitCode> {
+    Ok(r.unwrap_or_else(|e| fail(what, &e, json_out)))
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn cp_line(cp: &SignedCheckpoint) -> String {
+    let c = &cp.checkpoint;
+    format!(
+        "{} at size {} (root {})",
+        c.origin,
+        c.size,
+        hex::encode(&c.root)
+    )
+}
+
+fn cp_json(cp: &SignedCheckpoint) -> Value {
+    json!({"origin": cp.checkpoint.origin, "size": cp.checkpoint.size, "root_hash": hex::encode(&cp.checkpoint.root), "note": cp.to_text()})
+}
+
+fn policy_line(p: &Policy) -> String {
+    if p.witnesses().is_empty() {
+        format!("signed by the log key {}", p.log_key())
+    } else {
+        format!(
+            "signed by the log key {} and cosigned by at least {} of {} trusted witnesses",
+            p.log_key(),
+            p.min_witnesses(),
+            p.witnesses().len()
+        )
+    }
+}
+
+fn audit_note(audited: Option<u64>) -> String {
+    match audited {
+        Some(n) => format!("checked by replaying all {n} entries: every signer was entitled, and nothing is left out"),
+        None => "not checked (add --audit to replay the log)".to_string(),
+    }
+}
+
+fn print_head(h: &RecordHead, status: &str, at: Date) {
+    println!(
+        "  {}  [{}]  {} -> {}  {status}",
+        h.record.as_str(),
+        h.mechanism,
+        h.from,
+        h.to
+    );
+    for e in &h.events {
+        let later = if e.effective > at {
+            format!("  (after {at})")
+        } else {
+            String::new()
+        };
+        println!(
+            "    #{:<6} {:<12} effective {}  by {}{later}",
+            e.index,
+            e.action.as_str(),
+            e.effective,
+            e.authority.as_str()
+        );
+    }
+}

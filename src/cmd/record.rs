@@ -1,0 +1,148 @@
+//! `dfft record`: the verified history of one record and its status on a
+//! date (optionally replaying the log to check that no event is left out),
+//! or a saved history re-verified offline.
+
+use super::progress::ProgressReport;
+use super::{
+    audit_note, client, cp_json, cp_line, date_arg, finish, load_state, policy, policy_line,
+    print_head, print_json, read_input, save_state, usage, write_output, TrustArgs,
+};
+use clap::Args;
+use dfft_client::audit::check_record_complete;
+use dfft_client::offline::{verify_record_json, VerifiedRecord};
+use dfft_client::{Auditor, ClientError, Policy};
+use dfft_core::answer::RecordHistory;
+use dfft_core::statement::Date;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `dfft record`.
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// The record id, e.g. eu.ec/adequacy/jp.
+    #[arg(value_name = "ID", required_unless_present = "answer")]
+    pub id: Option<String>,
+    /// Base URL of the registry, e.g. http://127.0.0.1:8080 (ignored with --answer).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DFFT_LOG",
+        required_unless_present = "answer"
+    )]
+    pub log: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The day to give the record's status for, YYYY-MM-DD (default: today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Re-verify a saved history (from --save) offline instead of asking the log.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["save", "state", "audit"])]
+    pub answer: Option<PathBuf>,
+    /// Save the verified history (JSON) to FILE, to re-verify it later with --answer.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Client state file: the history's checkpoint must be consistent with
+    /// the last checkpoint verified (the file is created and kept up to date).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Also replay the log up to the history's checkpoint: checks every
+    /// signer's entitlement and that no event of the record is left out.
+    #[arg(long)]
+    pub audit: bool,
+    /// Timeout of each request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Print the result as JSON (with the history itself).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dfft record ID`: the verified history of one record.
+pub fn run(a: RecordArgs) -> anyhow::Result<ExitCode> {
+    finish("record", a.json, record_inner(&a))
+}
+
+fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
+    let policy = policy(&a.trust)?;
+    let at = date_arg(a.at.as_deref())?;
+    if let Some(file) = &a.answer {
+        let (history, verified) = verify_record_json(&read_input(file)?, &policy)?;
+        if let Some(id) = &a.id {
+            if &history.record.record != id {
+                return Err(ClientError::WrongAnswer(format!(
+                    "the saved history is of record {}, not {id}",
+                    history.record.record
+                )));
+            }
+        }
+        print_record(&history, &verified, &policy, at, None, a.json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = a.id.clone().ok_or_else(|| usage("give the record id"))?;
+    let log = a.log.clone().ok_or_else(|| usage("--log is required"))?;
+    let client = client(&log, a.timeout, policy.clone())?;
+    let mut state = load_state(a.state.as_ref(), &policy)?;
+    let (history, verified) = client.record(&id)?;
+    if a.state.is_some() {
+        client.observe(&mut state, &verified.checkpoint)?;
+    }
+    let audited = if a.audit {
+        let mut auditor = Auditor::new();
+        let mut progress = ProgressReport::new("audit", a.json);
+        let report = auditor.advance(&client, &verified.checkpoint, None, &mut |p| {
+            progress.update(p)
+        })?;
+        check_record_complete(auditor.registry(), &verified.head)?;
+        Some(report.replayed)
+    } else {
+        None
+    };
+    save_state(a.state.as_ref(), &state)?;
+    if let Some(p) = &a.save {
+        let mut bytes = serde_json::to_vec_pretty(&history).map_err(|e| usage(e.to_string()))?;
+        bytes.push(b'\n');
+        write_output(p, &bytes)?;
+    }
+    print_record(&history, &verified, &policy, at, audited, a.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(
+    history: &RecordHistory,
+    v: &VerifiedRecord,
+    policy: &Policy,
+    at: Date,
+    audited: Option<u64>,
+    json_out: bool,
+) {
+    let status = v.head.status_on(at);
+    let status_text = status.map_or_else(
+        || format!("not yet in effect on {at}"),
+        |s| format!("{s} on {at}"),
+    );
+    if json_out {
+        print_json(&json!({
+            "ok": true,
+            "record": v.head.record.as_str(),
+            "status": status,
+            "at": at,
+            "checkpoint": cp_json(&v.checkpoint),
+            "events": v.head.events.iter().map(|e| json!({"index": e.index, "action": e.action, "effective": e.effective, "authority": e.authority.as_str()})).collect::<Vec<_>>(),
+            "audited_entries": audited,
+            "history": history,
+        }));
+        return;
+    }
+    print_head(&v.head, &status_text, at);
+    println!(
+        "verified against the checkpoint of {} ({})",
+        cp_line(&v.checkpoint),
+        policy_line(policy)
+    );
+    println!("every event is in the log and belongs to this record; the status is computed from the entries");
+    println!(
+        "signers' entitlement and completeness: {}",
+        audit_note(audited)
+    );
+}

@@ -1,0 +1,169 @@
+//! `dfft route`: ask the log which recognitions cover a route on a date
+//! and verify the answer (optionally replaying the log to check that it
+//! leaves nothing out), or re-verify a saved answer offline.
+
+use super::progress::ProgressReport;
+use super::{
+    audit_note, client, cp_json, cp_line, date_arg, finish, load_state, policy, policy_line,
+    print_head, print_json, read_input, save_state, usage, write_output, TrustArgs,
+};
+use clap::Args;
+use dfft_client::audit::check_route_complete;
+use dfft_client::offline::verify_route_json;
+use dfft_client::{Auditor, ClientError, Policy, RouteQuery};
+use dfft_core::answer::{RouteAnswer, VerifiedRoute};
+use dfft_core::statement::{Jurisdiction, Mechanism};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `dfft route`.
+#[derive(Args, Debug)]
+pub struct RouteArgs {
+    /// Where data comes from: a jurisdiction code (DE, AE-DU, IO:EPO, EU, EEA).
+    #[arg(long, value_name = "CODE", required_unless_present = "answer")]
+    pub from: Option<String>,
+    /// Where data goes: a jurisdiction code.
+    #[arg(long, value_name = "CODE", required_unless_present = "answer")]
+    pub to: Option<String>,
+    /// The day asked about, YYYY-MM-DD (default: today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Only records of this mechanism (adequacy, data_bridge, designation,
+    /// scc, bcr, certification, code_of_conduct, cbpr, dpf, other).
+    #[arg(long, value_name = "MECHANISM")]
+    pub mechanism: Option<String>,
+    /// Base URL of the registry, e.g. http://127.0.0.1:8080 (ignored with --answer).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DFFT_LOG",
+        required_unless_present = "answer"
+    )]
+    pub log: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Re-verify a saved answer (from --save) offline instead of asking the log.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "at", "mechanism", "save", "state", "audit"])]
+    pub answer: Option<PathBuf>,
+    /// Save the verified answer (JSON) to FILE, to re-verify it later with --answer.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Client state file: the answer's checkpoint must be consistent with
+    /// the last checkpoint verified (the file is created and kept up to date).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Also replay the log up to the answer's checkpoint: checks that every
+    /// cited entry's signer was entitled to sign it and that the answer
+    /// leaves no record out.
+    #[arg(long)]
+    pub audit: bool,
+    /// Timeout of each request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Print the result as JSON (with the answer itself).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dfft route`: ask and verify, or re-verify a saved answer.
+pub fn run(a: RouteArgs) -> anyhow::Result<ExitCode> {
+    finish("route", a.json, route_inner(&a))
+}
+
+fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
+    let policy = policy(&a.trust)?;
+    if let Some(file) = &a.answer {
+        let (answer, verified) = verify_route_json(&read_input(file)?, &policy)?;
+        print_route(&answer, &verified, &policy, None, a.json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let need = |v: &Option<String>, name: &str| {
+        v.clone()
+            .ok_or_else(|| usage(format!("--{name} is required")))
+    };
+    let q = RouteQuery {
+        from: Jurisdiction::new(&need(&a.from, "from")?)
+            .map_err(|e| usage(format!("--from: {e}")))?,
+        to: Jurisdiction::new(&need(&a.to, "to")?).map_err(|e| usage(format!("--to: {e}")))?,
+        at: date_arg(a.at.as_deref())?,
+        mechanism: a
+            .mechanism
+            .as_deref()
+            .map(Mechanism::new)
+            .transpose()
+            .map_err(|e| usage(format!("--mechanism: {e}")))?,
+    };
+    let client = client(&need(&a.log, "log")?, a.timeout, policy.clone())?;
+    let mut state = load_state(a.state.as_ref(), &policy)?;
+    let (answer, verified) = client.route(&q)?;
+    if a.state.is_some() {
+        client.observe(&mut state, &verified.checkpoint)?;
+    }
+    let audited = if a.audit {
+        let mut auditor = Auditor::new();
+        let mut progress = ProgressReport::new("audit", a.json);
+        let report = auditor.advance(&client, &verified.checkpoint, None, &mut |p| {
+            progress.update(p)
+        })?;
+        check_route_complete(auditor.registry(), &answer)?;
+        Some(report.replayed)
+    } else {
+        None
+    };
+    save_state(a.state.as_ref(), &state)?;
+    if let Some(p) = &a.save {
+        let mut bytes = serde_json::to_vec_pretty(&answer).map_err(|e| usage(e.to_string()))?;
+        bytes.push(b'\n');
+        write_output(p, &bytes)?;
+    }
+    print_route(&answer, &verified, &policy, audited, a.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_route(
+    answer: &RouteAnswer,
+    v: &VerifiedRoute,
+    policy: &Policy,
+    audited: Option<u64>,
+    json_out: bool,
+) {
+    let mech = answer
+        .mechanism
+        .map(|m| format!(" ({m} only)"))
+        .unwrap_or_default();
+    if json_out {
+        print_json(&json!({
+            "ok": true,
+            "question": {"from": answer.from, "to": answer.to, "at": answer.at, "mechanism": answer.mechanism},
+            "checkpoint": cp_json(&v.checkpoint),
+            "records": v.records.iter().map(|(h, s)| json!({
+                "record": h.record.as_str(), "mechanism": h.mechanism, "from": h.from, "to": h.to, "status": s,
+                "events": h.events.iter().map(|e| json!({"index": e.index, "action": e.action, "effective": e.effective, "authority": e.authority.as_str()})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "audited_entries": audited,
+            "answer": answer,
+        }));
+        return;
+    }
+    println!(
+        "{} -> {} on {}{mech}: {} record(s)",
+        answer.from,
+        answer.to,
+        answer.at,
+        v.records.len()
+    );
+    for (h, s) in &v.records {
+        print_head(h, &s.to_string(), answer.at);
+    }
+    println!(
+        "verified against the checkpoint of {} ({})",
+        cp_line(&v.checkpoint),
+        policy_line(policy)
+    );
+    println!("every cited entry is in the log and every status follows from the entries");
+    println!(
+        "signers' entitlement and completeness: {}",
+        audit_note(audited)
+    );
+}
