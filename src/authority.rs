@@ -4,6 +4,10 @@
 //! through `dfft_client`, which returns only receipts it verified against
 //! the log key (`--log-key`, or, trust on first use and with a warning, the
 //! key the registry announces).
+//!
+//! Why this file is long: the four authority commands share their output,
+//! binding and submission options; to be split under `src/cmd/` like the
+//! client commands.
 
 use crate::exit;
 use anyhow::Context as _;

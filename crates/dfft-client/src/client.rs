@@ -2,6 +2,10 @@
 //! checkpoint it returns is verified against the policy; every proof it
 //! returns was built from the log's tiles and checked against a verified
 //! checkpoint.
+//!
+//! Why this file is long: every read the client makes shares one verified
+//! checkpoint and one policy; the submission and announcement code already
+//! live apart (`submit`, `announce`).
 
 use crate::error::{ClientError, Inconsistency, InconsistencyKind};
 use crate::offline::{verify_record, verify_route, VerifiedRecord};

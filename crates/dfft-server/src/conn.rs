@@ -37,6 +37,10 @@
 //! per client address (the proxy's job too), request body size and memory
 //! (in [`crate::api`]), the descriptor limit (the binary raises it and
 //! sizes the cap).
+//!
+//! Why this file is long: one connection's life (accept, cap, watchdog,
+//! timeouts, shutdown) is one state machine; split, its invariants would be
+//! spread over files.
 
 use crate::Limits;
 use axum::body::{Body, HttpBody};

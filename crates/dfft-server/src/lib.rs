@@ -29,6 +29,8 @@ mod pinning;
 pub mod query;
 pub mod sequencer;
 pub mod state;
+pub mod submit;
+pub mod upgrade;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -421,9 +423,15 @@ impl Server {
     ) -> std::io::Result<()> {
         let Server { app, thread, .. } = self;
         let (limits, stats) = (app.limits.clone(), app.conn_stats.clone());
+        let store = app.shared.store.clone();
         let r = router(app);
         let res = conn::serve(listener, r, &limits, stats, shutdown).await;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        // Every commit is already durable (synced WAL); flushing the
+        // memtable only spares the next start its WAL replay.
+        if let Err(e) = store.flush() {
+            tracing::warn!(error = %e, "flushing the store at shutdown failed; the next start replays its WAL");
+        }
         res
     }
 }
@@ -432,8 +440,8 @@ fn router(app: App) -> Router {
     Router::new()
         .route("/checkpoint", get(api::checkpoint))
         .route("/tile/{*rest}", get(api::tile))
-        .route("/v1/entries", post(api::submit))
-        .route("/v1/entries/batch", post(api::submit_batch))
+        .route("/v1/entries", post(submit::submit))
+        .route("/v1/entries/batch", post(submit::submit_batch))
         .route("/v1/entries/{index}", get(api::entry))
         .route("/v1/proof/inclusion", get(api::inclusion))
         .route("/v1/proof/consistency", get(api::consistency))

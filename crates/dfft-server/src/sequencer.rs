@@ -34,7 +34,7 @@
 //! equal the checkpoint's root, signed by our key), and loads the registry's
 //! small governance and authority state. Restart time does not grow with
 //! the log (except once, on the upgrade that builds the statement index:
-//! [`build_statement_index`]).
+//! `upgrade::build_statement_index`).
 //!
 //! Failures are typed by what happens next:
 //! - **Retry** (a store error that may pass: I/O, descriptors): the batch is
@@ -54,16 +54,18 @@
 //! Extension point: statements-v1 reserves an `index` entry that the
 //! registry will append at the end of each batch; it belongs between steps 2
 //! and 3.
+//!
+//! Why this file is long: the single writer, its batching, its four steps and its
+//! failure handling are one crash-safety argument, kept in one file so that
+//! it can be read and reviewed whole (upgrades are in `upgrade`, the state
+//! schema in `state`).
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use dfft_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use dfft_core::merkle::{self, Frontier, Hash, HashReader, NodeId};
 use dfft_core::note::{SignerKey, VerifierKey};
-use dfft_core::statement::dsse::Envelope;
-use dfft_core::statement::registry::{
-    check_rules, AuthorityState, Change, RecordHead, Registry, Verified,
-};
+use dfft_core::statement::registry::{check_rules, AuthorityState, Change, RecordHead, Verified};
 use dfft_core::statement::Governance;
 use dfft_store::{Commit, ErrorKind, LogStore, StoreError};
 use std::collections::HashMap;
@@ -72,9 +74,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
-use crate::state::{
-    record_write, statement_write, writes_for, RegistryState, STATEMENT_INDEX_DONE,
-};
+use crate::state::{record_write, statement_write, writes_for, RegistryState};
 pub use crate::state::{route_key, NS_AUTHORITY, NS_GENESIS, NS_RECORD, NS_ROUTE, NS_STATEMENT};
 /// Record heads kept in memory by the sequencer before the cache is dropped.
 const RECORD_CACHE: usize = 50_000;
@@ -287,7 +287,7 @@ impl Sequencer {
         let size = store.size()?;
         let frontier = store.frontier(size)?;
         let root = frontier.root();
-        build_statement_index(&*store, size)?;
+        crate::upgrade::build_statement_index(&*store, size)?;
         let published = match store.checkpoint()? {
             Some(text) => {
                 let cp = SignedCheckpoint::parse(text.as_bytes())
@@ -831,125 +831,6 @@ enum Applied {
     State,
     /// This record.
     Record(String),
-}
-
-/// Entries read per step of the statement-index build.
-const INDEX_CHUNK: u64 = 4096;
-
-/// Builds the statement index (statement id -> first index) of a store
-/// written before statements were deduplicated, once, on open.
-///
-/// Crash safety, step by step:
-/// 1. Read up to `INDEX_CHUNK` (4,096) entries in log order; for each, its
-///    statement id is either new (written with this index) or already
-///    indexed at an earlier index (a repeat: remembered) or at this same
-///    index (a previous, interrupted run of this build).
-/// 2. Write the chunk's new ids in ONE synced batch; repeat until the end.
-/// 3. If any entry repeated an earlier statement, the stored registry state
-///    gave it an effect that the rules now deny it: rebuild the authority,
-///    record and route state by replaying the log with the core rules, in
-///    ONE synced batch.
-/// 4. Write the done key, synced. A crash before it redoes the whole build,
-///    which writes the same values again.
-pub fn build_statement_index(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
-    if size == 0 || store.state(NS_GENESIS, STATEMENT_INDEX_DONE)?.is_some() {
-        if size == 0 {
-            store.put_state(&[(
-                NS_GENESIS,
-                STATEMENT_INDEX_DONE.to_vec(),
-                Some(b"1".to_vec()),
-            )])?;
-        }
-        return Ok(());
-    }
-    tracing::info!(
-        entries = size,
-        "building the statement index (once, on upgrade)"
-    );
-    let mut repeats: Vec<(u64, u64)> = Vec::new();
-    let mut begin = 0;
-    while begin < size {
-        let end = (begin + INDEX_CHUNK).min(size);
-        let mut chunk: HashMap<[u8; 32], u64> = HashMap::new();
-        for (i, bytes) in store.entries(begin, end)?.into_iter().enumerate() {
-            let index = begin + i as u64;
-            let env = Envelope::parse_canonical(&bytes).map_err(|e| {
-                OpenError::Inconsistent(format!("entry {index} does not parse: {e}"))
-            })?;
-            let id = env.statement_id();
-            let first = match chunk.get(&id) {
-                Some(&f) => Some(f),
-                None => RegistryState::new(store).statement_index(&id)?,
-            };
-            match first {
-                Some(f) if f < index => repeats.push((index, f)),
-                Some(_) => {}
-                None => {
-                    chunk.insert(id, index);
-                }
-            }
-        }
-        let writes: Vec<_> = chunk
-            .into_iter()
-            .map(|(id, i)| {
-                let (ns, k, v) = statement_write(&id, i);
-                (ns, k, Some(v))
-            })
-            .collect();
-        store.put_state(&writes)?;
-        begin = end;
-    }
-    if !repeats.is_empty() {
-        for (index, first) in &repeats {
-            tracing::warn!(
-                index,
-                first,
-                "entry repeats the statement of an earlier entry (logged before statements were deduplicated); it has no effect"
-            );
-        }
-        rebuild_state(store, size)?;
-    }
-    store.put_state(&[(
-        NS_GENESIS,
-        STATEMENT_INDEX_DONE.to_vec(),
-        Some(b"1".to_vec()),
-    )])?;
-    tracing::info!(repeats = repeats.len(), "statement index built");
-    Ok(())
-}
-
-/// Step 3 of [`build_statement_index`]: the registry state as the core
-/// rules give it, replacing what is stored.
-fn rebuild_state(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
-    tracing::warn!("rebuilding the registry state by replaying the log");
-    let mut registry = Registry::new();
-    let mut begin = 0;
-    while begin < size {
-        let end = (begin + INDEX_CHUNK).min(size);
-        for (i, bytes) in store.entries(begin, end)?.into_iter().enumerate() {
-            registry.apply_entry(&bytes).map_err(|e| {
-                OpenError::Inconsistent(format!("replaying entry {}: {e}", begin + i as u64))
-            })?;
-        }
-        begin = end;
-    }
-    let mut writes: Vec<dfft_store::StateWrite> = Vec::new();
-    for ns in [NS_AUTHORITY, NS_RECORD, NS_ROUTE] {
-        for (k, _) in store.state_all(ns)? {
-            writes.push((ns, k, None));
-        }
-    }
-    let changes = registry
-        .authorities()
-        .map(|a| Change::Authority(a.clone()))
-        .chain(registry.records().map(|r| Change::Record(r.clone())));
-    for change in changes {
-        for (ns, k, v) in writes_for(&change, true) {
-            writes.push((ns, k, Some(v)));
-        }
-    }
-    store.put_state(&writes)?;
-    Ok(())
 }
 
 /// The metrics outcome of an error.

@@ -117,6 +117,11 @@ impl Store {
     pub fn open_with(dir: &Path, so: StoreOptions) -> Result<Store, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
+        // A damaged WAL record that is not the last one means lost or
+        // corrupt data: refuse to open rather than silently recover to an
+        // earlier point (which would roll back acknowledged commits). Only
+        // a torn last record, a write that never returned, is dropped.
+        opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::TolerateCorruptedTailRecords);
         opts.set_max_open_files(i32::try_from(so.max_open_files.max(16)).unwrap_or(i32::MAX));
         opts.set_keep_log_file_num(4);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
@@ -410,6 +415,13 @@ impl Store {
     #[doc(hidden)]
     pub fn tamper_entry(&self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
         Ok(self.db.put(entry_key(index), bytes)?)
+    }
+
+    /// Flushes the memtable into table files (a clean shutdown does this,
+    /// so that the next open replays no WAL).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Approximate bytes on disk (SST files and WAL).

@@ -54,6 +54,11 @@ pub trait LogStore: HashReader<Error = StoreError> + Send + Sync {
         }
         Ok(())
     }
+    /// Writes what is held in memory to the store's files, for a faster
+    /// next open (commits are durable without it).
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// All state values of a namespace, in key order.
     fn state_all(&self, ns: u8) -> Result<Vec<KeyValue>, StoreError> {
         self.state_prefix(ns, b"")
@@ -98,6 +103,9 @@ impl LogStore for crate::Store {
     }
     fn frontier(&self, size: u64) -> Result<Frontier, StoreError> {
         crate::Store::frontier(self, size)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        crate::Store::flush(self)
     }
     fn state_scan(&self, ns: u8, f: &mut StateVisitor<'_>) -> Result<(), StoreError> {
         crate::Store::state_scan(self, ns, f)
