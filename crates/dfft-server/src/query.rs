@@ -28,6 +28,7 @@ use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::merkle;
 use dfft_core::statement::registry::RecordHead;
 use dfft_core::statement::{Date, Jurisdiction, Mechanism, Status};
+use dfft_core::wire;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -169,22 +170,23 @@ pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
         .filter(|a| a.set_at_index < published.size)
         .collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(list.len());
     for a in list {
         let (entry, proof) = entry_with_proof(&app, a.set_at_index, &published)?;
-        out.push(serde_json::json!({
-            "authority": a.id.as_str(),
-            "name": a.name,
-            "competence": a.competence,
-            "keys": a.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-            "retired": a.retired,
-            "set_at_index": a.set_at_index,
-            "entry": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &entry),
-            "inclusion_proof": proof.iter().map(|h| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, h)).collect::<Vec<_>>(),
-        }));
+        out.push(wire::AuthorityItem {
+            authority: a.id.to_string(),
+            name: a.name.clone(),
+            competence: a.competence.iter().map(|c| c.to_string()).collect(),
+            keys: a.keys.iter().map(|k| k.to_string()).collect(),
+            retired: a.retired,
+            set_at_index: a.set_at_index,
+            entry: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &entry),
+            inclusion_proof: wire::encode_hashes(&proof),
+        });
     }
-    Ok(
-        axum::Json(serde_json::json!({"checkpoint": published.text, "authorities": out}))
-            .into_response(),
-    )
+    Ok(axum::Json(wire::Authorities {
+        checkpoint: published.text.clone(),
+        authorities: out,
+    })
+    .into_response())
 }
