@@ -303,6 +303,9 @@ fn matrix_is_compact_filtered_cached_and_bounded() {
         }
     }
     let (_, v) = reg.get_json("/v1/matrix?at=2024-01-01");
+    // The answer is the core's wire type, field for field.
+    let typed: dfft_core::wire::Matrix = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), v);
     let got = pairs_of(&v, &core);
     let ids = |f: &str, t: &str| got.get(&(f.into(), t.into())).cloned().unwrap_or_default();
     assert_eq!(ids("DE", "JP"), BTreeSet::from(["eu.ec/jp".to_string()]));

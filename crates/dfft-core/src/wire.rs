@@ -335,6 +335,51 @@ pub struct Authorities {
     pub authorities: Vec<AuthorityItem>,
 }
 
+/// One record of a `GET /v1/matrix` answer's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixRecord {
+    /// The record id.
+    pub record: String,
+    /// Its mechanism.
+    pub mechanism: crate::statement::Mechanism,
+    /// Where data comes from.
+    pub from: crate::statement::Jurisdiction,
+    /// Where it may go.
+    pub to: crate::statement::Destination,
+    /// The index of the record's last event in the tree.
+    pub since_index: Option<u64>,
+}
+
+/// One (from, to) pair of a `GET /v1/matrix` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixPair {
+    /// A country code (groups expanded to their members on the date).
+    pub from: String,
+    /// A country code, or `*`.
+    pub to: String,
+    /// Positions in [`Matrix::records`] of the records in force for it.
+    pub records: Vec<u32>,
+}
+
+/// The answer to `GET /v1/matrix?at=D[&from=X]`: each record in force on
+/// D once, and the pairs referring to them by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matrix {
+    /// The date asked about.
+    pub at: crate::statement::Date,
+    /// The `from=` filter, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::statement::Jurisdiction>,
+    /// The tree size the answer describes.
+    pub tree_size: u64,
+    /// The checkpoint of that tree.
+    pub checkpoint: String,
+    /// The records in force, once each.
+    pub records: Vec<MatrixRecord>,
+    /// The pairs, by (from, to).
+    pub pairs: Vec<MatrixPair>,
+}
+
 /// Every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

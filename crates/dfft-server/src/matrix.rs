@@ -30,8 +30,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use dfft_core::statement::{Date, Destination, Jurisdiction, Mechanism, Status};
-use serde::Serialize;
+use dfft_core::statement::{Date, Destination, Jurisdiction, Status};
+use dfft_core::wire;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
@@ -119,36 +119,6 @@ impl MatrixCache {
     }
 }
 
-/// One record in the answer's table.
-#[derive(Serialize)]
-struct Row {
-    record: String,
-    mechanism: Mechanism,
-    from: Jurisdiction,
-    to: Destination,
-    /// The index of the record's last event in the tree.
-    since_index: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct Pair<'a> {
-    from: &'a str,
-    to: &'a str,
-    /// Positions in `records`.
-    records: Vec<u32>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    at: Date,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<&'a Jurisdiction>,
-    tree_size: u64,
-    checkpoint: &'a str,
-    records: Vec<Row>,
-    pairs: Vec<Pair<'a>>,
-}
-
 /// The codes `j` covers on `at` that are not groups.
 fn expand(j: &Jurisdiction, at: Date) -> Vec<String> {
     match j.group() {
@@ -167,7 +137,7 @@ fn build(
     // One pass over the heads, keeping only what the answer shows; the
     // count of cells is known per record, so a refusal comes before any
     // pair is built.
-    let mut table: Vec<Row> = Vec::new();
+    let mut table: Vec<wire::MatrixRecord> = Vec::new();
     // Per row of the table, the codes on each side.
     let mut sides: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     let mut cells = 0usize;
@@ -194,7 +164,7 @@ fn build(
             too_large = true;
             return ControlFlow::Break(());
         }
-        let row = Row {
+        let row = wire::MatrixRecord {
             record: h.record.to_string(),
             mechanism: h.mechanism,
             from: h.from.clone(),
@@ -229,13 +199,17 @@ fn build(
     }
     let pairs = pairs
         .into_iter()
-        .map(|((from, to), records)| Pair { from, to, records })
+        .map(|((from, to), records)| wire::MatrixPair {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            records,
+        })
         .collect();
-    let body = Body {
+    let body = wire::Matrix {
         at,
-        from,
+        from: from.cloned(),
         tree_size: published.size,
-        checkpoint: &published.text,
+        checkpoint: published.text.clone(),
         records: table,
         pairs,
     };
