@@ -835,6 +835,12 @@ enum Applied {
 
 /// The metrics outcome of an error.
 pub fn outcome_of(e: &ApiError) -> &'static str {
+    // Codes that share a status with another outcome, first.
+    match e.code {
+        "insufficient_storage" => return "insufficient_storage",
+        "log_stopped" => return "log_stopped",
+        _ => {}
+    }
     match e.status.as_u16() {
         400 => "malformed",
         403 => "unauthorized",

@@ -182,6 +182,12 @@ fn a_full_disk_answers_507_and_writing_resumes_by_itself() {
         }
     }
     assert_eq!(h.published(), 2);
+    let metrics = h.seq.shared().metrics.render(2);
+    assert!(
+        metrics.contains("dfft_submissions_total{outcome=\"insufficient_storage\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dfft_commit_failures_total{kind=\"no_space\"} 3"));
     // Space is back (the fault used up): the next write succeeds.
     let r = h.run(vec![h.grant(1)]);
     assert_eq!(created(&r[0]), Some(2));
@@ -206,6 +212,12 @@ fn a_corrupt_read_before_signing_stops_the_sequencer_for_good() {
     assert_eq!(r[0].as_ref().unwrap_err().code, "log_stopped");
     assert_eq!(h.store.commits(), commits);
     assert_eq!(h.published(), 2);
+    let metrics = h.seq.shared().metrics.render(2);
+    assert!(
+        metrics.contains("dfft_submissions_total{outcome=\"log_stopped\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dfft_sequencer_fatal 1"));
 }
 
 #[test]

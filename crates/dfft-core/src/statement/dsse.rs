@@ -31,6 +31,12 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.dfft.statement.v1+json";
 /// The largest entry a tlog-tiles bundle can hold.
 pub const MAX_ENTRY_SIZE: usize = 65_535;
 
+/// The statement id ([`Envelope::statement_id`]) of a PAE already built.
+pub fn statement_id_of_pae(pae: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(pae).into()
+}
+
 /// The most signatures an envelope may carry (a governance quorum fits many
 /// times over; more would only let a sender multiply the work of checking).
 pub const MAX_SIGNATURES: usize = 32;
@@ -346,8 +352,7 @@ impl Envelope {
     /// but different entries; the registry logs a statement once, by this id
     /// (`docs/statements.md`, "A statement is logged once").
     pub fn statement_id(&self) -> [u8; 32] {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(self.pae()).into()
+        statement_id_of_pae(&self.pae())
     }
 
     /// Signs `payload` (statement bytes) with each of `signers`, in order.

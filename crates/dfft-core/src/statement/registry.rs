@@ -465,7 +465,8 @@ impl Submission {
     /// Parses the statement of an envelope and computes its entry bytes.
     pub fn from_envelope(envelope: Envelope) -> Result<Submission, RuleError> {
         let entry = envelope.to_entry()?;
-        Submission::finish(envelope, entry, Vec::new())
+        let statement_id = envelope.statement_id();
+        Submission::finish(envelope, entry, statement_id, Vec::new())
     }
 
     /// Parses the statement and assembles the submission; `preverified`
@@ -473,10 +474,10 @@ impl Submission {
     fn finish(
         envelope: Envelope,
         entry: Vec<u8>,
+        statement_id: [u8; 32],
         preverified: Vec<(usize, VerifierKey)>,
     ) -> Result<Submission, RuleError> {
         let statement = Statement::parse(&envelope.payload)?;
-        let statement_id = envelope.statement_id();
         Ok(Submission {
             envelope,
             statement,
@@ -540,7 +541,9 @@ impl Submission {
                 });
             }
         }
-        Submission::finish(envelope, entry, preverified)
+        // The PAE the signatures were checked over also gives the id.
+        let statement_id = super::dsse::statement_id_of_pae(&msg);
+        Submission::finish(envelope, entry, statement_id, preverified)
     }
 
     /// The statement's identity, SHA-256 of the PAE: equal for every
