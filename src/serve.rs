@@ -91,6 +91,8 @@ pub struct ServeArgs {
     /// Connection and resource limits.
     #[command(flatten)]
     pub conn: ConnArgs,
+    #[command(flatten)]
+    pub witness: WitnessArgs,
 }
 
 /// Connection and resource limits of `dfft serve` (docs/operations.md,
@@ -168,8 +170,54 @@ impl ServeArgs {
                 memory_from_level: self.memory_levels_from,
                 max_open_files: self.conn.store_max_open_files,
             },
+            witnesses: None,
         }
     }
+
+    /// The witness options, reading the policy file if one is given.
+    pub fn witnesses(&self) -> anyhow::Result<Option<dfft_server::witnessing::WitnessOptions>> {
+        let Some(path) = &self.witness.witness_policy else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the witness policy {}", path.display()))?;
+        let policy = dfft_core::policy::Policy::parse(&text)
+            .with_context(|| format!("witness policy {}", path.display()))?;
+        if let Some(w) = policy.witnesses().iter().find(|w| w.url.is_none()) {
+            anyhow::bail!(
+                "witness policy {}: witness {} has no URL; the log must know where to ask it",
+                path.display(),
+                w.name
+            );
+        }
+        let mut o = dfft_server::witnessing::WitnessOptions::new(policy);
+        o.timeout = Duration::from_millis(self.witness.witness_timeout_ms.max(1));
+        o.wait = Duration::from_secs(self.witness.witness_wait);
+        o.max_unwitnessed = self.witness.max_unwitnessed;
+        Ok(Some(o))
+    }
+}
+
+/// Witnessing options of `dfft serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WitnessArgs {
+    /// A C2SP tlog-policy file: the witnesses to ask (each `witness NAME
+    /// VKEY URL`) and the quorum that must cosign a checkpoint before it is
+    /// published (fail closed; see docs/witnesses.md).
+    #[arg(long, env = "DFFT_WITNESS_POLICY", value_name = "FILE")]
+    pub witness_policy: Option<PathBuf>,
+    /// Milliseconds allowed for one add-checkpoint request.
+    #[arg(long, env = "DFFT_WITNESS_TIMEOUT_MS", default_value_t = 3000)]
+    pub witness_timeout_ms: u64,
+    /// Seconds a submission waits for a cosigned checkpoint covering it
+    /// before it is answered 503 awaiting_witnesses (its entry is logged;
+    /// a retry gets the receipt).
+    #[arg(long, env = "DFFT_WITNESS_WAIT", default_value_t = 10)]
+    pub witness_wait: u64,
+    /// Entries logged but not yet cosigned beyond which new submissions
+    /// are refused (503 awaiting_witnesses).
+    #[arg(long, env = "DFFT_MAX_UNWITNESSED", default_value_t = 10_000)]
+    pub max_unwitnessed: u64,
 }
 
 pub fn init_logging() {
@@ -184,6 +232,7 @@ pub fn init_logging() {
 /// Opens the server and prints what an operator needs to know.
 pub fn open(args: &ServeArgs) -> anyhow::Result<Server> {
     let mut config = args.config();
+    config.witnesses = args.witnesses()?;
     let nofile = fdlimit::raise();
     let reserve = config.store.max_open_files;
     let cap = fdlimit::connection_cap(config.limits.max_connections, nofile.after, reserve);

@@ -35,6 +35,12 @@ fn text(body: String, cache: &'static str) -> Response {
 
 /// `GET /checkpoint`.
 pub async fn checkpoint(State(app): State<App>) -> Response {
+    if !app.shared.witnessed() {
+        return ApiError::awaiting_witnesses(
+            "no checkpoint of this log has been cosigned by its witness quorum yet",
+        )
+        .into_response();
+    }
     text(app.shared.published().text.clone(), "no-cache")
 }
 
@@ -283,7 +289,16 @@ pub async fn healthz(State(app): State<App>) -> Response {
     if !app.queue_alive() {
         return (StatusCode::SERVICE_UNAVAILABLE, "sequencer stopped\n").into_response();
     }
+    let witnessing = app
+        .shared
+        .witnessing()
+        .map(|w| w.status())
+        .filter(|s| !s.quorum && s.reason.is_some());
     match app.shared.health() {
+        Health::Ok if witnessing.is_some() => {
+            let reason = witnessing.and_then(|s| s.reason).unwrap_or_default();
+            (StatusCode::OK, format!("degraded: {reason}\n")).into_response()
+        }
         Health::Ok => (StatusCode::OK, "ok\n".to_owned()).into_response(),
         Health::Degraded { reason } => {
             (StatusCode::OK, format!("degraded: {reason}\n")).into_response()
@@ -301,9 +316,21 @@ pub async fn metrics(State(app): State<App>) -> Response {
     let size = app.shared.published().size;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.shared.metrics.render(size) + &app.conn_stats.render(),
+        app.shared.metrics.render(size) + &witness_metrics(&app) + &app.conn_stats.render(),
     )
         .into_response()
+}
+
+fn witness_metrics(app: &App) -> String {
+    let mut out = String::new();
+    if let Some(w) = app.shared.witnessing() {
+        w.render(
+            &mut out,
+            app.shared.signed().size,
+            app.shared.published().size,
+        );
+    }
+    out
 }
 
 /// Fallback: JSON 404.

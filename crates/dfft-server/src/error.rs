@@ -97,6 +97,19 @@ impl ApiError {
     pub fn log_stopped(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "log_stopped", message)
     }
+    /// 503: the entry is logged (or the log is too far ahead of its
+    /// witnesses) but no checkpoint cosigned by the witness quorum covers
+    /// it yet; retrying gets the receipt once the quorum is back.
+    pub fn awaiting_witnesses(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(5),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "awaiting_witnesses",
+                message,
+            )
+        }
+    }
     /// 500: our fault.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)

@@ -31,6 +31,7 @@ pub mod sequencer;
 pub mod state;
 pub mod submit;
 pub mod upgrade;
+pub mod witnessing;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -141,6 +142,8 @@ pub struct Config {
     pub limits: Limits,
     /// Storage tuning.
     pub store: dfft_store::StoreOptions,
+    /// Witnesses to ask before publishing (`None`: publish at once).
+    pub witnesses: Option<witnessing::WitnessOptions>,
 }
 
 /// Errors that stop the server from starting.
@@ -323,6 +326,15 @@ impl Server {
             origin.clone(),
             metrics::Metrics::default(),
         )?;
+        let witnessing = match &config.witnesses {
+            Some(o) if o.policy.requires_cosignatures() || !o.policy.witnesses().is_empty() => {
+                check_policy_log(&o.policy, &log_key.verifier())?;
+                let w = Arc::new(witnessing::Witnessing::new(o.clone()));
+                seq.enable_witnessing(w.clone())?;
+                Some(w)
+            }
+            _ => None,
+        };
         let mut created = false;
         if size == 0 {
             let genesis = genesis_submission(&config, dir, &origin)?;
@@ -385,6 +397,12 @@ impl Server {
                 seq.run(rx, batch);
                 alive2.store(false, Ordering::Relaxed);
             })?;
+        if let Some(w) = witnessing {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("witnessing".into())
+                .spawn(move || witnessing::run(shared, w))?;
+        }
         let rate = Arc::new(RateLimiter::new(limits.rate_per_signer, limits.rate_burst));
         let body_memory = Arc::new(tokio::sync::Semaphore::new(
             limits
@@ -456,6 +474,21 @@ fn router(app: App) -> Router {
         .fallback(api::fallback)
         .layer(DefaultBodyLimit::disable())
         .with_state(app)
+}
+
+/// A witness policy for this log must list its key among its logs (or no
+/// log at all).
+fn check_policy_log(
+    policy: &dfft_core::policy::Policy,
+    log: &dfft_core::note::VerifierKey,
+) -> Result<(), StartError> {
+    if policy.logs().is_empty() || policy.logs().contains(log) {
+        Ok(())
+    } else {
+        Err(StartError::Config(format!(
+            "the witness policy does not list this log's key {log}"
+        )))
+    }
 }
 
 /// The genesis statement for a new log: from a file (offline governance

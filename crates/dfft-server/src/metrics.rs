@@ -59,6 +59,7 @@ pub const OUTCOMES: &[&str] = &[
     "overloaded",
     "insufficient_storage",
     "log_stopped",
+    "awaiting_witnesses",
     "error",
 ];
 

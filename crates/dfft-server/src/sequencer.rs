@@ -153,8 +153,20 @@ pub enum Health {
 pub struct Shared {
     /// The store (reads are safe from any thread).
     pub store: Arc<dyn LogStore>,
-    /// Latest published checkpoint.
+    /// Latest published checkpoint: what `/checkpoint`, reads and receipts
+    /// use. Without witnesses it is the latest signed one; with a witness
+    /// policy, the latest one its quorum cosigned (`crate::witnessing`).
     pub published: RwLock<Arc<Published>>,
+    /// Latest signed checkpoint, durable in the store (the sequencer's own
+    /// view; ahead of `published` while witnesses have not cosigned it).
+    pub signed: RwLock<Arc<Published>>,
+    /// The published size, for submissions waiting to be covered.
+    pub published_size: tokio::sync::watch::Sender<u64>,
+    /// The witnessing stage, when the log has a witness policy.
+    pub witnessing: std::sync::OnceLock<Arc<crate::witnessing::Witnessing>>,
+    /// Whether a checkpoint cosigned by the quorum was ever published (always
+    /// true without witnesses).
+    pub witnessed: std::sync::atomic::AtomicBool,
     /// Registry state for signature checks.
     pub snapshot: RwLock<Arc<Snapshot>>,
     /// Metrics.
@@ -174,6 +186,66 @@ impl Shared {
             .read()
             .map(|p| p.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+    /// The latest signed (durable) checkpoint.
+    pub fn signed(&self) -> Arc<Published> {
+        self.signed
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+    /// Whether a checkpoint the witness quorum cosigned was ever published
+    /// (always true without a witness policy).
+    pub fn witnessed(&self) -> bool {
+        self.witnessed.load(std::sync::atomic::Ordering::Acquire)
+    }
+    /// The witnessing stage, if any.
+    pub fn witnessing(&self) -> Option<&Arc<crate::witnessing::Witnessing>> {
+        self.witnessing.get()
+    }
+    /// Publishes `p` (never a smaller size than the published one).
+    pub fn publish(&self, p: Arc<Published>) {
+        let size = p.size;
+        match self.published.write() {
+            Ok(mut g) if g.size <= size => *g = p,
+            Ok(_) => return,
+            Err(poisoned) => *poisoned.into_inner() = p,
+        }
+        self.witnessed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.published_size.send_replace(size);
+    }
+    fn set_signed(&self, p: Arc<Published>) {
+        let size = p.size;
+        match self.signed.write() {
+            Ok(mut g) => *g = p.clone(),
+            Err(poisoned) => *poisoned.into_inner() = p.clone(),
+        }
+        match self.witnessing() {
+            Some(w) => w.signed(size),
+            None => self.publish(p),
+        }
+    }
+    /// Waits until a published checkpoint covers entry `index` (at once
+    /// without witnesses), at most `timeout`.
+    pub async fn covering(
+        &self,
+        index: u64,
+        timeout: std::time::Duration,
+    ) -> Option<Arc<Published>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribe before looking, so that no publication is missed.
+        let mut rx = self.published_size.subscribe();
+        loop {
+            let p = self.published();
+            if p.size > index && self.witnessed() {
+                return Some(p);
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return None,
+            }
+        }
     }
     /// The latest registry snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -326,9 +398,14 @@ impl Sequencer {
             }
             None => return Err(OpenError::Inconsistent("entries but no checkpoint".into())),
         };
+        let published = Arc::new(published);
         let shared = Arc::new(Shared {
             store,
-            published: RwLock::new(Arc::new(published)),
+            published_size: tokio::sync::watch::Sender::new(published.size),
+            signed: RwLock::new(published.clone()),
+            published: RwLock::new(published),
+            witnessing: std::sync::OnceLock::new(),
+            witnessed: std::sync::atomic::AtomicBool::new(true),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             metrics,
             log_vkey: key.verifier(),
@@ -350,6 +427,60 @@ impl Sequencer {
         Ok(s)
     }
 
+    /// Switches publication to the witnessing stage (`crate::witnessing`):
+    /// from now on a checkpoint is published only once the policy's quorum
+    /// cosigned it. The published checkpoint becomes the stored cosigned
+    /// one, if there is one and it is a checkpoint of this tree; until the
+    /// first quorum, `/checkpoint` answers 503.
+    pub fn enable_witnessing(
+        &mut self,
+        w: Arc<crate::witnessing::Witnessing>,
+    ) -> Result<(), OpenError> {
+        let store = &self.shared.store;
+        let stored = store.state(NS_GENESIS, crate::witnessing::WITNESSED_CHECKPOINT)?;
+        let signed = self.shared.signed();
+        let mut published = None;
+        if let Some(bytes) = stored {
+            let cp = SignedCheckpoint::parse(&bytes)
+                .map_err(|e| OpenError::Inconsistent(format!("stored cosigned checkpoint: {e}")))?;
+            cp.verify(&self.key.verifier(), &[], 0)
+                .map_err(|e| OpenError::Inconsistent(format!("stored cosigned checkpoint: {e}")))?;
+            let size = cp.checkpoint.size;
+            if size > signed.size || store.frontier(size)?.root() != cp.checkpoint.root {
+                return Err(OpenError::Inconsistent(format!(
+                    "the stored cosigned checkpoint (size {size}) is not a checkpoint of this tree"
+                )));
+            }
+            // A policy may have changed since: publish it only if it still
+            // meets the quorum, else wait for a new round.
+            let policy = &w.options.policy;
+            if policy.quorum_met(&crate::witnessing::cosigners(policy, &cp)) {
+                published = Some(Published {
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                    size,
+                    root: cp.checkpoint.root,
+                    signed: cp,
+                });
+            }
+        }
+        let _ = self.shared.witnessing.set(w);
+        match published {
+            Some(p) => {
+                let p = Arc::new(p);
+                match self.shared.published.write() {
+                    Ok(mut g) => *g = p.clone(),
+                    Err(poisoned) => *poisoned.into_inner() = p.clone(),
+                }
+                self.shared.published_size.send_replace(p.size);
+            }
+            None => self
+                .shared
+                .witnessed
+                .store(false, std::sync::atomic::Ordering::Release),
+        }
+        Ok(())
+    }
+
     /// What the HTTP side shares.
     pub fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
@@ -362,7 +493,7 @@ impl Sequencer {
         let store = &self.shared.store;
         let size = store.size()?;
         self.frontier = store.frontier(size)?;
-        if size > self.shared.published().size {
+        if size > self.shared.signed().size {
             let text = store
                 .checkpoint()?
                 .ok_or_else(|| StoreError::Corrupt("entries but no checkpoint".into()))?;
@@ -380,16 +511,12 @@ impl Sequencer {
                 size,
                 "a commit that reported an error had landed; publishing it"
             );
-            let p = Arc::new(Published {
+            self.shared.set_signed(Arc::new(Published {
                 text,
                 size,
                 root: signed.checkpoint.root,
                 signed,
-            });
-            match self.shared.published.write() {
-                Ok(mut g) => *g = p,
-                Err(poisoned) => *poisoned.into_inner() = p,
-            }
+            }));
         }
         let state = RegistryState::new(&**store);
         self.governance = state.governance()?;
@@ -476,7 +603,7 @@ impl Sequencer {
         let published = if wrote {
             self.commit(&mut commit, &batch_nodes)
         } else {
-            Ok(self.shared.published())
+            Ok(self.shared.signed())
         };
         match published {
             Ok(p) => {
@@ -636,7 +763,9 @@ impl Sequencer {
                 _ => None,
             })
             .collect();
-        let mut proofs = if new.is_empty() {
+        // With witnesses, receipts are proven against the cosigned
+        // checkpoint that will cover them, by the handlers.
+        let mut proofs = if new.is_empty() || self.shared.witnessing().is_some() {
             Vec::new()
         } else {
             let overlay = Overlay {
@@ -758,7 +887,7 @@ impl Sequencer {
     ) -> Result<Arc<Published>, CommitError> {
         let size = self.frontier.size();
         let root = self.frontier.root();
-        let prev = self.shared.published();
+        let prev = self.shared.signed();
         // Never sign a checkpoint that does not extend the last one.
         if prev.size > 0 {
             let overlay = Overlay {
@@ -803,17 +932,15 @@ impl Sequencer {
             .commit_seconds
             .observe(t.elapsed().as_secs_f64());
         self.shared.metrics.batch_size.observe(n as f64);
-        // Only now publish.
+        // Only now publish (with witnesses: hand it to the witnessing
+        // stage, which publishes it once the quorum cosigned it).
         let p = Arc::new(Published {
             text,
             size,
             root,
             signed,
         });
-        match self.shared.published.write() {
-            Ok(mut g) => *g = p.clone(),
-            Err(poisoned) => *poisoned.into_inner() = p.clone(),
-        }
+        self.shared.set_signed(p.clone());
         Ok(p)
     }
 }
@@ -839,6 +966,7 @@ pub fn outcome_of(e: &ApiError) -> &'static str {
     match e.code {
         "insufficient_storage" => return "insufficient_storage",
         "log_stopped" => return "log_stopped",
+        "awaiting_witnesses" => return "awaiting_witnesses",
         _ => {}
     }
     match e.status.as_u16() {

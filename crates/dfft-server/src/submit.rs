@@ -269,6 +269,20 @@ fn enqueue(
         Checked::Logged(i, p) => return Ok((Prepared::Logged(i, p), entry, leaf)),
         Checked::Ready(v) => *v,
     };
+    // Fail closed: while the witnesses lag too far behind, take nothing new.
+    if let Some(w) = app.shared.witnessing() {
+        let behind = app
+            .shared
+            .signed()
+            .size
+            .saturating_sub(app.shared.published().size);
+        if behind > w.options.max_unwitnessed {
+            let why = w.status().reason.unwrap_or_default();
+            return Err(ApiError::awaiting_witnesses(format!(
+                "{behind} logged entries wait for the witness quorum to cosign them; new submissions are refused until it does ({why})"
+            )));
+        }
+    }
     let (tx, rx) = oneshot::channel();
     let job = Job {
         verified,
@@ -301,6 +315,20 @@ async fn land(app: &App, prepared: (Prepared, Vec<u8>, Hash)) -> Result<Landed, 
         {
             Outcome::Created(i, p, proof) => (StatusCode::CREATED, i, p, proof),
             Outcome::Duplicate(i, p) => (StatusCode::OK, i, p, None),
+        },
+    };
+    // With witnesses, the receipt needs a checkpoint their quorum cosigned.
+    let (published, proof) = match app.shared.witnessing() {
+        None => (published, proof),
+        Some(w) => match app.shared.covering(index, w.options.wait).await {
+            Some(p) if p.size == published.size => (p, proof),
+            Some(p) => (p, None),
+            None => {
+                let why = w.status().reason.unwrap_or_default();
+                return Err(ApiError::awaiting_witnesses(format!(
+                    "entry {index} is logged, but no checkpoint cosigned by the witness quorum covers it yet ({why}); retry later to get its receipt"
+                )));
+            }
         },
     };
     // A statement logged before: the receipt is for the logged entry, which

@@ -20,6 +20,7 @@ fn config(dir: &std::path::Path) -> Config {
         governance: GovernanceConfig::default(),
         limits: Limits::default(),
         store: Default::default(),
+        witnesses: None,
     }
 }
 
