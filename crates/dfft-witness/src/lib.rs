@@ -241,15 +241,22 @@ impl Witness {
         }
     }
 
-    /// Binds `listen` and serves until SIGINT or SIGTERM, re-reading the
-    /// log list on SIGHUP (a bad list is logged and ignored). Blocks.
-    pub fn run(&self, listen: &str) -> std::io::Result<()> {
+    /// Binds `listen`, calls `on_listening` with the bound address, and
+    /// serves until SIGINT or SIGTERM, re-reading the log list on SIGHUP (a
+    /// bad list is logged and ignored). Blocks.
+    pub fn run(
+        &self,
+        listen: &str,
+        on_listening: impl FnOnce(std::net::SocketAddr),
+    ) -> std::io::Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
         rt.block_on(async {
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            tracing::info!(addr = %listener.local_addr()?, name = %self.info.name, logs = self.info.logs, "witness listening");
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, name = %self.info.name, logs = self.info.logs, "witness listening");
+            on_listening(addr);
             #[cfg(unix)]
             {
                 let me = self.clone();
