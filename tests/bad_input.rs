@@ -116,7 +116,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     ))
     .unwrap();
     let pae = dfft_core::statement::dsse::pae("application/vnd.dfft.statement.v1+json", &payload);
-    let sig = ec.sign(&pae);
+    let sig = ec.sign(&pae).unwrap();
     let with_field = |f: &str, v: Value| {
         let mut s = recognition_json(
             "eu.ec",
@@ -218,7 +218,8 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
                 &ec.sign(&dfft_core::statement::dsse::pae(
                     "application/vnd.dfft.statement.v1+json",
                     b"not json",
-                )),
+                ))
+                .unwrap(),
             ),
             400,
             "malformed",

@@ -72,7 +72,7 @@ pub fn ceiling_verify() -> f64 {
                 let k = SignerKey::from_seed(KeyName::new("c").unwrap(), [t as u8 + 1; 32]);
                 let v = k.verifier();
                 let msg = vec![7u8; 700];
-                let sig = k.sign(&msg);
+                let sig = k.sign(&msg).unwrap();
                 let start = Instant::now();
                 let mut c = 0u64;
                 while start.elapsed() < dur {

@@ -3,8 +3,9 @@
 //! ingest ceiling).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dfft_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use dfft_core::merkle::{self, MemoryTree};
-use dfft_core::note::{KeyName, SignerKey};
+use dfft_core::note::{KeyKind, KeyName, SignerKey};
 
 fn tree(n: u64) -> MemoryTree {
     let mut t = MemoryTree::new();
@@ -66,11 +67,68 @@ fn signatures(c: &mut Criterion) {
     let k = SignerKey::from_seed(KeyName::new("bench").unwrap(), [9; 32]);
     let v = k.verifier();
     let msg = vec![3u8; 600];
-    let sig = k.sign(&msg);
+    let sig = k.sign(&msg).unwrap();
     let mut g = c.benchmark_group("ed25519");
     g.throughput(Throughput::Elements(1));
     g.bench_function("verify_strict_600B", |b| {
         b.iter(|| assert!(v.verify_strict(black_box(&msg), &sig)))
+    });
+    g.finish();
+}
+
+/// One ML-DSA-44 `subtree/v1` cosignature: signing a checkpoint line (the
+/// witness's cost per add-checkpoint) and verifying a cosigned checkpoint
+/// (the client's cost per witness), with key expansion done once.
+fn mldsa(c: &mut Criterion) {
+    let log = SignerKey::from_seed(KeyName::new("example.org/log").unwrap(), [1; 32]);
+    let w = SignerKey::from_seed_kind(
+        KeyName::new("witness.example/w1").unwrap(),
+        KeyKind::SubtreeV1,
+        [2; 32],
+    );
+    let cp = Checkpoint {
+        origin: "example.org/log".into(),
+        size: 1_000_000,
+        root: [7; 32],
+        extensions: vec![],
+    };
+    let mut signed = cp.sign(&[&log], 0).unwrap();
+    let text = signed.note.text().to_string();
+    signed.note.add_signer(&w, 1_700_000_000).unwrap();
+    let signed = SignedCheckpoint::parse(signed.to_text().as_bytes()).unwrap();
+    let msg = cp.subtree_message(w.name(), 1_700_000_000).unwrap();
+    let sig = w.sign_mldsa44(&msg).unwrap();
+    let v = w.verifier();
+    let dfft_core::note::PublicKey::MlDsa44(pk) = v.public_key() else {
+        unreachable!()
+    };
+    let mut g = c.benchmark_group("mldsa44");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("sign_subtree_v1", |b| {
+        b.iter(|| w.sign_note_line(black_box(&text), 1_700_000_000).unwrap())
+    });
+    g.bench_function("verify", |b| {
+        b.iter(|| assert!(pk.verify(black_box(&msg), &sig)))
+    });
+    g.bench_function("verify_cosigned_checkpoint", |b| {
+        b.iter(|| {
+            signed
+                .verify(&log.verifier(), std::slice::from_ref(&v), 1)
+                .unwrap()
+        })
+    });
+    g.bench_function("keygen_from_seed", |b| {
+        b.iter(|| {
+            SignerKey::from_seed_kind(
+                KeyName::new("w").unwrap(),
+                KeyKind::SubtreeV1,
+                black_box([3; 32]),
+            )
+        })
+    });
+    g.bench_function("parse_vkey", |b| {
+        let s = v.to_string();
+        b.iter(|| dfft_core::note::VerifierKey::parse(black_box(&s)).unwrap())
     });
     g.finish();
 }
@@ -218,5 +276,5 @@ fn refusals(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hashing, proofs, signatures, compare, refusals);
+criterion_group!(benches, hashing, proofs, signatures, mldsa, compare, refusals);
 criterion_main!(benches);

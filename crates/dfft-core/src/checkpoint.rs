@@ -5,7 +5,7 @@
 //! [`SignedCheckpoint::verify`]'s witness arguments) and any fetching.
 
 use crate::merkle::Hash;
-use crate::note::{KeyKind, Note, NoteError, SignerKey, VerifierKey};
+use crate::note::{Note, NoteError, SignerKey, VerifierKey};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
@@ -118,6 +118,13 @@ impl Checkpoint {
         s
     }
 
+    /// The `subtree/v1` message a cosigner named `cosigner` signs for this
+    /// checkpoint at `timestamp`: the subtree `[0, size)` with the root hash
+    /// (extension lines are not part of it).
+    pub fn subtree_message(&self, cosigner: &str, timestamp: u64) -> Result<Vec<u8>, NoteError> {
+        crate::note::subtree_message(cosigner, timestamp, &self.origin, 0, self.size, &self.root)
+    }
+
     /// Signs the checkpoint with the log key (and any other keys).
     pub fn sign(
         &self,
@@ -166,12 +173,7 @@ impl SignedCheckpoint {
         }
         let mut known = Vec::with_capacity(1 + witnesses.len());
         known.push(log_key.clone());
-        known.extend(
-            witnesses
-                .iter()
-                .filter(|w| w.kind() == KeyKind::CosignatureV1)
-                .cloned(),
-        );
+        known.extend(witnesses.iter().filter(|w| w.kind().is_cosigner()).cloned());
         let ok = match self.note.verify(&known) {
             Ok(ok) => ok,
             Err(NoteError::NoKnownSignature) => {
@@ -182,10 +184,7 @@ impl SignedCheckpoint {
         if !ok.iter().any(|v| &v.key == log_key) {
             return Err(CheckpointError::NotSignedByLog(log_key.to_string()));
         }
-        let cosigs = ok
-            .iter()
-            .filter(|v| v.key.kind() == KeyKind::CosignatureV1)
-            .count();
+        let cosigs = ok.iter().filter(|v| v.key.kind().is_cosigner()).count();
         if cosigs < min_witnesses {
             return Err(CheckpointError::TooFewCosignatures {
                 got: cosigs,

@@ -1,10 +1,24 @@
 //! C2SP signed notes (<https://c2sp.org/signed-note>) with Ed25519 keys, and
-//! C2SP tlog-cosignature `cosignature/v1` witness signatures.
+//! the two C2SP tlog-cosignature witness signature types: Ed25519
+//! `cosignature/v1` (type 0x04) and ML-DSA-44 `subtree/v1` (type 0x06).
 //!
-//! Covers: key names, key IDs, verifier-key (`vkey`) and private-key strings,
-//! signing a note, parsing a signed note strictly, and verifying it against a
-//! set of known keys (signatures by unknown keys are ignored; a note that no
-//! known key verifies is rejected).
+//! Covers: key names, key IDs, verifier-key (`vkey`) and private-key strings
+//! for the three key types, signing a note, parsing a signed note strictly,
+//! and verifying it against a set of known keys (signatures by unknown keys
+//! are ignored; a note that no known key verifies is rejected), and the
+//! signed messages of both cosignature types ([`cosignature_message`],
+//! [`subtree_message`]).
+//!
+//! ML-DSA-44 (FIPS 204) keys come from a 32-byte seed xi by
+//! `ML-DSA.KeyGen_internal`, and sign with the deterministic variant
+//! (rnd = 32 zero bytes) and an empty context string, so the core stays free
+//! of randomness. A `subtree/v1` cosignature signs the checkpoint's origin,
+//! size and root hash, not the note text: verifying one parses the note text
+//! as a checkpoint ([`crate::checkpoint::Checkpoint::parse`]).
+//!
+//! Private keys are `PRIVATE+KEY+name+hexid+base64(type||32-byte seed)` for
+//! all three types (for ML-DSA-44 the seed is xi); existing Ed25519 key
+//! strings are unchanged.
 //!
 //! Leaves out: key storage and randomness (callers pass 32-byte seeds), and
 //! what the note text means (see [`crate::checkpoint`]).
@@ -12,13 +26,26 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ml_dsa::MlDsa44;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 
 /// Signature type byte of an Ed25519 signed-note key.
 pub const SIG_TYPE_ED25519: u8 = 0x01;
 /// Signature type byte of an Ed25519 `cosignature/v1` witness key.
 pub const SIG_TYPE_COSIGNATURE_V1: u8 = 0x04;
+/// Signature type byte of an ML-DSA-44 `subtree/v1` witness key.
+pub const SIG_TYPE_SUBTREE_V1: u8 = 0x06;
+/// Bytes of an ML-DSA-44 public key (FIPS 204 `pkEncode`).
+pub const MLDSA44_PUBLIC_KEY_LEN: usize = 1312;
+/// Bytes of an ML-DSA-44 signature.
+pub const MLDSA44_SIGNATURE_LEN: usize = 2420;
+/// The fixed label that starts a `subtree/v1` signed message.
+pub const SUBTREE_V1_LABEL: &[u8; 12] = b"subtree/v1\n\0";
+/// Cosignature timestamps above this are refused (tlog-cosignature: it
+/// MUST NOT exceed 2^63 - 1).
+pub const MAX_COSIGNATURE_TIMESTAMP: u64 = i64::MAX as u64;
 /// Notes with more signature lines than this are rejected as malformed
 /// (the spec asks verifiers to accept at least 16).
 pub const MAX_SIGNATURES: usize = 100;
@@ -55,6 +82,11 @@ pub enum NoteError {
     /// No known key signed the note.
     #[error("note is not signed by any known key")]
     NoKnownSignature,
+    /// The key cannot make this signature (an ML-DSA-44 key asked for an
+    /// Ed25519 signature, a `subtree/v1` key asked to sign a note that is
+    /// not a checkpoint, a name or origin too long for `subtree/v1`).
+    #[error("cannot sign: {0}")]
+    CannotSign(&'static str),
 }
 
 /// A validated signed-note key name: non-empty, no Unicode white space, no '+'.
@@ -96,28 +128,137 @@ pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
-/// What a key signs: plain signed notes, or witness cosignatures.
+/// What a key signs: plain signed notes, or witness cosignatures of one of
+/// the two tlog-cosignature types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyKind {
     /// Signature type 0x01: Ed25519 over the note text.
     Ed25519,
     /// Signature type 0x04: Ed25519 `cosignature/v1` over time and checkpoint.
     CosignatureV1,
+    /// Signature type 0x06: ML-DSA-44 `subtree/v1` over cosigner name, time,
+    /// origin, tree size and root hash.
+    SubtreeV1,
 }
 
 impl KeyKind {
-    fn sig_type(self) -> u8 {
+    /// The signed-note signature type byte.
+    pub fn sig_type(self) -> u8 {
         match self {
             KeyKind::Ed25519 => SIG_TYPE_ED25519,
             KeyKind::CosignatureV1 => SIG_TYPE_COSIGNATURE_V1,
+            KeyKind::SubtreeV1 => SIG_TYPE_SUBTREE_V1,
         }
     }
-    fn from_sig_type(t: u8) -> Option<Self> {
+    /// The kind of a signature type byte, if it is one of the three.
+    pub fn from_sig_type(t: u8) -> Option<Self> {
         match t {
             SIG_TYPE_ED25519 => Some(KeyKind::Ed25519),
             SIG_TYPE_COSIGNATURE_V1 => Some(KeyKind::CosignatureV1),
+            SIG_TYPE_SUBTREE_V1 => Some(KeyKind::SubtreeV1),
             _ => None,
         }
+    }
+    /// Whether keys of this kind are witness (cosigner) keys.
+    pub fn is_cosigner(self) -> bool {
+        matches!(self, KeyKind::CosignatureV1 | KeyKind::SubtreeV1)
+    }
+    /// Bytes of a public key of this kind.
+    fn public_key_len(self) -> usize {
+        match self {
+            KeyKind::Ed25519 | KeyKind::CosignatureV1 => 32,
+            KeyKind::SubtreeV1 => MLDSA44_PUBLIC_KEY_LEN,
+        }
+    }
+}
+
+/// An ML-DSA-44 public key: its 1312 encoded bytes and the decoded key
+/// (with its expanded matrix, computed once; cloning shares it).
+#[derive(Clone)]
+pub struct MlDsa44PublicKey(Arc<MlDsaInner>);
+
+struct MlDsaInner {
+    bytes: Vec<u8>,
+    key: ml_dsa::VerifyingKey<MlDsa44>,
+}
+
+impl MlDsa44PublicKey {
+    /// Decodes a 1312-byte public key (FIPS 204 `pkDecode`); the bytes must
+    /// be the key's canonical encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NoteError> {
+        let enc = ml_dsa::EncodedVerifyingKey::<MlDsa44>::try_from(bytes)
+            .map_err(|_| NoteError::MalformedKey("an ML-DSA-44 public key is 1312 bytes"))?;
+        let key = ml_dsa::VerifyingKey::<MlDsa44>::decode(&enc);
+        if key.encode().as_slice() != bytes {
+            return Err(NoteError::MalformedKey(
+                "ML-DSA-44 public key is not canonically encoded",
+            ));
+        }
+        Ok(MlDsa44PublicKey(Arc::new(MlDsaInner {
+            bytes: bytes.to_vec(),
+            key,
+        })))
+    }
+    /// The 1312 encoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0.bytes
+    }
+    /// FIPS 204 `ML-DSA.Verify` with an empty context string. A signature
+    /// that is not 2420 bytes or does not decode is invalid.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        if sig.len() != MLDSA44_SIGNATURE_LEN {
+            return false;
+        }
+        match ml_dsa::Signature::<MlDsa44>::try_from(sig) {
+            Ok(sig) => self.0.key.verify_with_context(msg, &[], &sig),
+            Err(_) => false,
+        }
+    }
+}
+
+impl PartialEq for MlDsa44PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.bytes == other.0.bytes
+    }
+}
+impl Eq for MlDsa44PublicKey {}
+
+impl fmt::Debug for MlDsa44PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MlDsa44PublicKey({})",
+            crate::hex::encode(&self.0.bytes[..8])
+        )
+    }
+}
+
+/// The public key material of a verifier key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// An Ed25519 key (types 0x01 and 0x04).
+    Ed25519(VerifyingKey),
+    /// An ML-DSA-44 key (type 0x06).
+    MlDsa44(MlDsa44PublicKey),
+}
+
+impl PublicKey {
+    /// The encoded key bytes (32 for Ed25519, 1312 for ML-DSA-44), the
+    /// key material of the vkey and of the key ID.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            PublicKey::Ed25519(k) => k.as_bytes(),
+            PublicKey::MlDsa44(k) => k.as_bytes(),
+        }
+    }
+    fn fits(&self, kind: KeyKind) -> bool {
+        matches!(
+            (self, kind),
+            (
+                PublicKey::Ed25519(_),
+                KeyKind::Ed25519 | KeyKind::CosignatureV1
+            ) | (PublicKey::MlDsa44(_), KeyKind::SubtreeV1)
+        )
     }
 }
 
@@ -128,31 +269,58 @@ pub struct VerifierKey {
     name: KeyName,
     id: u32,
     kind: KeyKind,
-    key: VerifyingKey,
+    key: PublicKey,
 }
 
 impl VerifierKey {
-    /// Builds a verifier key from its parts, computing its key ID.
-    pub fn new(name: KeyName, kind: KeyKind, key: VerifyingKey) -> Self {
+    /// Builds a verifier key from its parts, computing its key ID. The key
+    /// material must fit the kind (Ed25519 for types 0x01 and 0x04,
+    /// ML-DSA-44 for 0x06); a `subtree/v1` key's name is at most 255 bytes.
+    pub fn new(name: KeyName, kind: KeyKind, key: PublicKey) -> Result<Self, NoteError> {
+        if !key.fits(kind) {
+            return Err(NoteError::MalformedKey(
+                "key material does not fit the signature type",
+            ));
+        }
+        if kind == KeyKind::SubtreeV1 && name.as_str().len() > 255 {
+            return Err(NoteError::MalformedKey(
+                "a subtree/v1 cosigner name is at most 255 bytes",
+            ));
+        }
         let id = key_id(name.as_str(), kind.sig_type(), key.as_bytes());
-        VerifierKey {
+        Ok(VerifierKey {
             name,
             id,
             kind,
             key,
-        }
+        })
     }
 
-    /// Parses a vkey string strictly: the key ID must match, the key must be
-    /// a valid Ed25519 point and not of small order.
+    /// Parses a vkey string strictly: the key ID must match; an Ed25519 key
+    /// must be a valid point and not of small order; an ML-DSA-44 key must
+    /// be 1312 bytes, canonically encoded.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
-        let (name, stated, kind, pk) = parse_key_parts(s, "expected name+hexid+base64")?;
-        let key = VerifyingKey::from_bytes(&pk)
-            .map_err(|_| NoteError::MalformedKey("not a valid Ed25519 public key"))?;
-        if key.is_weak() {
-            return Err(NoteError::MalformedKey("Ed25519 public key of small order"));
+        let (name, stated, kind, raw) = parse_key_parts(s, "expected name+hexid+base64")?;
+        if raw.len() != kind.public_key_len() {
+            return Err(NoteError::MalformedKey(match kind {
+                KeyKind::SubtreeV1 => "key data must be 1 type byte and 1312 key bytes",
+                _ => "key data must be 1 type byte and 32 key bytes",
+            }));
         }
-        let v = VerifierKey::new(name, kind, key);
+        let key = match kind {
+            KeyKind::Ed25519 | KeyKind::CosignatureV1 => {
+                let mut b = [0u8; 32];
+                b.copy_from_slice(&raw);
+                let key = VerifyingKey::from_bytes(&b)
+                    .map_err(|_| NoteError::MalformedKey("not a valid Ed25519 public key"))?;
+                if key.is_weak() {
+                    return Err(NoteError::MalformedKey("Ed25519 public key of small order"));
+                }
+                PublicKey::Ed25519(key)
+            }
+            KeyKind::SubtreeV1 => PublicKey::MlDsa44(MlDsa44PublicKey::from_bytes(&raw)?),
+        };
+        let v = VerifierKey::new(name, kind, key)?;
         if v.id != stated {
             return Err(NoteError::KeyIdMismatch {
                 stated,
@@ -174,37 +342,51 @@ impl VerifierKey {
     pub fn kind(&self) -> KeyKind {
         self.kind
     }
-    /// The Ed25519 public key.
-    pub fn verifying_key(&self) -> &VerifyingKey {
+    /// The key material.
+    pub fn public_key(&self) -> &PublicKey {
         &self.key
+    }
+    /// The encoded public key bytes (what two keys are compared by).
+    pub fn public_key_bytes(&self) -> &[u8] {
+        self.key.as_bytes()
+    }
+    /// The Ed25519 public key, if this is an Ed25519 key (types 0x01, 0x04).
+    pub fn ed25519_key(&self) -> Option<&VerifyingKey> {
+        match &self.key {
+            PublicKey::Ed25519(k) => Some(k),
+            PublicKey::MlDsa44(_) => None,
+        }
     }
     /// `name+hexid`, the DSSE `keyid` of this key.
     pub fn keyid(&self) -> String {
         format!("{}+{:08x}", self.name, self.id)
     }
     /// Strict Ed25519 verification (canonical S, no small-order points).
+    /// False for an ML-DSA-44 key.
     pub fn verify_strict(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
-        self.key
-            .verify_strict(msg, &Signature::from_bytes(sig))
-            .is_ok()
+        match &self.key {
+            PublicKey::Ed25519(k) => k.verify_strict(msg, &Signature::from_bytes(sig)).is_ok(),
+            PublicKey::MlDsa44(_) => false,
+        }
     }
 }
 
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = Vec::with_capacity(33);
+        let bytes = self.key.as_bytes();
+        let mut raw = Vec::with_capacity(1 + bytes.len());
         raw.push(self.kind.sig_type());
-        raw.extend_from_slice(self.key.as_bytes());
+        raw.extend_from_slice(bytes);
         write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(raw))
     }
 }
 
-/// Splits `name+hexid+base64(type||32 bytes)` into its validated parts; the
-/// caller checks the key ID against the key it builds.
+/// Splits `name+hexid+base64(type||data)` into its validated parts; the
+/// caller checks the data length and the key ID against the key it builds.
 fn parse_key_parts(
     s: &str,
     shape: &'static str,
-) -> Result<(KeyName, u32, KeyKind, [u8; 32]), NoteError> {
+) -> Result<(KeyName, u32, KeyKind, Vec<u8>), NoteError> {
     let mut parts = s.splitn(3, '+');
     let (name, hexid, data) = match (parts.next(), parts.next(), parts.next()) {
         (Some(n), Some(h), Some(d)) => (n, h, d),
@@ -212,19 +394,16 @@ fn parse_key_parts(
     };
     let name = KeyName::new(name)?;
     let stated = parse_hex_id(hexid)?;
-    let raw = B64
+    let mut raw = B64
         .decode(data)
         .map_err(|_| NoteError::MalformedKey("key data is not standard base64"))?;
-    if raw.len() != 33 {
-        return Err(NoteError::MalformedKey(
-            "key data must be 1 type byte and 32 key bytes",
-        ));
+    if raw.is_empty() {
+        return Err(NoteError::MalformedKey("key data is empty"));
     }
     let kind = KeyKind::from_sig_type(raw[0])
         .ok_or(NoteError::MalformedKey("unsupported signature type"))?;
-    let mut bytes = [0u8; 32];
-    bytes.copy_from_slice(&raw[1..]);
-    Ok((name, stated, kind, bytes))
+    raw.remove(0);
+    Ok((name, stated, kind, raw))
 }
 
 fn parse_hex_id(s: &str) -> Result<u32, NoteError> {
@@ -241,16 +420,23 @@ fn parse_hex_id(s: &str) -> Result<u32, NoteError> {
         .map_err(|_| NoteError::MalformedKey("key ID must be 8 lowercase hex digits"))
 }
 
+/// The secret key material of a signer key.
+#[derive(Clone)]
+enum SigningMaterial {
+    Ed25519(SigningKey),
+    MlDsa44(ml_dsa::SigningKey<MlDsa44>),
+}
+
 /// A private key, written as `PRIVATE+KEY+name+hexid+base64(type||seed)`.
 #[derive(Clone)]
 pub struct SignerKey {
     verifier: VerifierKey,
-    signing: SigningKey,
+    signing: SigningMaterial,
 }
 
 impl fmt::Debug for SignerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SignerKey({})", self.verifier)
+        write!(f, "SignerKey({})", self.verifier.keyid())
     }
 }
 
@@ -260,10 +446,35 @@ impl SignerKey {
         Self::from_seed_kind(name, KeyKind::Ed25519, seed)
     }
 
-    /// A key of the given kind from a 32-byte seed.
+    /// A key of the given kind from a 32-byte seed: the Ed25519 seed, or
+    /// for [`KeyKind::SubtreeV1`] the ML-DSA-44 seed xi
+    /// (FIPS 204 `ML-DSA.KeyGen_internal`). A `subtree/v1` key whose name
+    /// is longer than 255 bytes cannot sign (and its vkey does not parse).
     pub fn from_seed_kind(name: KeyName, kind: KeyKind, seed: [u8; 32]) -> Self {
-        let signing = SigningKey::from_bytes(&seed);
-        let verifier = VerifierKey::new(name, kind, signing.verifying_key());
+        let signing = match kind {
+            KeyKind::Ed25519 | KeyKind::CosignatureV1 => {
+                SigningMaterial::Ed25519(SigningKey::from_bytes(&seed))
+            }
+            KeyKind::SubtreeV1 => {
+                SigningMaterial::MlDsa44(ml_dsa::SigningKey::<MlDsa44>::from_seed(&seed.into()))
+            }
+        };
+        let key = match &signing {
+            SigningMaterial::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+            SigningMaterial::MlDsa44(k) => {
+                let vk: &ml_dsa::VerifyingKey<MlDsa44> = k.as_ref();
+                PublicKey::MlDsa44(MlDsa44PublicKey(Arc::new(MlDsaInner {
+                    bytes: vk.encode().as_slice().to_vec(),
+                    key: vk.clone(),
+                })))
+            }
+        };
+        let verifier = VerifierKey {
+            id: key_id(name.as_str(), kind.sig_type(), key.as_bytes()),
+            name,
+            kind,
+            key,
+        };
         SignerKey { verifier, signing }
     }
 
@@ -277,6 +488,9 @@ impl SignerKey {
             ))?;
         let (name, stated, kind, seed) =
             parse_key_parts(rest, "expected PRIVATE+KEY+name+hexid+base64")?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| {
+            NoteError::MalformedKey("private key data must be 1 type byte and a 32-byte seed")
+        })?;
         let k = Self::from_seed_kind(name, kind, seed);
         if k.verifier.id != stated {
             return Err(NoteError::KeyIdMismatch {
@@ -291,7 +505,10 @@ impl SignerKey {
     pub fn to_private_string(&self) -> String {
         let mut raw = Vec::with_capacity(33);
         raw.push(self.verifier.kind.sig_type());
-        raw.extend_from_slice(&self.signing.to_bytes());
+        match &self.signing {
+            SigningMaterial::Ed25519(k) => raw.extend_from_slice(&k.to_bytes()),
+            SigningMaterial::MlDsa44(k) => raw.extend_from_slice(k.to_seed().as_slice()),
+        }
         format!(
             "PRIVATE+KEY+{}+{:08x}+{}",
             self.verifier.name,
@@ -308,14 +525,122 @@ impl SignerKey {
     pub fn id(&self) -> u32 {
         self.verifier.id
     }
+    /// Signature kind of the key.
+    pub fn kind(&self) -> KeyKind {
+        self.verifier.kind
+    }
     /// The matching public key.
     pub fn verifier(&self) -> VerifierKey {
         self.verifier.clone()
     }
-    /// Signs a message with Ed25519.
-    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        self.signing.sign(msg).to_bytes()
+    /// Signs a message with Ed25519 (keys of types 0x01 and 0x04); an
+    /// ML-DSA-44 key cannot.
+    pub fn sign(&self, msg: &[u8]) -> Result<[u8; 64], NoteError> {
+        match &self.signing {
+            SigningMaterial::Ed25519(k) => Ok(k.sign(msg).to_bytes()),
+            SigningMaterial::MlDsa44(_) => Err(NoteError::CannotSign(
+                "an ML-DSA-44 key makes no Ed25519 signatures",
+            )),
+        }
     }
+    /// Signs a message with ML-DSA-44, deterministically (FIPS 204
+    /// deterministic variant, rnd = 32 zero bytes) with an empty context
+    /// string; an Ed25519 key cannot.
+    pub fn sign_mldsa44(&self, msg: &[u8]) -> Result<Vec<u8>, NoteError> {
+        match &self.signing {
+            SigningMaterial::MlDsa44(k) => {
+                let sig = ml_dsa::Signer::<ml_dsa::Signature<MlDsa44>>::try_sign(k, msg)
+                    .map_err(|_| NoteError::CannotSign("ML-DSA-44 signing failed"))?;
+                Ok(sig.encode().as_slice().to_vec())
+            }
+            SigningMaterial::Ed25519(_) => Err(NoteError::CannotSign(
+                "an Ed25519 key makes no ML-DSA-44 signatures",
+            )),
+        }
+    }
+
+    /// The signature line this key adds to a note with `text`: an Ed25519
+    /// note signature, or a cosignature (of either type) with `timestamp`.
+    /// A `subtree/v1` key signs only a checkpoint's text (it signs the
+    /// origin, size and root hash parsed from it).
+    pub fn sign_note_line(&self, text: &str, timestamp: u64) -> Result<NoteSignature, NoteError> {
+        let sig = match self.verifier.kind {
+            KeyKind::Ed25519 => self.sign(text.as_bytes())?.to_vec(),
+            KeyKind::CosignatureV1 | KeyKind::SubtreeV1 => {
+                if timestamp > MAX_COSIGNATURE_TIMESTAMP {
+                    return Err(NoteError::CannotSign("timestamp above 2^63 - 1"));
+                }
+                let mut v = timestamp.to_be_bytes().to_vec();
+                if self.verifier.kind == KeyKind::CosignatureV1 {
+                    v.extend_from_slice(
+                        &self.sign(cosignature_message(text, timestamp).as_bytes())?,
+                    );
+                } else {
+                    let cp = crate::checkpoint::Checkpoint::parse(text).map_err(|_| {
+                        NoteError::CannotSign("a subtree/v1 key signs checkpoints only")
+                    })?;
+                    let msg = cp.subtree_message(self.name(), timestamp)?;
+                    v.extend_from_slice(&self.sign_mldsa44(&msg)?);
+                }
+                v
+            }
+        };
+        Ok(NoteSignature {
+            name: self.name().to_string(),
+            id: self.id(),
+            sig,
+        })
+    }
+}
+
+/// The `subtree/v1` signed message (the `cosigned_message` structure of
+/// C2SP tlog-cosignature): label, u8-length-prefixed cosigner name, u64
+/// timestamp, u8-length-prefixed log origin, u64 start, u64 end and the
+/// 32-byte subtree hash, integers big-endian. Refuses an empty or longer
+/// than 255 bytes name or origin, and a non-zero timestamp with a non-zero
+/// start (the spec's rules). A checkpoint is the subtree `[0, size)`; see
+/// [`crate::checkpoint::Checkpoint::subtree_message`].
+pub fn subtree_message(
+    cosigner: &str,
+    timestamp: u64,
+    origin: &str,
+    start: u64,
+    end: u64,
+    hash: &[u8; 32],
+) -> Result<Vec<u8>, NoteError> {
+    let name_len =
+        u8::try_from(cosigner.len())
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(NoteError::CannotSign(
+                "a subtree/v1 cosigner name is 1 to 255 bytes",
+            ))?;
+    let origin_len =
+        u8::try_from(origin.len())
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(NoteError::CannotSign(
+                "a subtree/v1 log origin is 1 to 255 bytes",
+            ))?;
+    if start != 0 && timestamp != 0 {
+        return Err(NoteError::CannotSign(
+            "a subtree/v1 message with a non-zero start has a zero timestamp",
+        ));
+    }
+    if start > end {
+        return Err(NoteError::CannotSign("subtree start is after its end"));
+    }
+    let mut m = Vec::with_capacity(12 + 1 + cosigner.len() + 8 + 1 + origin.len() + 16 + 32);
+    m.extend_from_slice(SUBTREE_V1_LABEL);
+    m.push(name_len);
+    m.extend_from_slice(cosigner.as_bytes());
+    m.extend_from_slice(&timestamp.to_be_bytes());
+    m.push(origin_len);
+    m.extend_from_slice(origin.as_bytes());
+    m.extend_from_slice(&start.to_be_bytes());
+    m.extend_from_slice(&end.to_be_bytes());
+    m.extend_from_slice(hash);
+    Ok(m)
 }
 
 /// One signature line of a note.
@@ -325,7 +650,8 @@ pub struct NoteSignature {
     pub name: String,
     /// Key ID.
     pub id: u32,
-    /// Signature bytes after the key ID (64 bytes for Ed25519, 72 for cosignatures).
+    /// Signature bytes after the key ID (64 bytes for Ed25519, 72 for
+    /// `cosignature/v1`, 2428 for `subtree/v1`).
     pub sig: Vec<u8>,
 }
 
@@ -357,13 +683,13 @@ pub struct VerifiedSignature {
 
 impl Note {
     /// Signs `text` (which must be non-empty and end in a newline; it may
-    /// hold blank lines) with each key; cosignature keys sign `cosignature/v1` with
-    /// `timestamp`.
+    /// hold blank lines) with each key; cosignature keys sign `cosignature/v1`
+    /// or `subtree/v1` (text that is a checkpoint) with `timestamp`.
     pub fn sign(text: &str, signers: &[&SignerKey], timestamp: u64) -> Result<Note, NoteError> {
         check_text(text)?;
         let mut signatures = Vec::with_capacity(signers.len());
         for k in signers {
-            signatures.push(sign_line(text, k, timestamp));
+            signatures.push(k.sign_note_line(text, timestamp)?);
         }
         Ok(Note {
             text: text.to_string(),
@@ -443,17 +769,24 @@ impl Note {
         self.signatures.push(sig);
     }
 
-    /// Signs the note's text with one more key and adds the line.
-    pub fn add_signer(&mut self, key: &SignerKey, timestamp: u64) {
-        let line = sign_line(&self.text, key, timestamp);
+    /// Signs the note's text with one more key and adds the line (see
+    /// [`SignerKey::sign_note_line`] for when that fails).
+    pub fn add_signer(&mut self, key: &SignerKey, timestamp: u64) -> Result<(), NoteError> {
+        let line = key.sign_note_line(&self.text, timestamp)?;
         self.add_signature(line);
+        Ok(())
     }
 
     /// Verifies the note against known keys. Signatures by unknown keys are
     /// ignored; an invalid signature by a known key is an error; a note that
     /// no known key verifies is an error. Returns the keys that verified.
+    /// A `subtree/v1` cosignature is checked against the checkpoint the
+    /// text holds (a note that is not a checkpoint has no valid one); a
+    /// cosignature timestamp above 2^63 - 1 is invalid.
     pub fn verify(&self, known: &[VerifierKey]) -> Result<Vec<VerifiedSignature>, NoteError> {
         let mut ok = Vec::new();
+        // Parsed at the first subtree/v1 signature by a known key.
+        let mut checkpoint: Option<Option<crate::checkpoint::Checkpoint>> = None;
         for s in &self.signatures {
             let Some(key) = known.iter().find(|k| k.name() == s.name && k.id() == s.id) else {
                 continue;
@@ -461,33 +794,41 @@ impl Note {
             if ok.iter().any(|v: &VerifiedSignature| &v.key == key) {
                 return Err(NoteError::MalformedNote("a known key signs twice"));
             }
+            let bad = || NoteError::InvalidSignature {
+                name: s.name.clone(),
+                id: s.id,
+            };
             let timestamp = match key.kind {
                 KeyKind::Ed25519 => {
                     let good = <[u8; 64]>::try_from(s.sig.as_slice())
                         .map(|sig| key.verify_strict(self.text.as_bytes(), &sig))
                         .unwrap_or(false);
                     if !good {
-                        return Err(NoteError::InvalidSignature {
-                            name: s.name.clone(),
-                            id: s.id,
-                        });
+                        return Err(bad());
                     }
                     None
                 }
                 KeyKind::CosignatureV1 => {
-                    let bad = || NoteError::InvalidSignature {
-                        name: s.name.clone(),
-                        id: s.id,
-                    };
-                    if s.sig.len() != 72 {
+                    let (ts, sig) = split_timestamp(&s.sig).ok_or_else(bad)?;
+                    let sig = <[u8; 64]>::try_from(sig).map_err(|_| bad())?;
+                    if !key.verify_strict(cosignature_message(&self.text, ts).as_bytes(), &sig) {
                         return Err(bad());
                     }
-                    let mut ts = [0u8; 8];
-                    ts.copy_from_slice(&s.sig[..8]);
-                    let ts = u64::from_be_bytes(ts);
-                    let mut sig = [0u8; 64];
-                    sig.copy_from_slice(&s.sig[8..]);
-                    if !key.verify_strict(cosignature_message(&self.text, ts).as_bytes(), &sig) {
+                    Some(ts)
+                }
+                KeyKind::SubtreeV1 => {
+                    let (ts, sig) = split_timestamp(&s.sig).ok_or_else(bad)?;
+                    let cp = checkpoint
+                        .get_or_insert_with(|| {
+                            crate::checkpoint::Checkpoint::parse(&self.text).ok()
+                        })
+                        .as_ref()
+                        .ok_or_else(bad)?;
+                    let msg = cp.subtree_message(key.name(), ts).map_err(|_| bad())?;
+                    let PublicKey::MlDsa44(pk) = &key.key else {
+                        return Err(bad());
+                    };
+                    if !pk.verify(&msg, sig) {
                         return Err(bad());
                     }
                     Some(ts)
@@ -521,20 +862,12 @@ pub fn cosignature_message(checkpoint_text: &str, timestamp: u64) -> String {
     format!("cosignature/v1\ntime {timestamp}\n{checkpoint_text}")
 }
 
-fn sign_line(text: &str, k: &SignerKey, timestamp: u64) -> NoteSignature {
-    let sig = match k.verifier.kind {
-        KeyKind::Ed25519 => k.sign(text.as_bytes()).to_vec(),
-        KeyKind::CosignatureV1 => {
-            let mut v = timestamp.to_be_bytes().to_vec();
-            v.extend_from_slice(&k.sign(cosignature_message(text, timestamp).as_bytes()));
-            v
-        }
-    };
-    NoteSignature {
-        name: k.name().to_string(),
-        id: k.id(),
-        sig,
-    }
+/// Splits a `timestamped_signature` into its timestamp (at most 2^63 - 1)
+/// and its signature bytes.
+fn split_timestamp(raw: &[u8]) -> Option<(u64, &[u8])> {
+    let (ts, sig) = raw.split_first_chunk::<8>()?;
+    let ts = u64::from_be_bytes(*ts);
+    (ts <= MAX_COSIGNATURE_TIMESTAMP).then_some((ts, sig))
 }
 
 fn check_text(text: &str) -> Result<(), NoteError> {
@@ -655,7 +988,7 @@ mod tests {
             [2; 32],
         );
         let mut n = Note::sign(text, &[&log], 0).unwrap();
-        n.add_signer(&w, 1_700_000_000);
+        n.add_signer(&w, 1_700_000_000).unwrap();
         let parsed = Note::parse(n.to_text().as_bytes()).unwrap();
         let ok = parsed.verify(&[log.verifier(), w.verifier()]).unwrap();
         assert_eq!(ok.len(), 2);

@@ -18,7 +18,7 @@
 //! server (the genesis it signs) and the command line (statements it signs)
 //! need the same one.
 
-use dfft_core::note::{KeyName, SignerKey};
+use dfft_core::note::{KeyKind, KeyName, SignerKey};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -87,14 +87,33 @@ pub fn load(path: &Path) -> Result<SignerKey, KeyError> {
 /// Returns the key and whether it was created. A dangling symbolic link at
 /// `path` is refused, not written through.
 pub fn load_or_create(path: &Path, name: &str) -> Result<(SignerKey, bool), KeyError> {
+    load_or_create_kind(path, name, KeyKind::Ed25519)
+}
+
+/// [`load_or_create`] for a key of any kind (a witness's Ed25519
+/// `cosignature/v1` or ML-DSA-44 `subtree/v1` key, say): a new key is made
+/// from 32 random bytes (the Ed25519 seed, or the ML-DSA-44 seed xi). An
+/// existing file holding a key of another kind is refused.
+pub fn load_or_create_kind(
+    path: &Path,
+    name: &str,
+    kind: KeyKind,
+) -> Result<(SignerKey, bool), KeyError> {
     if path.exists() {
-        return Ok((load(path)?, false));
+        let key = load(path)?;
+        if key.kind() != kind {
+            return Err(KeyError::Invalid {
+                path: path.display().to_string(),
+                message: format!("holds a {:?} key, expected a {kind:?} key", key.kind()),
+            });
+        }
+        return Ok((key, false));
     }
     let name = KeyName::new(name).map_err(|e| KeyError::Invalid {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let key = SignerKey::from_seed(name, random_seed()?);
+    let key = SignerKey::from_seed_kind(name, kind, random_seed()?);
     write_secret(path, &key.to_private_string())?;
     Ok((key, true))
 }

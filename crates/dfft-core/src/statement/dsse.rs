@@ -81,6 +81,12 @@ pub enum DsseError {
         /// How many it has.
         count: usize,
     },
+    /// A signer key that makes no Ed25519 signatures (an ML-DSA-44 key).
+    #[error("key `{keyid}` is not an Ed25519 key; statements are signed with Ed25519")]
+    NotEd25519 {
+        /// The key's keyid.
+        keyid: String,
+    },
     /// Two signatures with one keyid.
     #[error("keyid `{keyid}` signs twice; each key signs at most once")]
     DuplicateKeyId {
@@ -378,7 +384,11 @@ impl Envelope {
         if self.signatures.iter().any(|s| s.keyid == keyid) {
             return Err(DsseError::DuplicateKeyId { keyid });
         }
-        let sig = signer.sign(&self.pae());
+        let sig = signer
+            .sign(&self.pae())
+            .map_err(|_| DsseError::NotEd25519 {
+                keyid: keyid.clone(),
+            })?;
         self.signatures.push(Signature { keyid, sig });
         Ok(())
     }

@@ -295,7 +295,7 @@ fn check_keys(
                 ));
             }
         }
-        if !seen_ids.insert(k.keyid()) || !seen_keys.insert(k.verifying_key().to_bytes()) {
+        if !seen_ids.insert(k.keyid()) || !seen_keys.insert(k.public_key_bytes().to_vec()) {
             return Err(StatementError::field(
                 &at,
                 FieldProblem::DuplicateKey { key: s.clone() },

@@ -688,7 +688,7 @@ fn verify_set(
         }
         if !signers
             .iter()
-            .any(|k| k.verifying_key() == key.verifying_key())
+            .any(|k| k.public_key_bytes() == key.public_key_bytes())
         {
             signers.push(key.clone());
         }
