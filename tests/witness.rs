@@ -91,7 +91,10 @@ fn log_list(logs: &[&Log]) -> String {
 struct Witness {
     child: Child,
     base: String,
+    /// The Ed25519 cosignature/v1 key.
     vkey: VerifierKey,
+    /// The ML-DSA-44 subtree/v1 key.
+    mldsa: VerifierKey,
 }
 
 fn command(dir: &Path, list: &Path, extra: &[&str]) -> Command {
@@ -124,7 +127,7 @@ impl Witness {
                 let _ = tx.send(line);
             }
         });
-        let (mut base, mut vkey) = (None, None);
+        let (mut base, mut vkeys) = (None, Vec::new());
         while base.is_none() {
             let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
                 let _ = child.kill();
@@ -132,17 +135,22 @@ impl Witness {
             };
             if let Some(v) = line.strip_prefix("witness vkey:") {
                 let v = v.split_whitespace().next().unwrap();
-                vkey.get_or_insert(VerifierKey::parse(v).expect("printed vkey"));
+                vkeys.push(VerifierKey::parse(v).expect("printed vkey"));
             }
             if let Some(a) = line.strip_prefix("listening on ") {
                 base = Some(a.trim().to_string());
             }
         }
+        assert_eq!(vkeys.len(), 2, "two vkeys printed");
         Witness {
             child,
             base: base.unwrap(),
-            vkey: vkey.expect("vkey printed"),
+            vkey: vkeys[0].clone(),
+            mldsa: vkeys[1].clone(),
         }
+    }
+    fn keys(&self) -> Vec<VerifierKey> {
+        vec![self.vkey.clone(), self.mldsa.clone()]
     }
     fn kill(&mut self) {
         let _ = self.child.kill();
@@ -202,18 +210,21 @@ fn get(a: &ureq::Agent, base: &str, path: &str) -> Result<Answer, ureq::Transpor
     answer(a.get(&format!("{base}{path}")).call())
 }
 
-/// Verifies a 200 answer's cosignature lines over `note` with the witness
-/// key; returns the timestamp.
-fn verify_cosignature(note: &str, lines: &str, vkey: &VerifierKey) -> u64 {
+/// Verifies a 200 answer's cosignature lines over `note` with both witness
+/// keys (Ed25519 cosignature/v1 and ML-DSA-44 subtree/v1): one line each,
+/// non-zero timestamps.
+fn verify_cosignature(note: &str, lines: &str, keys: &[VerifierKey]) {
     assert!(!lines.is_empty() && lines.ends_with('\n'), "{lines:?}");
+    assert_eq!(lines.lines().count(), keys.len(), "{lines:?}");
     for l in lines.lines() {
         assert!(l.starts_with("\u{2014} "), "{l:?}");
     }
     let n = Note::parse(format!("{note}{lines}").as_bytes()).expect("note with cosignatures");
-    let ok = n.verify(std::slice::from_ref(vkey)).expect("cosignature verifies");
-    let ts = ok[0].timestamp.expect("a cosignature has a timestamp");
-    assert!(ts > 0);
-    ts
+    let ok = n.verify(keys).expect("cosignatures verify");
+    assert_eq!(ok.len(), keys.len());
+    for v in ok {
+        assert!(v.timestamp.expect("a cosignature has a timestamp") > 0);
+    }
 }
 
 fn origin_path(origin: &str) -> String {
@@ -244,13 +255,19 @@ fn answers_each_status_of_the_spec() {
     let w = Witness::start(&data, &list, &["--name", NAME, "--max-body", "4096"]);
     assert_eq!(w.vkey.name(), NAME);
     assert_eq!(w.vkey.kind(), KeyKind::CosignatureV1);
+    assert_eq!(w.mldsa.kind(), KeyKind::SubtreeV1);
+    assert_eq!(w.mldsa.name(), NAME);
     let file = std::fs::read_to_string(data.join("witness.vkey")).unwrap();
     assert_eq!(file, format!("{}\n", w.vkey));
+    let mfile = std::fs::read_to_string(data.join("witness-mldsa.vkey")).unwrap();
+    assert_eq!(mfile, format!("{}\n", w.mldsa));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("witness.key")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        for f in ["witness.key", "witness-mldsa.key"] {
+            let mode = std::fs::metadata(data.join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
     }
     assert_eq!(w.get("/healthz").status, 200);
 
@@ -261,11 +278,11 @@ fn answers_each_status_of_the_spec() {
     let a = w.post(&log.body(0, 10));
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.content_type.starts_with("text/plain"), "{}", a.content_type);
-    verify_cosignature(&log.note(10), &a.body, &w.vkey);
+    verify_cosignature(&log.note(10), &a.body, &w.keys());
     // 200: a consistent extension.
     let a = w.post(&log.body(10, 17));
     assert_eq!(a.status, 200, "{}", a.body);
-    verify_cosignature(&log.note(17), &a.body, &w.vkey);
+    verify_cosignature(&log.note(17), &a.body, &w.keys());
     // 200: the same checkpoint again.
     assert_eq!(w.post(&log.body(17, 17)).status, 200);
 
@@ -277,8 +294,8 @@ fn answers_each_status_of_the_spec() {
         dfft_core::checkpoint::Checkpoint::parse(n.text()).unwrap().size,
         17
     );
-    let ok = n.verify(&[log.key.verifier(), w.vkey.clone()]).unwrap();
-    assert_eq!(ok.len(), 2);
+    let ok = n.verify(&[log.key.verifier(), w.vkey.clone(), w.mldsa.clone()]).unwrap();
+    assert_eq!(ok.len(), 3);
     assert_eq!(w.get(&origin_path("no.such/log")).status, 404);
     assert_eq!(w.get(&origin_path(&log.origin).to_uppercase()).status, 404);
 
@@ -360,6 +377,7 @@ fn answers_each_status_of_the_spec() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("differs"));
     let w2 = Witness::start(&data, &list, &["--name", NAME]);
     assert_eq!(w2.vkey, VerifierKey::parse(file.trim()).unwrap());
+    assert_eq!(w2.mldsa, VerifierKey::parse(mfile.trim()).unwrap());
     let a = w2.post(&log.body(0, 25));
     assert_eq!(a.status, 409);
     assert_eq!(a.body, "20\n");
@@ -434,7 +452,7 @@ fn concurrent_requests_for_one_origin_exactly_one_wins() {
         let won: Vec<_> = results.iter().filter(|r| r.1 == 200).collect();
         assert_eq!(won.len(), 1, "round {round}: {:?}", results.iter().map(|r| r.1).collect::<Vec<_>>());
         let winner = won[0].0;
-        verify_cosignature(&log.note(winner), &won[0].2, &w.vkey);
+        verify_cosignature(&log.note(winner), &won[0].2, &w.keys());
         for r in &results {
             if r.1 != 200 {
                 assert_eq!(r.1, 409, "{}", r.2);
@@ -457,7 +475,7 @@ fn load_thread(
     base: Arc<Mutex<String>>,
     logs: Arc<Vec<(Log, Log)>>,
     which: usize,
-    vkey: VerifierKey,
+    vkey: Vec<VerifierKey>,
     stop: Arc<AtomicBool>,
     seen: Cosigned,
     mut rng: u64,
@@ -521,7 +539,7 @@ fn sigkill_under_load_never_cosigns_two_inconsistent_checkpoints() {
     );
     write_list(&list, &[&logs[0].0, &logs[1].0]);
     let mut w = Witness::start(&data, &list, &["--name", NAME]);
-    let vkey = w.vkey.clone();
+    let vkey = w.keys();
     let base = Arc::new(Mutex::new(w.base.clone()));
     let stop = Arc::new(AtomicBool::new(false));
     let seen: Cosigned = Arc::default();
@@ -552,14 +570,14 @@ fn sigkill_under_load_never_cosigns_two_inconsistent_checkpoints() {
             .map(|(o, m)| (o.clone(), *m.keys().last().unwrap()))
             .collect();
         w = Witness::start(&data, &list, &["--name", NAME]);
-        assert_eq!(w.vkey, vkey);
+        assert_eq!(w.keys(), vkey);
         for (o, max) in &before {
             let m = w.get(&origin_path(o));
             assert_eq!(m.status, 200, "round {round}: {o}");
             let n = Note::parse(m.body.as_bytes()).unwrap();
             let cp = Checkpoint::parse(n.text()).unwrap();
             assert!(cp.size >= *max, "round {round}: {o} restarted at {} below the answered {max}", cp.size);
-            n.verify(std::slice::from_ref(&vkey)).unwrap();
+            assert_eq!(n.verify(&vkey).unwrap().len(), 2);
         }
         *base.lock().unwrap() = w.base.clone();
     }

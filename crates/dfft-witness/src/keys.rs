@@ -3,7 +3,12 @@
 //! | file | holds |
 //! |---|---|
 //! | `witness.key` | Ed25519 `cosignature/v1` private key (mode 0600) |
-//! | `witness.vkey` | its verifier key, one line |
+//! | `witness.vkey` | its verifier key (signature type 0x04), one line |
+//! | `witness-mldsa.key` | ML-DSA-44 `subtree/v1` private key (its seed xi; mode 0600) |
+//! | `witness-mldsa.vkey` | its verifier key (signature type 0x06), one line |
+//!
+//! Both keys carry the witness's name; every cosigned checkpoint gets one
+//! cosignature of each type.
 //!
 //! Created on first start through `dfft-keys` (exclusive create, mode 0600
 //! from the first byte, hard link into place, directory fsync: the same
@@ -18,7 +23,7 @@
 //!
 //! Leaves out: what is signed (`Cosigners::cosign`, through core's notes).
 
-use dfft_core::note::{KeyKind, KeyName, Note, NoteError, NoteSignature, SignerKey, VerifierKey};
+use dfft_core::note::{KeyKind, KeyName, NoteError, NoteSignature, SignerKey, VerifierKey};
 use std::path::{Path, PathBuf};
 
 /// Why the keys could not be opened.
@@ -99,11 +104,18 @@ pub struct KeySpec {
 }
 
 /// The witness's keys, in the order their cosignatures are returned.
-pub const KEY_SPECS: &[KeySpec] = &[KeySpec {
-    key_file: "witness.key",
-    vkey_file: "witness.vkey",
-    kind: KeyKind::CosignatureV1,
-}];
+pub const KEY_SPECS: &[KeySpec] = &[
+    KeySpec {
+        key_file: "witness.key",
+        vkey_file: "witness.vkey",
+        kind: KeyKind::CosignatureV1,
+    },
+    KeySpec {
+        key_file: "witness-mldsa.key",
+        vkey_file: "witness-mldsa.vkey",
+        kind: KeyKind::SubtreeV1,
+    },
+];
 
 /// The cosigner keys of a witness.
 #[derive(Debug, Clone)]
@@ -224,7 +236,9 @@ impl Cosigners {
     /// text, ending in a newline), timestamped `timestamp` (never zero).
     pub fn cosign(&self, text: &str, timestamp: u64) -> Result<Vec<NoteSignature>, NoteError> {
         debug_assert!(timestamp > 0);
-        let refs: Vec<&SignerKey> = self.keys.iter().collect();
-        Ok(Note::sign(text, &refs, timestamp)?.signatures().to_vec())
+        self.keys
+            .iter()
+            .map(|k| k.sign_note_line(text, timestamp))
+            .collect()
     }
 }
