@@ -228,7 +228,10 @@ fn verify_cosignature(note: &str, lines: &str, keys: &[VerifierKey]) {
 }
 
 fn origin_path(origin: &str) -> String {
-    format!("/{}/checkpoint", dfft_core::hex::encode(&Sha256::digest(origin.as_bytes())))
+    format!(
+        "/{}/checkpoint",
+        dfft_core::hex::encode(&Sha256::digest(origin.as_bytes()))
+    )
 }
 
 fn write_list(path: &Path, logs: &[&Log]) {
@@ -249,7 +252,9 @@ fn answers_each_status_of_the_spec() {
     let out = command(&data, &list, &[]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--name"));
-    let out = command(&data, &list, &["--name", "https://w.example/x"]).output().unwrap();
+    let out = command(&data, &list, &["--name", "https://w.example/x"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 
     let w = Witness::start(&data, &list, &["--name", NAME, "--max-body", "4096"]);
@@ -265,7 +270,10 @@ fn answers_each_status_of_the_spec() {
     {
         use std::os::unix::fs::PermissionsExt;
         for f in ["witness.key", "witness-mldsa.key"] {
-            let mode = std::fs::metadata(data.join(f)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(data.join(f))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
     }
@@ -277,7 +285,11 @@ fn answers_each_status_of_the_spec() {
     // 200: the first checkpoint, from old 0.
     let a = w.post(&log.body(0, 10));
     assert_eq!(a.status, 200, "{}", a.body);
-    assert!(a.content_type.starts_with("text/plain"), "{}", a.content_type);
+    assert!(
+        a.content_type.starts_with("text/plain"),
+        "{}",
+        a.content_type
+    );
     verify_cosignature(&log.note(10), &a.body, &w.keys());
     // 200: a consistent extension.
     let a = w.post(&log.body(10, 17));
@@ -291,10 +303,14 @@ fn answers_each_status_of_the_spec() {
     assert_eq!(m.status, 200);
     let n = Note::parse(m.body.as_bytes()).unwrap();
     assert_eq!(
-        dfft_core::checkpoint::Checkpoint::parse(n.text()).unwrap().size,
+        dfft_core::checkpoint::Checkpoint::parse(n.text())
+            .unwrap()
+            .size,
         17
     );
-    let ok = n.verify(&[log.key.verifier(), w.vkey.clone(), w.mldsa.clone()]).unwrap();
+    let ok = n
+        .verify(&[log.key.verifier(), w.vkey.clone(), w.mldsa.clone()])
+        .unwrap();
     assert_eq!(ok.len(), 3);
     assert_eq!(w.get(&origin_path("no.such/log")).status, 404);
     assert_eq!(w.get(&origin_path(&log.origin).to_uppercase()).status, 404);
@@ -315,14 +331,22 @@ fn answers_each_status_of_the_spec() {
     let (text, sig) = good.split_once("\n\n").unwrap();
     let mut raw = sig.to_string();
     let flip = raw.len() - 5;
-    let c = if &raw[flip..flip + 1] == "A" { "B" } else { "A" };
+    let c = if &raw[flip..flip + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
     raw.replace_range(flip..flip + 1, c);
     let forged = format!("{text}\n\n{raw}");
     let body = dfft_witness::request::AddCheckpoint::to_body(17, &log.proof(17, 20), &forged);
     assert_eq!(w.post(&body).status, 403);
 
     // 400: old size larger than the checkpoint.
-    assert_eq!(w.post(&log.body(17, 20).replacen("old 17", "old 21", 1)).status, 400);
+    assert_eq!(
+        w.post(&log.body(17, 20).replacen("old 17", "old 21", 1))
+            .status,
+        400
+    );
     // 400: malformed bodies.
     for bad in [
         "".to_string(),
@@ -339,7 +363,8 @@ fn answers_each_status_of_the_spec() {
 
     // 409: old is not the latest; the answer is the latest size.
     for old in [0, 10, 16, 18] {
-        let body = dfft_witness::request::AddCheckpoint::to_body(old, &log.proof(old, 20), &log.note(20));
+        let body =
+            dfft_witness::request::AddCheckpoint::to_body(old, &log.proof(old, 20), &log.note(20));
         let a = w.post(&body);
         assert_eq!(a.status, 409, "old {old}: {}", a.body);
         assert_eq!(a.content_type, "text/x.tlog.size");
@@ -347,7 +372,8 @@ fn answers_each_status_of_the_spec() {
     }
 
     // 422: a consistency proof that does not verify.
-    let wrong = dfft_witness::request::AddCheckpoint::to_body(17, &log.proof(16, 20), &log.note(20));
+    let wrong =
+        dfft_witness::request::AddCheckpoint::to_body(17, &log.proof(16, 20), &log.note(20));
     assert_eq!(w.post(&wrong).status, 422);
     let mut tampered = log.proof(17, 20);
     tampered[0][0] ^= 1;
@@ -363,7 +389,8 @@ fn answers_each_status_of_the_spec() {
     let body = dfft_witness::request::AddCheckpoint::to_body(0, &[], &fresh.note_root(0, [5; 32]));
     assert_eq!(w.post(&body).status, 422);
     // ... and 200 for the real empty tree.
-    let body = dfft_witness::request::AddCheckpoint::to_body(0, &[], &fresh.note_root(0, EMPTY_ROOT));
+    let body =
+        dfft_witness::request::AddCheckpoint::to_body(0, &[], &fresh.note_root(0, EMPTY_ROOT));
     assert_eq!(w.post(&body).status, 200);
 
     // None of the refusals moved the state.
@@ -372,7 +399,9 @@ fn answers_each_status_of_the_spec() {
     drop(w);
 
     // Restart: the same keys, the state kept; a different name is refused.
-    let out = command(&data, &list, &["--name", "other.test.example/w"]).output().unwrap();
+    let out = command(&data, &list, &["--name", "other.test.example/w"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("differs"));
     let w2 = Witness::start(&data, &list, &["--name", NAME]);
@@ -413,7 +442,10 @@ fn bad_log_list_at_start_and_sighup_adds_logs_only() {
             break;
         }
         assert_eq!(s, 404);
-        assert!(t.elapsed() < Duration::from_secs(20), "SIGHUP did not add the log");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "SIGHUP did not add the log"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // A list that removes a log, or a broken one, is refused: both stay.
@@ -450,7 +482,12 @@ fn concurrent_requests_for_one_origin_exactly_one_wins() {
             .collect();
         let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
         let won: Vec<_> = results.iter().filter(|r| r.1 == 200).collect();
-        assert_eq!(won.len(), 1, "round {round}: {:?}", results.iter().map(|r| r.1).collect::<Vec<_>>());
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: {:?}",
+            results.iter().map(|r| r.1).collect::<Vec<_>>()
+        );
         let winner = won[0].0;
         verify_cosignature(&log.note(winner), &won[0].2, &w.keys());
         for r in &results {
@@ -545,9 +582,24 @@ fn sigkill_under_load_never_cosigns_two_inconsistent_checkpoints() {
     let seen: Cosigned = Arc::default();
     let threads: Vec<_> = (0..8)
         .map(|t| {
-            let (base, logs, vkey, stop, seen) =
-                (base.clone(), logs.clone(), vkey.clone(), stop.clone(), seen.clone());
-            std::thread::spawn(move || load_thread(base, logs, t % 2, vkey, stop, seen, 0x9e37_79b9 + t as u64 * 7919))
+            let (base, logs, vkey, stop, seen) = (
+                base.clone(),
+                logs.clone(),
+                vkey.clone(),
+                stop.clone(),
+                seen.clone(),
+            );
+            std::thread::spawn(move || {
+                load_thread(
+                    base,
+                    logs,
+                    t % 2,
+                    vkey,
+                    stop,
+                    seen,
+                    0x9e37_79b9 + t as u64 * 7919,
+                )
+            })
         })
         .collect();
     let mut seed = std::time::SystemTime::now()
@@ -576,7 +628,11 @@ fn sigkill_under_load_never_cosigns_two_inconsistent_checkpoints() {
             assert_eq!(m.status, 200, "round {round}: {o}");
             let n = Note::parse(m.body.as_bytes()).unwrap();
             let cp = Checkpoint::parse(n.text()).unwrap();
-            assert!(cp.size >= *max, "round {round}: {o} restarted at {} below the answered {max}", cp.size);
+            assert!(
+                cp.size >= *max,
+                "round {round}: {o} restarted at {} below the answered {max}",
+                cp.size
+            );
             assert_eq!(n.verify(&vkey).unwrap().len(), 2);
         }
         *base.lock().unwrap() = w.base.clone();
@@ -594,8 +650,14 @@ fn sigkill_under_load_never_cosigns_two_inconsistent_checkpoints() {
         let m = &seen[&x.origin];
         total += m.len();
         let on = |f: &Log| m.iter().all(|(s, r)| f.roots[*s as usize] == *r);
-        assert!(on(x) || on(y), "log {i}: cosigned checkpoints of both forks");
-        assert!(m.keys().any(|&s| s > 30), "log {i}: never got past the fork point");
+        assert!(
+            on(x) || on(y),
+            "log {i}: cosigned checkpoints of both forks"
+        );
+        assert!(
+            m.keys().any(|&s| s > 30),
+            "log {i}: never got past the fork point"
+        );
     }
     eprintln!("{total} distinct cosigned checkpoints over 6 kills");
     // The final state agrees.

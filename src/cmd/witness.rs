@@ -59,10 +59,15 @@ pub fn run(a: WitnessArgs) -> anyhow::Result<ExitCode> {
     config.max_body = a.max_body.max(1024);
     config.body_timeout = Duration::from_secs(a.body_timeout.max(1));
     config.header_timeout = Duration::from_secs(a.header_timeout.max(1));
-    let w = Witness::open(config).with_context(|| format!("opening the witness in {}", a.data.display()))?;
+    let w = Witness::open(config)
+        .with_context(|| format!("opening the witness in {}", a.data.display()))?;
     let i = &w.info;
     if i.created {
-        eprintln!("created witness keys for {:?} in {}", i.name, a.data.display());
+        eprintln!(
+            "created witness keys for {:?} in {}",
+            i.name,
+            a.data.display()
+        );
     }
     eprintln!("witness name:   {}", i.name);
     for (v, f) in i.vkeys.iter().zip(&i.vkey_files) {

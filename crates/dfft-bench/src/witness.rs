@@ -62,7 +62,12 @@ pub fn ceiling_cosign(kind: KeyKind) -> f64 {
 }
 
 /// Requests for one log: bodies for sizes `1..=steps`, each from the one before.
-fn bodies(log: usize, tree: &MemoryTree, roots: &[[u8; 32]], steps: usize) -> (String, Vec<Vec<u8>>) {
+fn bodies(
+    log: usize,
+    tree: &MemoryTree,
+    roots: &[[u8; 32]],
+    steps: usize,
+) -> (String, Vec<Vec<u8>>) {
     let origin = format!("bench.example/log{log}");
     let key = SignerKey::from_seed(KeyName::new(&origin).unwrap(), [(log % 250) as u8 + 1; 32]);
     let mut out = Vec::with_capacity(steps);
@@ -97,10 +102,16 @@ pub fn run(dfft: &Path, data: &Path, logs: usize, seconds: u64) -> anyhow::Resul
     let ml = ceiling_cosign(KeyKind::SubtreeV1);
     let verify = ceiling_verify();
     println!("| ceiling | per second |\n|---|---|");
-    println!("| fsync (200-byte append + fdatasync) in {} | {fsync:.0} |", data.display());
+    println!(
+        "| fsync (200-byte append + fdatasync) in {} | {fsync:.0} |",
+        data.display()
+    );
     println!("| Ed25519 cosignature/v1 signatures, one core | {ed:.0} |");
     println!("| ML-DSA-44 subtree/v1 signatures, one core | {ml:.0} |");
-    println!("| strict Ed25519 verifications, all {} cores | {verify:.0} |", threads());
+    println!(
+        "| strict Ed25519 verifications, all {} cores | {verify:.0} |",
+        threads()
+    );
     println!(
         "| one request's crypto (1 verify + both cosignatures), all cores | {:.0} |",
         threads() as f64 / (threads() as f64 / verify + 1.0 / ed + 1.0 / ml)
@@ -130,7 +141,10 @@ pub fn run(dfft: &Path, data: &Path, logs: usize, seconds: u64) -> anyhow::Resul
                 })
             })
             .collect();
-        let mut all: Vec<_> = hs.into_iter().flat_map(|h| h.join().expect("signer")).collect();
+        let mut all: Vec<_> = hs
+            .into_iter()
+            .flat_map(|h| h.join().expect("signer"))
+            .collect();
         all.sort_by_key(|(l, _)| *l);
         all.into_iter().map(|(_, b)| b).collect()
     });
@@ -144,7 +158,14 @@ pub fn run(dfft: &Path, data: &Path, logs: usize, seconds: u64) -> anyhow::Resul
 
     let wdir = data.join("witness");
     let mut child = Command::new(dfft)
-        .args(["witness", "--listen", "127.0.0.1:0", "--name", "bench.example/witness", "--data"])
+        .args([
+            "witness",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "bench.example/witness",
+            "--data",
+        ])
         .arg(&wdir)
         .arg("--log-list")
         .arg(&list)
@@ -191,7 +212,10 @@ pub fn run(dfft: &Path, data: &Path, logs: usize, seconds: u64) -> anyhow::Resul
                         } else {
                             errors += 1;
                             if errors == 1 {
-                                eprintln!("witness answered {s}: {}", String::from_utf8_lossy(&body));
+                                eprintln!(
+                                    "witness answered {s}: {}",
+                                    String::from_utf8_lossy(&body)
+                                );
                             }
                         }
                     }
@@ -208,7 +232,10 @@ pub fn run(dfft: &Path, data: &Path, logs: usize, seconds: u64) -> anyhow::Resul
     };
     run.ceiling = verify;
     println!("{TABLE_HEAD}");
-    row(&format!("add-checkpoint, {logs} logs, one connection each"), &run);
+    row(
+        &format!("add-checkpoint, {logs} logs, one connection each"),
+        &run,
+    );
     let group = run.rate() / fsync;
     println!();
     println!(
@@ -224,7 +251,10 @@ pub fn run(dfft: &Path, data: &Path, logs: usize, seconds: u64) -> anyhow::Resul
         crypto_us,
         100.0 * crypto_us / run.server_us_per_op().max(1.0)
     );
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
     let _ = child.wait();
     Ok(())
 }

@@ -617,7 +617,9 @@ fn committer(mut store: Store, rx: mpsc::Receiver<Proposal>, view: View, failed:
             if let Err(e) = store.compact() {
                 tracing::error!(error = %e, "compacting the journal failed; the witness stops cosigning");
                 failed.store(true, Ordering::Release);
-                dead = Some(format!("compacting the journal failed: {e}; restart the witness"));
+                dead = Some(format!(
+                    "compacting the journal failed: {e}; restart the witness"
+                ));
             }
         }
     }
@@ -648,13 +650,31 @@ mod tests {
         rt().block_on(async {
             let (j, rec) = Journal::open(dir.path()).unwrap();
             assert_eq!(rec.origins, 0);
-            assert!(matches!(Journal::open(dir.path()), Err(JournalError::Locked(_))));
-            assert_eq!(j.propose("a".into(), None, entry(3)).await, Outcome::Committed);
-            assert_eq!(j.propose("a".into(), None, entry(4)).await, Outcome::Conflict(3));
+            assert!(matches!(
+                Journal::open(dir.path()),
+                Err(JournalError::Locked(_))
+            ));
+            assert_eq!(
+                j.propose("a".into(), None, entry(3)).await,
+                Outcome::Committed
+            );
+            assert_eq!(
+                j.propose("a".into(), None, entry(4)).await,
+                Outcome::Conflict(3)
+            );
             let l3 = Some(entry(3).latest());
-            assert_eq!(j.propose("a".into(), l3, entry(5)).await, Outcome::Committed);
-            assert_eq!(j.propose("a".into(), l3, entry(6)).await, Outcome::Conflict(5));
-            assert_eq!(j.propose("b".into(), None, entry(1)).await, Outcome::Committed);
+            assert_eq!(
+                j.propose("a".into(), l3, entry(5)).await,
+                Outcome::Committed
+            );
+            assert_eq!(
+                j.propose("a".into(), l3, entry(6)).await,
+                Outcome::Conflict(5)
+            );
+            assert_eq!(
+                j.propose("b".into(), None, entry(1)).await,
+                Outcome::Committed
+            );
             assert_eq!(j.get("a").unwrap().size, 5);
             let h: [u8; 32] = Sha256::digest(b"b").into();
             assert_eq!(j.get_by_origin_hash(&h).unwrap().size, 1);
@@ -664,7 +684,9 @@ mod tests {
         let (j, rec) = loop {
             match Journal::open(dir.path()) {
                 Ok(x) => break x,
-                Err(JournalError::Locked(_)) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                Err(JournalError::Locked(_)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
                 Err(e) => panic!("{e}"),
             }
         };
@@ -698,7 +720,12 @@ mod tests {
         let mut bad_last = f2.clone();
         let n = bad_last.len();
         bad_last[n - 1] ^= 1;
-        for tail in [f2[..f2.len() - 3].to_vec(), vec![0; 40], bad_last.clone(), f2[..5].to_vec()] {
+        for tail in [
+            f2[..f2.len() - 3].to_vec(),
+            vec![0; 40],
+            bad_last.clone(),
+            f2[..5].to_vec(),
+        ] {
             let dir = tempfile::tempdir().unwrap();
             write_journal(dir.path(), std::slice::from_ref(&f1), &tail);
             let (_store, rec) = Store::open(dir.path()).unwrap();
@@ -714,7 +741,10 @@ mod tests {
         bad_first[20] ^= 1;
         let dir = tempfile::tempdir().unwrap();
         write_journal(dir.path(), &[bad_first, f2.clone()], &[]);
-        assert!(matches!(Store::open(dir.path()), Err(JournalError::Damaged { .. })));
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(JournalError::Damaged { .. })
+        ));
         // A damaged snapshot refuses the start.
         let dir = tempfile::tempdir().unwrap();
         write_journal(dir.path(), &[f1.clone(), f2.clone()], &[]);
@@ -724,7 +754,10 @@ mod tests {
         let n = s.len();
         s[n - 2] ^= 1;
         std::fs::write(&sp, s).unwrap();
-        assert!(matches!(Store::open(dir.path()), Err(JournalError::Damaged { .. })));
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(JournalError::Damaged { .. })
+        ));
     }
 
     #[test]
@@ -733,7 +766,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_journal(
             dir.path(),
-            &[record_frame(1, "a", &entry(1)), record_frame(2, "a", &entry(2))],
+            &[
+                record_frame(1, "a", &entry(1)),
+                record_frame(2, "a", &entry(2)),
+            ],
             &[],
         );
         let j = std::fs::read(dir.path().join("journal")).unwrap();
@@ -746,9 +782,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_journal(
             dir.path(),
-            &[record_frame(1, "a", &entry(1)), record_frame(3, "a", &entry(2))],
+            &[
+                record_frame(1, "a", &entry(1)),
+                record_frame(3, "a", &entry(2)),
+            ],
             &[],
         );
-        assert!(matches!(Store::open(dir.path()), Err(JournalError::Damaged { .. })));
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(JournalError::Damaged { .. })
+        ));
     }
 }

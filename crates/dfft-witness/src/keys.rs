@@ -60,7 +60,9 @@ pub enum KeysError {
         want: KeyKind,
     },
     /// The public key file does not match the private key.
-    #[error("{path} does not match its private key (want {want}); remove it to have it written again")]
+    #[error(
+        "{path} does not match its private key (want {want}); remove it to have it written again"
+    )]
     VkeyMismatch {
         /// The vkey file.
         path: String,
@@ -81,13 +83,16 @@ pub enum KeysError {
 /// with a host part that holds a dot or is `localhost`.
 pub fn check_name(name: &str) -> Result<KeyName, KeysError> {
     let bad = |why| KeysError::BadName(name.to_string(), why);
-    let k = KeyName::new(name).map_err(|_| bad("not a note key name (empty, white space or '+')"))?;
+    let k =
+        KeyName::new(name).map_err(|_| bad("not a note key name (empty, white space or '+')"))?;
     if name.contains("://") {
         return Err(bad("must be schemeless (no https://)"));
     }
     let host = name.split('/').next().unwrap_or("");
     if host.is_empty() || (!host.contains('.') && host != "localhost") {
-        return Err(bad("must start with a host name, such as witness.example.org/w1"));
+        return Err(bad(
+            "must start with a host name, such as witness.example.org/w1",
+        ));
     }
     Ok(k)
 }

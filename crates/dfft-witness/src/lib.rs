@@ -166,7 +166,11 @@ impl Witness {
         let (journal, recovery) = Journal::open(dir)?;
         let info = StartInfo {
             name: cosigners.name().to_string(),
-            vkeys: cosigners.verifiers().iter().map(|v| v.to_string()).collect(),
+            vkeys: cosigners
+                .verifiers()
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
             vkey_files: keys::KEY_SPECS
                 .iter()
                 .map(|s| dir.join(s.vkey_file))

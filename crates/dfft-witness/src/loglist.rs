@@ -96,7 +96,10 @@ impl LogList {
             }
             if !header {
                 if l != "logs/v0" {
-                    return Err(syntax(n, format!("expected the header logs/v0, found {l:?}")));
+                    return Err(syntax(
+                        n,
+                        format!("expected the header logs/v0, found {l:?}"),
+                    ));
                 }
                 header = true;
                 continue;
@@ -232,7 +235,10 @@ mod tests {
             l.origins().collect::<Vec<_>>(),
             vec!["a.example/log", "c.example/log", "other.example/log"]
         );
-        assert_eq!(l.keys("other.example/log").unwrap()[0].name(), "b.example/log");
+        assert_eq!(
+            l.keys("other.example/log").unwrap()[0].name(),
+            "b.example/log"
+        );
         assert!(l.keys("b.example/log").is_none());
         assert!(LogList::parse("logs/v0\n").unwrap().is_empty());
     }
@@ -277,7 +283,10 @@ mod tests {
         let a2 = vkey("a.example/log", 9);
         let old = LogList::parse(&format!("logs/v0\nvkey {a}\n")).unwrap();
         let added = LogList::parse(&format!("logs/v0\nvkey {b}\nvkey {a}\n")).unwrap();
-        assert_eq!(old.extend(&added).unwrap(), vec!["b.example/log".to_string()]);
+        assert_eq!(
+            old.extend(&added).unwrap(),
+            vec!["b.example/log".to_string()]
+        );
         assert_eq!(old.extend(&old).unwrap(), Vec::<String>::new());
         let removed = LogList::parse(&format!("logs/v0\nvkey {b}\n")).unwrap();
         assert!(matches!(

@@ -158,7 +158,10 @@ mod tests {
             (format!("old  1\n\n{n}"), RequestError::OldLine),
             (format!("old 1 \n\n{n}"), RequestError::OldLine),
             (format!("Old 1\n\n{n}"), RequestError::OldLine),
-            (format!("old 18446744073709551616\n\n{n}"), RequestError::OldLine),
+            (
+                format!("old 18446744073709551616\n\n{n}"),
+                RequestError::OldLine,
+            ),
             ("old 1".to_string(), RequestError::OldLine),
             (format!("old 1\n{h}"), RequestError::NoSeparator),
             (format!("old 1\n{h}x\n\n{n}"), RequestError::ProofLine(1)),

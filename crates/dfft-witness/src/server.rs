@@ -129,11 +129,24 @@ async fn cosign(w: &Inner, headers: &HeaderMap, body: Body) -> Result<String, Wi
         .await
     {
         Outcome::Committed => {
-            tracing::debug!(origin, old = req.old, size = cp.size, outcome = "cosigned", "add-checkpoint");
+            tracing::debug!(
+                origin,
+                old = req.old,
+                size = cp.size,
+                outcome = "cosigned",
+                "add-checkpoint"
+            );
             Ok(cosigs.iter().map(|s| s.to_line()).collect())
         }
         Outcome::Conflict(latest) => {
-            tracing::info!(origin, old = req.old, size = cp.size, latest, outcome = "conflict", "add-checkpoint refused (a concurrent request won)");
+            tracing::info!(
+                origin,
+                old = req.old,
+                size = cp.size,
+                latest,
+                outcome = "conflict",
+                "add-checkpoint refused (a concurrent request won)"
+            );
             Err(WitnessError::Refused(verdict::Refusal::Conflict {
                 old: req.old,
                 latest,

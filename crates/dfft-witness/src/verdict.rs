@@ -100,7 +100,11 @@ pub fn check(
         .note
         .signatures()
         .iter()
-        .filter(|s| verified.iter().any(|v| v.key.name() == s.name && v.key.id() == s.id))
+        .filter(|s| {
+            verified
+                .iter()
+                .any(|v| v.key.name() == s.name && v.key.id() == s.id)
+        })
         .cloned()
         .collect();
     if req.old > cp.size {
@@ -227,7 +231,11 @@ mod tests {
     fn refusals() {
         let f = fixture();
         let other = SignerKey::from_seed(KeyName::new("example.org/log").unwrap(), [2; 32]);
-        let unknown = LogList::parse(&format!("logs/v0\nvkey {}\norigin another/log\n", f.key.verifier())).unwrap();
+        let unknown = LogList::parse(&format!(
+            "logs/v0\nvkey {}\norigin another/log\n",
+            f.key.verifier()
+        ))
+        .unwrap();
         assert!(matches!(
             check(&f.req(0, 7, vec![]), &unknown, None),
             Err(Refusal::UnknownOrigin(_))
@@ -274,6 +282,9 @@ mod tests {
             format!("{}\n{}", r.checkpoint.note.text(), s.to_line()).as_bytes(),
         )
         .unwrap();
-        assert!(matches!(check(&r, &f.list, None), Err(Refusal::NotSigned(_))));
+        assert!(matches!(
+            check(&r, &f.list, None),
+            Err(Refusal::NotSigned(_))
+        ));
     }
 }
