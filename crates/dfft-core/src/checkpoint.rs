@@ -2,7 +2,8 @@
 //! signed checkpoint: a checkpoint note verified against a log key.
 //!
 //! Leaves out: the policy of which witnesses to require (see
-//! [`SignedCheckpoint::verify`]'s witness arguments) and any fetching.
+//! [`crate::policy::Policy::verify_checkpoint`], and the k-of-n count of
+//! [`SignedCheckpoint::verify`]) and any fetching.
 
 use crate::merkle::Hash;
 use crate::note::{Note, NoteError, SignerKey, VerifierKey};
@@ -30,6 +31,24 @@ pub enum CheckpointError {
     /// The log's own key did not sign it.
     #[error("checkpoint is not signed by the log key {0}")]
     NotSignedByLog(String),
+    /// The checkpoint's origin is not a log of the policy.
+    #[error("checkpoint origin {origin:?} is not a log of the policy (it lists {})", if known.is_empty() { "no logs".to_string() } else { known.join(", ") })]
+    UnknownLog {
+        /// Origin found.
+        origin: String,
+        /// Origins of the policy's logs.
+        known: Vec<String>,
+    },
+    /// The witnesses that cosigned do not meet the policy's quorum.
+    #[error("checkpoint does not meet the witness quorum {quorum:?}: cosigned by {}; missing: {}", if cosigned.is_empty() { "no policy witness".to_string() } else { cosigned.join(", ") }, missing.join(", "))]
+    QuorumNotMet {
+        /// The quorum's name.
+        quorum: String,
+        /// Policy witnesses whose cosignatures verified.
+        cosigned: Vec<String>,
+        /// Groups and witnesses still missing ([`crate::policy::Policy::missing`]).
+        missing: Vec<String>,
+    },
     /// Too few of the trusted witnesses cosigned.
     #[error("checkpoint has {got} trusted witness cosignatures, policy needs {want}")]
     TooFewCosignatures {

@@ -8,8 +8,10 @@
 //!   and their verification.
 //! - [`tile`]: C2SP tlog-tiles math, tile and entry-bundle paths, bundles.
 //! - [`note`]: C2SP signed-note keys, signing and verification, and
-//!   cosignature/v1 (C2SP tlog-cosignature).
+//!   the cosignature/v1 and subtree/v1 witness cosignatures (C2SP
+//!   tlog-cosignature).
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies.
+//! - [`policy`]: C2SP tlog-policy files and the witness quorum rule.
 //! - [`tlog_proof`]: c2sp.org/tlog-proof offline proof files.
 //! - [`answer`]: verifiable route and record answers.
 //! - [`wire`]: the JSON bodies of receipts, proofs, info and errors.
@@ -26,6 +28,7 @@ pub mod checkpoint;
 pub mod hex;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod statement;
 pub mod tile;
 pub mod tlog_proof;
