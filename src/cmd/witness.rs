@@ -40,6 +40,12 @@ pub struct WitnessArgs {
     /// keep-alive connections).
     #[arg(long, env = "DFFT_WITNESS_HEADER_TIMEOUT", default_value_t = 30)]
     pub header_timeout: u64,
+    /// Return only the Ed25519 cosignature/v1 cosignature, not the ML-DSA-44
+    /// subtree/v1 one (its key is still created and kept): for verifiers
+    /// that know only cosignature/v1, or for throughput (ML-DSA-44 signing
+    /// is most of a request's CPU; docs/benchmarks.md).
+    #[arg(long, env = "DFFT_WITNESS_NO_MLDSA")]
+    pub no_mldsa: bool,
 }
 
 fn init_logging() {
@@ -59,6 +65,7 @@ pub fn run(a: WitnessArgs) -> anyhow::Result<ExitCode> {
     config.max_body = a.max_body.max(1024);
     config.body_timeout = Duration::from_secs(a.body_timeout.max(1));
     config.header_timeout = Duration::from_secs(a.header_timeout.max(1));
+    config.mldsa = !a.no_mldsa;
     let w = Witness::open(config)
         .with_context(|| format!("opening the witness in {}", a.data.display()))?;
     let i = &w.info;
@@ -72,6 +79,9 @@ pub fn run(a: WitnessArgs) -> anyhow::Result<ExitCode> {
     eprintln!("witness name:   {}", i.name);
     for (v, f) in i.vkeys.iter().zip(&i.vkey_files) {
         eprintln!("witness vkey:   {v}  ({})", f.display());
+    }
+    if a.no_mldsa {
+        eprintln!("cosigning with: the Ed25519 cosignature/v1 key only (--no-mldsa)");
     }
     eprintln!("logs:           {} (from {})", i.logs, a.log_list.display());
     eprintln!(

@@ -227,6 +227,12 @@ impl Cosigners {
         }
     }
 
+    /// Keeps only the keys whose kind `keep` accepts (the others stay on
+    /// disk but do not sign).
+    pub fn retain(&mut self, keep: impl Fn(KeyKind) -> bool) {
+        self.keys.retain(|k| keep(k.verifier().kind()));
+    }
+
     /// The witness's name.
     pub fn name(&self) -> &str {
         self.keys.first().map_or("", |k| k.name())

@@ -51,6 +51,10 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Time allowed to receive a request head (also bounds idle keep-alive).
     pub header_timeout: Duration,
+    /// Return the ML-DSA-44 `subtree/v1` cosignature too (the default);
+    /// false returns only the Ed25519 `cosignature/v1` one (both keys are
+    /// created and kept either way).
+    pub mldsa: bool,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
             max_body: 64 * 1024,
             body_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
+            mldsa: true,
         }
     }
 }
@@ -162,7 +167,7 @@ impl Witness {
             source,
         })?;
         let logs = read_log_list(&config.log_list)?;
-        let cosigners = Cosigners::open(dir, config.name.as_deref())?;
+        let mut cosigners = Cosigners::open(dir, config.name.as_deref())?;
         let (journal, recovery) = Journal::open(dir)?;
         let info = StartInfo {
             name: cosigners.name().to_string(),
@@ -179,6 +184,9 @@ impl Witness {
             logs: logs.len(),
             recovery,
         };
+        if !config.mldsa {
+            cosigners.retain(|k| k != dfft_core::note::KeyKind::SubtreeV1);
+        }
         Ok(Witness {
             inner: Arc::new(Inner {
                 config,
