@@ -669,3 +669,53 @@ fn sigkill_under_load_never_cosigns_two_inconsistent_checkpoints() {
         assert!(x.roots[cp.size as usize] == cp.root || y.roots[cp.size as usize] == cp.root);
     }
 }
+
+#[test]
+fn no_mldsa_returns_the_ed25519_cosignature_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w");
+    let list = dir.path().join("logs");
+    let log = Log::new("log.test.example/a", 1, 20, None);
+    write_list(&list, &[&log]);
+    let w = Witness::start(&data, &list, &["--name", NAME, "--no-mldsa"]);
+    let a = w.post(&log.body(0, 5));
+    assert_eq!(a.status, 200);
+    verify_cosignature(&log.note(5), &a.body, std::slice::from_ref(&w.vkey));
+}
+
+#[test]
+fn journal_torn_tail_is_dropped_damage_before_it_refuses_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w");
+    let list = dir.path().join("logs");
+    let log = Log::new("log.test.example/a", 1, 20, None);
+    write_list(&list, &[&log]);
+    let mut w = Witness::start(&data, &list, &["--name", NAME]);
+    for (old, size) in [(0, 3), (3, 6), (6, 9)] {
+        assert_eq!(w.post(&log.body(old, size)).status, 200);
+    }
+    w.kill();
+    let journal = data.join("journal");
+    let good = std::fs::read(&journal).unwrap();
+    assert!(good.len() > 100, "three frames in the journal");
+
+    // A torn tail (half a frame of garbage at the end): dropped, state kept.
+    let mut torn = good.clone();
+    torn.extend_from_slice(&good[good.len() - 60..good.len() - 20]);
+    std::fs::write(&journal, &torn).unwrap();
+    let w = Witness::start(&data, &list, &["--name", NAME]);
+    let a = w.post(&log.body(0, 12));
+    assert_eq!(a.status, 409);
+    assert_eq!(a.body, "9\n");
+    drop(w);
+
+    // Damage before the tail: the start is refused, naming the file.
+    std::fs::remove_file(data.join("state")).unwrap();
+    let mut bad = good.clone();
+    bad[40] ^= 0x40;
+    std::fs::write(&journal, &bad).unwrap();
+    let out = command(&data, &list, &[]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("journal") && err.contains("refusing to start"), "{err}");
+}
