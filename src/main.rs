@@ -3,6 +3,8 @@
 //! - `serve`, `demo`: run a registry (see `dfft-server`).
 //! - `keygen`, `authority`, `attest`, `submit`: authority tools that build,
 //!   sign and submit statements.
+//! - `witness`: run a tlog-witness (see `dfft-witness`); also without the
+//!   `server` feature.
 //! - `verify`, `route`, `record`, `audit`, `monitor`: verifying client
 //!   commands, one file each under `cmd/` (see `dfft-client`); they never
 //!   trust the server.
@@ -65,6 +67,8 @@ enum Command {
     /// Follow the log: prove consistency of each new checkpoint and report
     /// changes to watched records or routes.
     Monitor(cmd::monitor::MonitorArgs),
+    /// Run a tlog-witness: cosign checkpoints of the logs in a logs/v0 list.
+    Witness(cmd::witness::WitnessArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         Command::Record(a) => cmd::record::run(a),
         Command::Audit(a) => cmd::audit::run(a),
         Command::Monitor(a) => cmd::monitor::run(a),
+        Command::Witness(a) => cmd::witness::run(a),
     };
     match r {
         Ok(code) => code,

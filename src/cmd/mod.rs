@@ -1,5 +1,6 @@
 //! Verifying client commands, one file each: `verify`, `route`, `record`,
-//! `audit`, `monitor`. They trust the pinned log key (and witness policy)
+//! `audit`, `monitor`; and `witness`, which runs a witness server (its
+//! own module, sharing nothing below). They trust the pinned log key (and witness policy)
 //! alone and check everything the log says with `dfft-client`. This module
 //! holds what they share: the trust options and policy, state and output
 //! files, error reporting and exit codes, and the printing of checkpoints,
@@ -16,6 +17,7 @@ mod progress;
 pub mod record;
 pub mod route;
 pub mod verify;
+pub mod witness;
 
 use crate::exit;
 use clap::Args;

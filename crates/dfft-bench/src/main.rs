@@ -11,6 +11,9 @@
 //! 3. Reads: inclusion proofs, consistency proofs, tiles and route answers.
 //! 4. Scale: the log is grown to each `--scale` size; server RSS, disk bytes
 //!    per entry, restart-to-ready time and reads are measured there.
+//! 5. `--witness` (alone): add-checkpoint requests per second against a
+//!    `dfft witness` child process, against the fsync and signing ceilings
+//!    (module `witness`).
 //!
 //! The load generator shares the machine with the server: on 2 cores both
 //! compete, which is why the ratios to the ceilings are reported.
@@ -26,6 +29,7 @@ mod machine;
 mod reads;
 mod report;
 mod server;
+mod witness;
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
@@ -88,6 +92,13 @@ struct Args {
     /// caches).
     #[arg(long, default_value_t = 2)]
     rounds: usize,
+    /// Only the witness run: add-checkpoint requests/s against a `dfft
+    /// witness` child process, state fsynced (`--seconds` long).
+    #[arg(long)]
+    witness: bool,
+    /// Logs in the witness's list for `--witness`, one connection each.
+    #[arg(long, default_value_t = 64)]
+    witness_logs: usize,
 }
 
 /// `--reads-only`: restart the server on an existing log and read.
@@ -140,6 +151,23 @@ fn main() -> anyhow::Result<()> {
     };
     if args.reads_only {
         return reads_only(&args, &dfft, &data);
+    }
+    if args.witness {
+        let _ = std::fs::remove_dir_all(&data);
+        println!("# dfft-bench --witness");
+        println!();
+        println!(
+            "machine: {} cores ({}), {}",
+            threads(),
+            cpu_model(),
+            mem_total()
+        );
+        println!();
+        let r = witness::run(&dfft, &data, args.witness_logs, args.seconds);
+        if args.data.is_none() {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        return r;
     }
     let _ = std::fs::remove_dir_all(&data);
     println!("# dfft-bench");

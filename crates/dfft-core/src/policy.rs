@@ -140,10 +140,7 @@ impl Policy {
                     ),
                 ));
             }
-            if let Some(c) = raw
-                .bytes()
-                .find(|&c| c != b'\t' && (c < 0x20 || c == 0x7f))
-            {
+            if let Some(c) = raw.bytes().find(|&c| c != b'\t' && (c < 0x20 || c == 0x7f)) {
                 return Err(line_err(
                     n,
                     if c == b'\r' {
@@ -153,10 +150,7 @@ impl Policy {
                     },
                 ));
             }
-            let fields: Vec<&str> = raw
-                .split([' ', '\t'])
-                .filter(|f| !f.is_empty())
-                .collect();
+            let fields: Vec<&str> = raw.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
             let Some(&keyword) = fields.first() else {
                 continue;
             };
@@ -167,7 +161,9 @@ impl Policy {
                 if keyword == "quorum" {
                     return Err(line_err(
                         n,
-                        format!("a second quorum line (the first is line {q}); exactly one is allowed"),
+                        format!(
+                            "a second quorum line (the first is line {q}); exactly one is allowed"
+                        ),
                     ));
                 }
             }
@@ -470,7 +466,13 @@ impl fmt::Display for Policy {
             }
         }
         for g in &self.groups {
-            writeln!(f, "group {} {} {}", g.name, g.threshold, g.members.join(" "))?;
+            writeln!(
+                f,
+                "group {} {} {}",
+                g.name,
+                g.threshold,
+                g.members.join(" ")
+            )?;
         }
         writeln!(f, "quorum {}", self.quorum().unwrap_or(NONE))
     }
