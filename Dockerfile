@@ -25,13 +25,16 @@ ARG BASE=dfft-base:bookworm
 FROM ${BASE}
 
 # dfft (10001) runs the registry and owns /data; dfft-monitor (10002, group
-# dfft) runs `dfft monitor`: it can read the registry's public files (log.vkey)
-# through group permission but not its 0600 private keys.
+# dfft) runs `dfft monitor` and dfft-witness (10003, group dfft) runs `dfft
+# witness` on /witness: each can read the others' public files (log.vkey,
+# witness*.vkey) through group permission but not their 0600 private keys.
 RUN groupadd --system --gid 10001 dfft \
  && useradd --system --uid 10001 --gid dfft --home-dir /data --no-create-home --shell /usr/sbin/nologin dfft \
  && useradd --system --uid 10002 --gid dfft --home-dir /monitor --no-create-home --shell /usr/sbin/nologin dfft-monitor \
+ && useradd --system --uid 10003 --gid dfft --home-dir /witness --no-create-home --shell /usr/sbin/nologin dfft-witness \
  && install -d -o dfft -g dfft -m 0750 /data \
- && install -d -o dfft-monitor -g dfft -m 0700 /monitor
+ && install -d -o dfft-monitor -g dfft -m 0700 /monitor \
+ && install -d -o dfft-witness -g dfft -m 0750 /witness
 
 LABEL org.opencontainers.image.title="dfft-registry" \
       org.opencontainers.image.description="Verifiable registry of cross-border data-transfer recognitions" \
