@@ -14,6 +14,8 @@
 //! 5. `--witness` (alone): add-checkpoint requests per second against a
 //!    `dfft witness` child process, against the fsync and signing ceilings
 //!    (module `witness`).
+//! 6. `--witnessed` (alone): ingest without witnesses, then with local
+//!    `dfft witness` processes and a quorum (module `witnessed`).
 //!
 //! The load generator shares the machine with the server: on 2 cores both
 //! compete, which is why the ratios to the ceilings are reported.
@@ -30,6 +32,7 @@ mod reads;
 mod report;
 mod server;
 mod witness;
+mod witnessed;
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
@@ -99,6 +102,17 @@ struct Args {
     /// Logs in the witness's list for `--witness`, one connection each.
     #[arg(long, default_value_t = 64)]
     witness_logs: usize,
+    /// Only the witnessed ingest runs: `--ingest` statements into a fresh
+    /// log without witnesses, then into one with `--witnesses` local `dfft
+    /// witness` processes and a quorum of `--quorum` (module `witnessed`).
+    #[arg(long)]
+    witnessed: bool,
+    /// Witnesses for `--witnessed`.
+    #[arg(long, default_value_t = 3)]
+    witnesses: usize,
+    /// Quorum for `--witnessed`.
+    #[arg(long, default_value_t = 2)]
+    quorum: usize,
 }
 
 /// `--reads-only`: restart the server on an existing log and read.
@@ -151,6 +165,31 @@ fn main() -> anyhow::Result<()> {
     };
     if args.reads_only {
         return reads_only(&args, &dfft, &data);
+    }
+    if args.witnessed {
+        let _ = std::fs::remove_dir_all(&data);
+        println!("# dfft-bench --witnessed");
+        println!();
+        println!(
+            "machine: {} cores ({}), {}",
+            threads(),
+            cpu_model(),
+            mem_total()
+        );
+        println!();
+        let r = witnessed::run(
+            &dfft,
+            &data,
+            args.witnesses,
+            args.quorum,
+            args.ingest,
+            args.connections,
+            args.authorities,
+        );
+        if args.data.is_none() {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        return r;
     }
     if args.witness {
         let _ = std::fs::remove_dir_all(&data);

@@ -16,15 +16,18 @@ pub struct Server {
 }
 
 pub fn start_server(dfft: &Path, data: &Path, demo: bool) -> anyhow::Result<(Server, Duration)> {
+    let cmd = if demo { "demo" } else { "serve" };
+    start_with(dfft, data, &[cmd])
+}
+
+/// Starts `dfft ARGS --listen 127.0.0.1:0 --data DATA` (ARGS starting with
+/// `serve` or `demo`).
+pub fn start_with(dfft: &Path, data: &Path, args: &[&str]) -> anyhow::Result<(Server, Duration)> {
     let t = Instant::now();
     let mut cmd = Command::new(dfft);
-    if demo {
-        cmd.args(["demo", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data);
-    } else {
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data);
-    }
+    cmd.args(args)
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(data);
     let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
