@@ -79,12 +79,18 @@ pub enum KeysError {
     },
 }
 
-/// Checks a witness name: a valid note key name, schemeless (no `://`),
-/// with a host part that holds a dot or is `localhost`.
+/// Checks a witness name: a valid note key name of at most 255 bytes (the
+/// `subtree/v1` message's limit), schemeless (no `://`), with a host part
+/// that holds a dot or is `localhost`.
 pub fn check_name(name: &str) -> Result<KeyName, KeysError> {
     let bad = |why| KeysError::BadName(name.to_string(), why);
     let k =
         KeyName::new(name).map_err(|_| bad("not a note key name (empty, white space or '+')"))?;
+    if name.len() > 255 {
+        return Err(bad(
+            "longer than 255 bytes (the ML-DSA-44 subtree/v1 limit)",
+        ));
+    }
     if name.contains("://") {
         return Err(bad("must be schemeless (no https://)"));
     }
