@@ -37,10 +37,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Args, Debug, Clone)]
 pub struct TrustArgs {
     /// The log's verifier key to pin (`origin+hexid+base64`, as `dfft serve`
-    /// prints it). Every checkpoint must be signed by it.
+    /// prints it). Every checkpoint must be signed by it. May be left out
+    /// with a --witness-policy that lists exactly one log; with both, the
+    /// key must be one of the policy's logs.
     #[arg(long = "log-key", value_name = "VKEY", env = "DFFT_LOG_KEY")]
-    pub log_key: String,
-    /// A witness's cosignature/v1 verifier key; repeat for several.
+    pub log_key: Option<String>,
+    /// A C2SP tlog-policy file: the logs, the witnesses (cosignature/v1 or
+    /// subtree/v1 keys) and the quorum every checkpoint must meet
+    /// (docs/witnesses.md, "Client policy"). Not with --witness or
+    /// --min-witnesses.
+    #[arg(
+        long = "witness-policy",
+        value_name = "FILE",
+        env = "DFFT_WITNESS_POLICY"
+    )]
+    pub witness_policy: Option<PathBuf>,
+    /// A witness's verifier key (cosignature/v1 or subtree/v1); repeat for
+    /// several.
     #[arg(long = "witness", value_name = "VKEY")]
     pub witnesses: Vec<String>,
     /// How many of the --witness keys must have cosigned each checkpoint
@@ -55,14 +68,40 @@ fn usage(msg: impl Into<String>) -> ClientError {
     ClientError::Usage(msg.into())
 }
 
+/// The trust policy of the flags: a --witness-policy file (pinned to its
+/// one log, or to --log-key), or --log-key with k of n --witness keys.
 fn policy(t: &TrustArgs) -> Result<Policy, ClientError> {
+    let log_key = t
+        .log_key
+        .as_deref()
+        .map(|k| VerifierKey::parse(k.trim()).map_err(|e| usage(format!("log key {k:?}: {e}"))))
+        .transpose()?;
+    if let Some(path) = &t.witness_policy {
+        if !t.witnesses.is_empty() || t.min_witnesses.is_some() {
+            return Err(usage(
+                "--witness and --min-witnesses cannot be combined with --witness-policy: list the witnesses and the quorum in the policy file",
+            ));
+        }
+        let bytes = read_input(path)?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| usage(format!("{}: the policy file is not UTF-8", path.display())))?;
+        let core = dfft_core::policy::Policy::parse(text)
+            .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        return Policy::from_policy(core, log_key)
+            .map_err(|e| usage(format!("{}: {e}", path.display())));
+    }
+    let Some(log_key) = log_key else {
+        return Err(usage(
+            "no log key: give --log-key (or DFFT_LOG_KEY), or a --witness-policy file listing the log",
+        ));
+    };
     let witnesses = t
         .witnesses
         .iter()
         .map(|w| VerifierKey::parse(w.trim()).map_err(|e| usage(format!("witness key {w:?}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let min = t.min_witnesses.unwrap_or(witnesses.len());
-    Policy::parse(&t.log_key)?.with_witnesses(witnesses, min)
+    Policy::from_keys(log_key, witnesses, min)
 }
 
 fn client(url: &str, timeout: u64, policy: Policy) -> Result<Client<HttpTransport>, ClientError> {
@@ -202,13 +241,13 @@ fn cp_json(cp: &SignedCheckpoint) -> Value {
 }
 
 fn policy_line(p: &Policy) -> String {
-    if p.witnesses().is_empty() {
+    if !p.core().requires_cosignatures() {
         format!("signed by the log key {}", p.log_key())
     } else {
         format!(
-            "signed by the log key {} and cosigned by at least {} of {} trusted witnesses",
+            "signed by the log key {} and cosigned by the witness quorum {} ({} trusted witnesses)",
             p.log_key(),
-            p.min_witnesses(),
+            p.describe_quorum(),
             p.witnesses().len()
         )
     }

@@ -12,38 +12,31 @@ use crate::offline::{verify_record, verify_route, VerifiedRecord};
 use crate::state::State;
 use crate::transport::Transport;
 use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
-use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::checkpoint::{CheckpointError, SignedCheckpoint};
 use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
 use dfft_core::note::{KeyKind, VerifierKey};
+use dfft_core::policy::{Policy as CorePolicy, PolicyWitness};
 use dfft_core::statement::{Date, Jurisdiction, Mechanism, RecordId};
 use dfft_core::tile::{self, Tile, TILE_WIDTH};
 use dfft_core::wire;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// What the client trusts: the log's key, and optionally a set of witness
-/// keys of which at least `min_witnesses` must have cosigned a checkpoint.
+/// What the client trusts: the pinned log's key and a C2SP tlog-policy
+/// (the core [`CorePolicy`], the one home of the quorum rule) of witnesses
+/// and their quorum. A thin wrapper: it pins the one log this client talks
+/// to and refuses checkpoints of the policy's other logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     log_key: VerifierKey,
-    witnesses: Vec<VerifierKey>,
-    min_witnesses: usize,
+    core: CorePolicy,
 }
 
 impl Policy {
     /// Trusts checkpoints signed by `log_key` (an Ed25519 signed-note key
     /// named after the log's origin), with no witness requirement.
     pub fn new(log_key: VerifierKey) -> Result<Policy, ClientError> {
-        if log_key.kind() != KeyKind::Ed25519 {
-            return Err(ClientError::Usage(format!(
-                "log key {log_key} is a witness (cosignature/v1) key, not a log's Ed25519 key"
-            )));
-        }
-        Ok(Policy {
-            log_key,
-            witnesses: Vec::new(),
-            min_witnesses: 0,
-        })
+        Policy::from_keys(log_key, Vec::new(), 0)
     }
 
     /// Parses the log's vkey string and trusts it.
@@ -53,34 +46,71 @@ impl Policy {
         Policy::new(key)
     }
 
-    /// Requires `min` cosignatures (k-of-n) from `witnesses`
-    /// (cosignature/v1 keys, no two alike).
-    pub fn with_witnesses(
-        mut self,
+    /// The log key and `min` (k) of `witnesses` (n witness keys of either
+    /// cosignature type, no two alike): [`CorePolicy::from_keys`].
+    pub fn from_keys(
+        log_key: VerifierKey,
         witnesses: Vec<VerifierKey>,
         min: usize,
     ) -> Result<Policy, ClientError> {
-        for (i, w) in witnesses.iter().enumerate() {
-            if w.kind() != KeyKind::CosignatureV1 {
-                return Err(ClientError::Usage(format!(
-                    "witness key {w} is not a cosignature/v1 key"
-                )));
-            }
-            if witnesses[..i].contains(w) {
-                return Err(ClientError::Usage(format!(
-                    "witness key {w} is given twice"
-                )));
-            }
-        }
-        if min > witnesses.len() {
+        if log_key.kind() != KeyKind::Ed25519 {
             return Err(ClientError::Usage(format!(
-                "the policy asks for {min} witness cosignatures but only {} witness keys are given",
-                witnesses.len()
+                "log key {log_key} is a witness key, not a log's Ed25519 key"
             )));
         }
-        self.witnesses = witnesses;
-        self.min_witnesses = min;
-        Ok(self)
+        let core = CorePolicy::from_keys(log_key.clone(), witnesses, min)
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+        Ok(Policy { log_key, core })
+    }
+
+    /// Requires `min` cosignatures (k-of-n) from `witnesses`, replacing the
+    /// witness requirement (see [`Policy::from_keys`]).
+    pub fn with_witnesses(
+        self,
+        witnesses: Vec<VerifierKey>,
+        min: usize,
+    ) -> Result<Policy, ClientError> {
+        Policy::from_keys(self.log_key, witnesses, min)
+    }
+
+    /// A tlog-policy, pinned to one of its logs: `log_key` if given (it
+    /// must be one of the policy's logs, or the policy lists none and it is
+    /// added), else the policy's only log.
+    pub fn from_policy(
+        mut core: CorePolicy,
+        log_key: Option<VerifierKey>,
+    ) -> Result<Policy, ClientError> {
+        let usage = ClientError::Usage;
+        let log_key = match (log_key, core.logs()) {
+            (Some(k), []) => {
+                core.add_log(k.clone(), None)
+                    .map_err(|e| usage(format!("log key {k}: {e}")))?;
+                k
+            }
+            (Some(k), logs) => {
+                if !logs.contains(&k) {
+                    return Err(usage(format!(
+                        "the log key {k} is not a log of the witness policy (it lists {})",
+                        list(logs)
+                    )));
+                }
+                k
+            }
+            (None, [only]) => only.clone(),
+            (None, []) => {
+                return Err(usage(
+                    "the witness policy lists no log: give the log key too (--log-key)".into(),
+                ))
+            }
+            (None, logs) => {
+                return Err(usage(format!(
+                    "the witness policy lists {} logs ({}): choose one with --log-key",
+                    logs.len(),
+                    list(logs)
+                )))
+            }
+        };
+        Ok(Policy { log_key, core })
     }
 
     /// The pinned log key.
@@ -93,19 +123,40 @@ impl Policy {
         self.log_key.name()
     }
 
-    /// The trusted witness keys.
-    pub fn witnesses(&self) -> &[VerifierKey] {
-        &self.witnesses
+    /// The core policy: logs, witnesses, groups, quorum.
+    pub fn core(&self) -> &CorePolicy {
+        &self.core
     }
 
-    /// How many of them must cosign.
-    pub fn min_witnesses(&self) -> usize {
-        self.min_witnesses
+    /// The trusted witnesses.
+    pub fn witnesses(&self) -> &[PolicyWitness] {
+        self.core.witnesses()
     }
 
-    /// Verifies a checkpoint: origin, log signature, witness cosignatures.
-    pub fn verify(&self, cp: &SignedCheckpoint) -> Result<(), ClientError> {
-        Ok(cp.verify(&self.log_key, &self.witnesses, self.min_witnesses)?)
+    /// The quorum in words, for people.
+    pub fn describe_quorum(&self) -> String {
+        self.core.describe_quorum()
+    }
+
+    /// Verifies a checkpoint: origin (the pinned log's), log signature,
+    /// every cosignature by a policy witness, the quorum. Returns the names
+    /// of the witnesses that cosigned.
+    pub fn verify(&self, cp: &SignedCheckpoint) -> Result<Vec<String>, ClientError> {
+        self.check_origin(cp)?;
+        Ok(self.core.verify_checkpoint(cp)?)
+    }
+
+    /// Refuses a checkpoint of another log than the pinned one (the core
+    /// policy may list several).
+    pub fn check_origin(&self, cp: &SignedCheckpoint) -> Result<(), ClientError> {
+        if cp.checkpoint.origin != self.origin() {
+            return Err(CheckpointError::WrongOrigin {
+                got: cp.checkpoint.origin.clone(),
+                want: self.origin().to_string(),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Parses and verifies a signed checkpoint note.
@@ -114,6 +165,13 @@ impl Policy {
         self.verify(&cp)?;
         Ok(cp)
     }
+}
+
+fn list(logs: &[VerifierKey]) -> String {
+    logs.iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A route question.

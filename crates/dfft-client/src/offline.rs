@@ -81,7 +81,8 @@ pub fn verify_tlog_proof(
 /// Verifies a route answer against the policy (checkpoint with witnesses,
 /// every cited entry and proof, every status recomputed from the entries).
 pub fn verify_route(answer: &RouteAnswer, policy: &Policy) -> Result<VerifiedRoute, ClientError> {
-    Ok(answer.verify(policy.log_key(), policy.witnesses(), policy.min_witnesses())?)
+    policy.check_origin(&SignedCheckpoint::parse(answer.checkpoint.as_bytes())?)?;
+    Ok(answer.verify(policy.core())?)
 }
 
 /// Verifies a saved route answer (the JSON the log sent).

@@ -642,18 +642,19 @@ fn witness_policy_k_of_n() {
     Client::new(&t, p).checkpoint().unwrap();
     let p = policy(&log).with_witnesses(all.clone(), 3).unwrap();
     let err = Client::new(&t, p.clone()).checkpoint().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ClientError::Checkpoint(CheckpointError::TooFewCosignatures { got: 2, want: 3 })
-        ),
-        "{err}"
-    );
+    let ClientError::Checkpoint(CheckpointError::QuorumNotMet {
+        cosigned, missing, ..
+    }) = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(cosigned, &["w1.example", "w2.example"]);
+    assert_eq!(missing.last().map(String::as_str), Some("w3.example"));
     let err = verify_tlog_proof(log.tlog_proof(3).to_text().as_bytes(), &p, None).unwrap_err();
     assert!(
         matches!(
             err,
-            ClientError::Checkpoint(CheckpointError::TooFewCosignatures { .. })
+            ClientError::Checkpoint(CheckpointError::QuorumNotMet { .. })
         ),
         "{err}"
     );

@@ -14,7 +14,7 @@
 
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::merkle::{self, ProofError};
-use crate::note::VerifierKey;
+use crate::policy::Policy;
 use crate::statement::registry::{EventRef, RecordHead, Submission};
 use crate::statement::{Action, Date, Destination, Jurisdiction, Mechanism, Statement, Status};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -267,15 +267,11 @@ pub struct VerifiedRoute {
 }
 
 impl RouteAnswer {
-    /// Verifies the answer against the log key (and witness policy).
-    pub fn verify(
-        &self,
-        log_key: &VerifierKey,
-        witnesses: &[VerifierKey],
-        min_witnesses: usize,
-    ) -> Result<VerifiedRoute, AnswerError> {
+    /// Verifies the answer against the trust policy (log signature,
+    /// cosignatures, quorum: [`Policy::verify_checkpoint`]).
+    pub fn verify(&self, policy: &Policy) -> Result<VerifiedRoute, AnswerError> {
         let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
-        cp.verify(log_key, witnesses, min_witnesses)?;
+        policy.verify_checkpoint(&cp)?;
         let mut records = Vec::with_capacity(self.records.len());
         let mut seen = std::collections::BTreeSet::new();
         for r in &self.records {
@@ -309,10 +305,10 @@ impl RouteAnswer {
 }
 
 impl RecordHistory {
-    /// Verifies a record history against the log key.
-    pub fn verify(&self, log_key: &VerifierKey) -> Result<RecordHead, AnswerError> {
+    /// Verifies a record history against the trust policy.
+    pub fn verify(&self, policy: &Policy) -> Result<RecordHead, AnswerError> {
         let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
-        cp.verify(log_key, &[], 0)?;
+        policy.verify_checkpoint(&cp)?;
         self.record.verify(&cp, None)
     }
 }

@@ -263,6 +263,15 @@ impl Policy {
         Ok(b.finish(quorum))
     }
 
+    /// Adds a log (for a policy that lists none, the log known from
+    /// elsewhere): refused like a second `log` line would be.
+    pub fn add_log(&mut self, key: VerifierKey, url: Option<String>) -> Result<(), PolicyError> {
+        check_log(&self.logs, &key).map_err(PolicyError::File)?;
+        self.logs.push(key);
+        self.log_urls.push(url);
+        Ok(())
+    }
+
     /// The trusted log keys (their names are the logs' origins).
     pub fn logs(&self) -> &[VerifierKey] {
         &self.logs
@@ -478,6 +487,33 @@ impl fmt::Display for Policy {
     }
 }
 
+/// Whether `key` may join `logs`: an Ed25519 key, within the limit, not the
+/// public key or the origin of a log already there.
+fn check_log(logs: &[VerifierKey], key: &VerifierKey) -> Result<(), String> {
+    if key.kind() != KeyKind::Ed25519 {
+        return Err(format!(
+            "log key {key} is of type 0x{:02x}; a log key is an Ed25519 signed-note key (type 0x01)",
+            key.kind().sig_type()
+        ));
+    }
+    if logs.len() >= MAX_LOGS {
+        return Err(format!("more than {MAX_LOGS} logs"));
+    }
+    if let Some(o) = logs
+        .iter()
+        .find(|k| k.public_key_bytes() == key.public_key_bytes())
+    {
+        return Err(format!("log key {key} has the same public key as log {o}"));
+    }
+    if logs.iter().any(|k| k.name() == key.name()) {
+        return Err(format!(
+            "a second log key for origin {:?}; each log is listed once",
+            key.name()
+        ));
+    }
+    Ok(())
+}
+
 /// The state of a policy being read.
 #[derive(Default)]
 struct Builder {
@@ -515,28 +551,7 @@ impl Builder {
     }
 
     fn add_log(&mut self, key: VerifierKey, url: Option<String>) -> Result<(), String> {
-        if key.kind() != KeyKind::Ed25519 {
-            return Err(format!(
-                "log key {key} is of type 0x{:02x}; a log key is an Ed25519 signed-note key (type 0x01)",
-                key.kind().sig_type()
-            ));
-        }
-        if self.logs.len() >= MAX_LOGS {
-            return Err(format!("more than {MAX_LOGS} logs"));
-        }
-        if let Some(o) = self
-            .logs
-            .iter()
-            .find(|k| k.public_key_bytes() == key.public_key_bytes())
-        {
-            return Err(format!("log key {key} has the same public key as log {o}"));
-        }
-        if self.logs.iter().any(|k| k.name() == key.name()) {
-            return Err(format!(
-                "a second log key for origin {:?}; each log is listed once",
-                key.name()
-            ));
-        }
+        check_log(&self.logs, &key)?;
         self.logs.push(key);
         self.log_urls.push(url);
         Ok(())
