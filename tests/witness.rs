@@ -189,11 +189,11 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
-fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Answer, ureq::Transport> {
+fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Answer, String> {
     let r = match r {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(ureq::Error::Transport(t)) => return Err(t),
+        Err(ureq::Error::Transport(t)) => return Err(t.to_string()),
     };
     Ok(Answer {
         status: r.status(),
@@ -202,11 +202,11 @@ fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Answer, ureq::Transp
     })
 }
 
-fn post(a: &ureq::Agent, base: &str, body: &str) -> Result<Answer, ureq::Transport> {
+fn post(a: &ureq::Agent, base: &str, body: &str) -> Result<Answer, String> {
     answer(a.post(&format!("{base}/add-checkpoint")).send_string(body))
 }
 
-fn get(a: &ureq::Agent, base: &str, path: &str) -> Result<Answer, ureq::Transport> {
+fn get(a: &ureq::Agent, base: &str, path: &str) -> Result<Answer, String> {
     answer(a.get(&format!("{base}{path}")).call())
 }
 
@@ -717,5 +717,8 @@ fn journal_torn_tail_is_dropped_damage_before_it_refuses_the_start() {
     let out = command(&data, &list, &[]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("journal") && err.contains("refusing to start"), "{err}");
+    assert!(
+        err.contains("journal") && err.contains("refusing to start"),
+        "{err}"
+    );
 }

@@ -79,12 +79,18 @@ pub enum KeysError {
     },
 }
 
-/// Checks a witness name: a valid note key name, schemeless (no `://`),
-/// with a host part that holds a dot or is `localhost`.
+/// Checks a witness name: a valid note key name of at most 255 bytes (the
+/// `subtree/v1` message's limit), schemeless (no `://`), with a host part
+/// that holds a dot or is `localhost`.
 pub fn check_name(name: &str) -> Result<KeyName, KeysError> {
     let bad = |why| KeysError::BadName(name.to_string(), why);
     let k =
         KeyName::new(name).map_err(|_| bad("not a note key name (empty, white space or '+')"))?;
+    if name.len() > 255 {
+        return Err(bad(
+            "longer than 255 bytes (the ML-DSA-44 subtree/v1 limit)",
+        ));
+    }
     if name.contains("://") {
         return Err(bad("must be schemeless (no https://)"));
     }
@@ -251,5 +257,80 @@ impl Cosigners {
             .iter()
             .map(|k| k.sign_note_line(text, timestamp))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_then_loaded_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert!(matches!(
+            Cosigners::open(d, None),
+            Err(KeysError::NameNeeded(_))
+        ));
+        for bad in [
+            "w",
+            "https://w.example/x",
+            "w.example/a b",
+            "w.example+x",
+            "/w.example",
+        ] {
+            assert!(
+                matches!(Cosigners::open(d, Some(bad)), Err(KeysError::BadName(..))),
+                "{bad}"
+            );
+        }
+        let a = Cosigners::open(d, Some("w.example/x")).unwrap();
+        assert!(a.created);
+        let kinds: Vec<KeyKind> = a.verifiers().iter().map(VerifierKey::kind).collect();
+        assert_eq!(kinds, vec![KeyKind::CosignatureV1, KeyKind::SubtreeV1]);
+        let b = Cosigners::open(d, None).unwrap();
+        assert!(!b.created);
+        assert_eq!(a.verifiers(), b.verifiers());
+        assert!(matches!(
+            Cosigners::open(d, Some("other.example/x")),
+            Err(KeysError::NameMismatch { .. })
+        ));
+        // A vkey file that does not match its key refuses the start; a
+        // missing one is written again.
+        std::fs::write(d.join("witness.vkey"), "nonsense\n").unwrap();
+        assert!(matches!(
+            Cosigners::open(d, None),
+            Err(KeysError::VkeyMismatch { .. })
+        ));
+        std::fs::remove_file(d.join("witness.vkey")).unwrap();
+        Cosigners::open(d, None).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.join("witness.vkey"))
+                .unwrap()
+                .trim(),
+            a.verifiers()[0].to_string()
+        );
+        // A key of the wrong kind in a key file is refused.
+        std::fs::copy(d.join("witness.key"), d.join("witness-mldsa.key")).unwrap();
+        assert!(matches!(
+            Cosigners::open(d, None),
+            Err(KeysError::WrongKind { .. })
+        ));
+    }
+
+    #[test]
+    fn cosignatures_verify_with_core() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Cosigners::open(dir.path(), Some("w.example/x")).unwrap();
+        let text = format!("log.example/a\n5\n{}=\n", "A".repeat(43));
+        let lines = c.cosign(&text, 1_700_000_000).unwrap();
+        assert_eq!(lines.len(), 2);
+        let mut n = dfft_core::note::Note::sign(&text, &[], 1).unwrap();
+        for l in lines {
+            n.add_signature(l);
+        }
+        let ok = n.verify(&c.verifiers()).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(ok.iter().all(|v| v.timestamp == Some(1_700_000_000)));
     }
 }

@@ -15,7 +15,8 @@
 //! starts with `vkey`; `origin` may only follow its `vkey`; `qpd`,
 //! `bastion` and `contact` may follow in any order, each at most once per
 //! log (parsed, not used). Any other keyword is an error, as is a second
-//! entry for the same origin with the same key. An origin may have several
+//! entry for the same origin with the same key, or an origin longer than
+//! 255 bytes (the ML-DSA-44 `subtree/v1` message's limit). An origin may have several
 //! entries with different keys (a key rotation): a checkpoint signed by any
 //! of them is accepted.
 //!
@@ -76,6 +77,13 @@ impl LogList {
          -> Result<(), LogListError> {
             if let Some((key, origin, _)) = cur {
                 let origin = origin.unwrap_or_else(|| key.name().to_string());
+                if origin.len() > 255 {
+                    // The ML-DSA-44 subtree/v1 message holds at most 255 bytes.
+                    return Err(syntax(
+                        line,
+                        format!("origin {origin:?} is longer than 255 bytes"),
+                    ));
+                }
                 let keys = list.logs.entry(origin.clone()).or_default();
                 if keys.contains(&key) {
                     return Err(syntax(
@@ -271,6 +279,7 @@ mod tests {
             "logs/v0\nvkey nonsense\n".to_string(),
             format!("logs/v0\nvkey {witness_key}\n"),
             format!("logs/v0\nvkey {a}\nvkey {a}\n"),
+            format!("logs/v0\nvkey {a}\norigin {}\n", "o".repeat(256)),
         ] {
             assert!(LogList::parse(&bad).is_err(), "{bad:?}");
         }
