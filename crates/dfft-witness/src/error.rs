@@ -11,7 +11,7 @@
 //! | old size is not the latest (`text/x.tlog.size`, body `<size>\n`) | 409 |
 //! | body too large | 413 |
 //! | inconsistent checkpoint or proof | 422 |
-//! | state cannot be written (the witness stops cosigning) | 503 |
+//! | state cannot be written (the witness stops cosigning), or a write took over 30 s | 503 |
 
 use crate::request::RequestError;
 use crate::verdict::Refusal;

@@ -288,6 +288,8 @@ struct Store {
     dir: PathBuf,
     journal: File,
     journal_len: u64,
+    /// Journal size that triggers a compaction.
+    compact_bytes: u64,
     seq: u64,
     map: HashMap<String, Arc<Entry>>,
 }
@@ -415,6 +417,7 @@ impl Store {
             dir: dir.to_path_buf(),
             journal,
             journal_len: good as u64,
+            compact_bytes: COMPACT_BYTES,
             seq,
             map,
         };
@@ -457,8 +460,17 @@ impl Journal {
     /// Opens (or creates) the state in `dir`, takes the directory's lock,
     /// recovers, and starts the committer thread.
     pub fn open(dir: &Path) -> Result<(Journal, Recovery), JournalError> {
+        Self::open_compacting_at(dir, COMPACT_BYTES)
+    }
+
+    /// [`Journal::open`] with another compaction threshold (tests).
+    pub fn open_compacting_at(
+        dir: &Path,
+        compact_bytes: u64,
+    ) -> Result<(Journal, Recovery), JournalError> {
         let lock = lock_dir(dir)?;
-        let (store, rec) = Store::open(dir)?;
+        let (mut store, rec) = Store::open(dir)?;
+        store.compact_bytes = compact_bytes;
         let view: View = Arc::new(RwLock::new(
             store
                 .map
@@ -613,7 +625,7 @@ fn committer(mut store: Store, rx: mpsc::Receiver<Proposal>, view: View, failed:
         for (reply, o) in answers {
             let _ = reply.send(o);
         }
-        if store.journal_len > COMPACT_BYTES {
+        if store.journal_len > store.compact_bytes {
             if let Err(e) = store.compact() {
                 tracing::error!(error = %e, "compacting the journal failed; the witness stops cosigning");
                 failed.store(true, Ordering::Release);
@@ -694,6 +706,55 @@ mod tests {
         assert_eq!(rec.replayed, 3);
         assert_eq!(j.get("a").unwrap().size, 5);
         assert_eq!(j.get("b").unwrap().note, "note 1\n");
+    }
+
+    fn open_again(dir: &Path) -> (Journal, Recovery) {
+        // The committer thread of a dropped Journal lets go of the lock
+        // once its channel closes.
+        loop {
+            match Journal::open(dir) {
+                Ok(x) => return x,
+                Err(JournalError::Locked(_)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn compaction_while_running_keeps_every_state() {
+        let dir = tempfile::tempdir().unwrap();
+        rt().block_on(async {
+            // Compact after every group.
+            let (j, _) = Journal::open_compacting_at(dir.path(), 1).unwrap();
+            let mut prev = None;
+            for size in 1..=20u64 {
+                assert_eq!(
+                    j.propose("a".into(), prev, entry(size)).await,
+                    Outcome::Committed
+                );
+                prev = Some(entry(size).latest());
+                assert_eq!(
+                    j.propose("b".into(), None, entry(size)).await,
+                    if size == 1 {
+                        Outcome::Committed
+                    } else {
+                        Outcome::Conflict(1)
+                    }
+                );
+            }
+        });
+        let j = std::fs::metadata(dir.path().join("journal")).unwrap().len();
+        assert_eq!(j, JOURNAL_MAGIC.len() as u64, "the journal was compacted");
+        let (j, rec) = open_again(dir.path());
+        assert_eq!(rec.replayed, 0);
+        assert_eq!(j.get("a").unwrap().size, 20);
+        assert_eq!(j.get("b").unwrap().size, 1);
+        assert_eq!(
+            rt().block_on(j.propose("a".into(), None, entry(21))),
+            Outcome::Conflict(20)
+        );
     }
 
     fn write_journal(dir: &Path, frames: &[Vec<u8>], tail: &[u8]) {

@@ -28,6 +28,9 @@ use axum::Router;
 use dfft_core::note::Note;
 use std::sync::Arc;
 
+/// Longest wait for the fsync that makes a cosignature durable.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/add-checkpoint", post(add_checkpoint))
@@ -123,11 +126,21 @@ async fn cosign(w: &Inner, headers: &HeaderMap, body: Body) -> Result<String, Wi
         root: accepted.new.root,
         note: note.to_text(),
     };
-    match w
-        .journal
-        .propose(origin.to_string(), accepted.expect, entry)
-        .await
-    {
+    // A disk that does not answer: 503 after a bound (the record may still
+    // land; the client then learns the new size from a 409).
+    let outcome = tokio::time::timeout(
+        COMMIT_TIMEOUT,
+        w.journal
+            .propose(origin.to_string(), accepted.expect, entry),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Outcome::Failed(format!(
+            "the state write did not finish within {} s; retry",
+            COMMIT_TIMEOUT.as_secs()
+        ))
+    });
+    match outcome {
         Outcome::Committed => {
             tracing::debug!(
                 origin,
