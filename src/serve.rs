@@ -194,6 +194,7 @@ impl ServeArgs {
         o.timeout = Duration::from_millis(self.witness.witness_timeout_ms.max(1));
         o.wait = Duration::from_secs(self.witness.witness_wait);
         o.max_unwitnessed = self.witness.max_unwitnessed;
+        o.interval = Duration::from_millis(self.witness.witness_interval_ms);
         Ok(Some(o))
     }
 }
@@ -218,6 +219,11 @@ pub struct WitnessArgs {
     /// are refused (503 awaiting_witnesses).
     #[arg(long, env = "DFFT_MAX_UNWITNESSED", default_value_t = 10_000)]
     pub max_unwitnessed: u64,
+    /// Shortest time in milliseconds between two rounds of witness
+    /// requests (each round covers every entry committed before it): bounds
+    /// the witnesses' load, adds at most this much to a receipt's latency.
+    #[arg(long, env = "DFFT_WITNESS_INTERVAL_MS", default_value_t = 10)]
+    pub witness_interval_ms: u64,
 }
 
 pub fn init_logging() {

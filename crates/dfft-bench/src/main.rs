@@ -113,6 +113,10 @@ struct Args {
     /// Quorum for `--witnessed`.
     #[arg(long, default_value_t = 2)]
     quorum: usize,
+    /// Round intervals (ms, comma-separated) for `--witnessed`: one
+    /// witnessed run each (`dfft serve --witness-interval-ms`).
+    #[arg(long, value_delimiter = ',', default_value = "10")]
+    witness_intervals: Vec<u64>,
 }
 
 /// `--reads-only`: restart the server on an existing log and read.
@@ -180,6 +184,7 @@ fn main() -> anyhow::Result<()> {
         let r = witnessed::run(
             &dfft,
             &data,
+            &args.witness_intervals,
             args.witnesses,
             args.quorum,
             args.ingest,

@@ -80,9 +80,11 @@ fn start_witness(
 }
 
 /// One fresh log: enrol, ingest at max and half rate; returns both runs.
+#[allow(clippy::too_many_arguments)]
 fn one(
     dfft: &Path,
     dir: &Path,
+    interval_ms: u64,
     witnesses: usize,
     quorum: usize,
     n: usize,
@@ -126,6 +128,8 @@ fn one(
             key.display().to_string(),
             "--witness-policy".into(),
             pfile.display().to_string(),
+            "--witness-interval-ms".into(),
+            interval_ms.to_string(),
         ]);
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -188,9 +192,13 @@ fn run_on(
 }
 
 /// Runs both and prints the table and the ratios.
+/// Runs the log without witnesses, then with them at each round interval,
+/// and prints the table and the ratios.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     dfft: &Path,
     data: &Path,
+    intervals: &[u64],
     witnesses: usize,
     quorum: usize,
     n: usize,
@@ -199,16 +207,21 @@ pub fn run(
 ) -> anyhow::Result<()> {
     println!("## ingest with {witnesses} local witnesses, quorum {quorum} of {witnesses}");
     println!();
-    let (pmax, phalf) = one(dfft, &data.join("plain"), 0, 0, n, conns, authorities)?;
-    let (wmax, whalf) = one(
-        dfft,
-        &data.join("witnessed"),
-        witnesses,
-        quorum,
-        n,
-        conns,
-        authorities,
-    )?;
+    let (pmax, phalf) = one(dfft, &data.join("plain"), 0, 0, 0, n, conns, authorities)?;
+    let mut runs = Vec::new();
+    for &ms in intervals {
+        let r = one(
+            dfft,
+            &data.join(format!("witnessed-{ms}")),
+            ms,
+            witnesses,
+            quorum,
+            n,
+            conns,
+            authorities,
+        )?;
+        runs.push((ms, r));
+    }
     println!("{TABLE_HEAD}");
     row(
         &format!("no witnesses: max rate, {conns} connections"),
@@ -221,34 +234,38 @@ pub fn run(
         ),
         &phalf,
     );
-    row(
-        &format!("{quorum}-of-{witnesses} witnesses: max rate, {conns} connections"),
-        &wmax,
-    );
-    row(
-        &format!(
-            "{quorum}-of-{witnesses} witnesses: half its max ({:.0}/s offered)",
-            wmax.rate() / 2.0
-        ),
-        &whalf,
-    );
+    for (ms, (wmax, whalf)) in &runs {
+        row(
+            &format!("{quorum}-of-{witnesses} witnesses, rounds >= {ms} ms apart: max rate, {conns} connections"),
+            wmax,
+        );
+        row(
+            &format!(
+                "{quorum}-of-{witnesses} witnesses, rounds >= {ms} ms apart: half its max ({:.0}/s offered)",
+                wmax.rate() / 2.0
+            ),
+            whalf,
+        );
+    }
     println!();
+    for (ms, (wmax, whalf)) in &runs {
+        println!(
+            "- rounds >= {ms} ms apart: ingest {:.0}/s = {:.1}% of the {:.0}/s without witnesses (target >= 90%); submit-to-receipt at half load p50 {:.1} ms (target <= 25), p99 {:.1} ms (target <= 150); errors {} (max), {} (half)",
+            wmax.rate(),
+            100.0 * wmax.rate() / pmax.rate(),
+            pmax.rate(),
+            whalf.p(0.5),
+            whalf.p(0.99),
+            wmax.errors,
+            whalf.errors
+        );
+    }
     println!(
-        "- ingest with witnesses: {:.0}/s = {:.1}% of the {:.0}/s without (target >= 90%)",
-        wmax.rate(),
-        100.0 * wmax.rate() / pmax.rate(),
-        pmax.rate()
-    );
-    println!(
-        "- submit-to-receipt at half load with witnesses: p50 {:.1} ms (target <= 25), p99 {:.1} ms (target <= 150); without: p50 {:.1} ms, p99 {:.1} ms",
-        whalf.p(0.5),
-        whalf.p(0.99),
+        "- without witnesses at half load: p50 {:.1} ms, p99 {:.1} ms; errors {} (max), {} (half)",
         phalf.p(0.5),
-        phalf.p(0.99)
-    );
-    println!(
-        "- errors: {} / {} (max), {} / {} (half)",
-        wmax.errors, pmax.errors, whalf.errors, phalf.errors
+        phalf.p(0.99),
+        pmax.errors,
+        phalf.errors
     );
     Ok(())
 }

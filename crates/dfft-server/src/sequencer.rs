@@ -90,6 +90,10 @@ pub struct Published {
     pub root: Hash,
     /// The parsed checkpoint, for building proofs without re-parsing.
     pub signed: SignedCheckpoint,
+    /// Inclusion proofs in this tree of the entries it newly covers, when
+    /// they were built at once at publication (witnessing does: its
+    /// receipts cannot come from the sequencer's batch proofs).
+    pub proofs: HashMap<u64, Vec<Hash>>,
 }
 
 /// The registry state that signature checks need, shared with handlers.
@@ -377,6 +381,7 @@ impl Sequencer {
                     size,
                     root,
                     signed: cp,
+                    proofs: HashMap::new(),
                 }
             }
             None if size == 0 => {
@@ -394,6 +399,7 @@ impl Sequencer {
                     size: 0,
                     root,
                     signed,
+                    proofs: HashMap::new(),
                 }
             }
             None => return Err(OpenError::Inconsistent("entries but no checkpoint".into())),
@@ -460,6 +466,7 @@ impl Sequencer {
                     size,
                     root: cp.checkpoint.root,
                     signed: cp,
+                    proofs: HashMap::new(),
                 });
             }
         }
@@ -516,6 +523,7 @@ impl Sequencer {
                 size,
                 root: signed.checkpoint.root,
                 signed,
+                proofs: HashMap::new(),
             }));
         }
         let state = RegistryState::new(&**store);
@@ -939,6 +947,7 @@ impl Sequencer {
             size,
             root,
             signed,
+            proofs: HashMap::new(),
         });
         self.shared.set_signed(p.clone());
         Ok(p)

@@ -321,8 +321,10 @@ async fn land(app: &App, prepared: (Prepared, Vec<u8>, Hash)) -> Result<Landed, 
     let (published, proof) = match app.shared.witnessing() {
         None => (published, proof),
         Some(w) => match app.shared.covering(index, w.options.wait).await {
-            Some(p) if p.size == published.size => (p, proof),
-            Some(p) => (p, None),
+            Some(p) => {
+                let proof = p.proofs.get(&index).cloned();
+                (p, proof)
+            }
             None => {
                 let why = w.status().reason.unwrap_or_default();
                 return Err(ApiError::awaiting_witnesses(format!(

@@ -41,6 +41,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+/// Most receipts' proofs built at publication (more: each handler builds its own).
+const MAX_PROOFS_AT_ONCE: u64 = 65_536;
+
 /// State key of the last cosigned checkpoint (namespace `g`).
 pub const WITNESSED_CHECKPOINT: &[u8] = b"witnessed_checkpoint";
 
@@ -56,16 +59,22 @@ pub struct WitnessOptions {
     /// Entries logged but not yet cosigned beyond which new submissions
     /// are refused.
     pub max_unwitnessed: u64,
+    /// Shortest time between the starts of two rounds: bounds the load on
+    /// the witnesses (one ML-DSA-44 signature costs a witness about 1 ms of
+    /// CPU) at the price of up to this much more latency per receipt.
+    pub interval: Duration,
 }
 
 impl WitnessOptions {
-    /// Defaults for a policy: 3 s per request, 10 s wait, 10,000 entries.
+    /// Defaults for a policy: 3 s per request, 10 s wait, 10,000
+    /// entries, rounds at most every 10 ms.
     pub fn new(policy: Policy) -> WitnessOptions {
         WitnessOptions {
             policy,
             timeout: Duration::from_secs(3),
             wait: Duration::from_secs(10),
             max_unwitnessed: 10_000,
+            interval: Duration::from_millis(10),
         }
     }
 }
@@ -224,8 +233,12 @@ pub fn run(shared: Arc<Shared>, w: Arc<Witnessing>) {
             w.wait_signed(published.size, Duration::from_secs(1));
             continue;
         }
+        let started = Instant::now();
         match round(&shared, &w, &agents, &signed) {
-            Ok(()) => backoff = Duration::from_millis(100),
+            Ok(()) => {
+                backoff = Duration::from_millis(100);
+                std::thread::sleep(w.options.interval.saturating_sub(started.elapsed()));
+            }
             Err(reason) => {
                 tracing::warn!(size = signed.size, %reason, "checkpoint not published");
                 w.set_status(WitnessStatus {
@@ -293,6 +306,18 @@ fn round(
         note,
     };
     let text = cosigned.to_text();
+    // The receipts' proofs in this tree, built at once for the entries it
+    // newly covers (each stored hash read once), so that the waiting
+    // handlers do not each read their own.
+    let from = shared.published().size.min(signed.size);
+    let indices: Vec<u64> = if signed.size - from <= MAX_PROOFS_AT_ONCE {
+        (from..signed.size).collect()
+    } else {
+        Vec::new()
+    };
+    let proofs = merkle::inclusion_proofs(&*shared.store, &indices, signed.size)
+        .map(|p| indices.iter().copied().zip(p).collect())
+        .unwrap_or_default();
     // Persist before publishing: a restart serves this checkpoint again.
     shared
         .store
@@ -307,6 +332,7 @@ fn round(
         size: signed.size,
         root: signed.root,
         signed: cosigned,
+        proofs,
     }));
     w.set_status(WitnessStatus {
         quorum: true,
