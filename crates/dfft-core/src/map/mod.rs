@@ -15,11 +15,13 @@
 //! - [`reference`]: a straight recursive implementation, only an oracle;
 //! - [`index`]: the registry-appended `index` entry that binds a map root
 //!   into the log as the last leaf of every batch;
+//! - [`complete`]: the `completeness` part of answers and its verification.
 //!
 //! Leaves out: storage (the server keeps nodes in its store through
 //! [`tree::NodeStore`]), HTTP, and route matching rules (those are the
 //! core's `statement::registry` and `statement::jurisdiction`, used here).
 
+pub mod complete;
 pub mod index;
 pub mod proof;
 pub mod reference;
