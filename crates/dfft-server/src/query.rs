@@ -225,12 +225,11 @@ fn route_answer(
     }
     matches.sort_by(|a, b| a.0.record.cmp(&b.0.record));
     filtered.sort_by(|a, b| a.record.cmp(&b.record));
-    let events: usize = matches
-        .iter()
-        .map(|(h, _)| h.events.len())
-        .chain(filtered.iter().map(|h| h.events.len()))
-        .sum();
-    if events > MAX_ANSWER_EVENTS {
+    // The cap holds for the records the answer gives and, separately, for
+    // those it must show it left out.
+    let events: usize = matches.iter().map(|(h, _)| h.events.len()).sum();
+    let left_out = filtered.len();
+    if events > MAX_ANSWER_EVENTS || left_out > MAX_ANSWER_EVENTS {
         let how = match mechanism {
             None => "narrow it with mechanism= (adequacy, scc, ...)",
             Some(_) => "read the records' entries from the log instead (GET /v1/entries/<index>, or dfft audit)",
@@ -240,7 +239,7 @@ fn route_answer(
              {MAX_ANSWER_EVENTS} events (with the records it must show it left out); {how}"
         )));
     }
-    for h in matches.iter().map(|(h, _)| h).chain(&filtered) {
+    for (h, _) in &matches {
         key_ids.push((MapKey::Record(h.record.clone()), None));
     }
     let mut complete = match completeness(app, published, key_ids)? {
@@ -251,9 +250,15 @@ fn route_answer(
     for (h, status) in &matches {
         records.push(answer(app, h, Some(*status), published)?);
     }
+    // A record left out carries only its `granted` event: that fixes its
+    // mechanism, and no event of it takes effect before it (the rules).
     for h in &filtered {
-        let status = h.status_on(at);
-        complete.filtered.push(answer(app, h, status, published)?);
+        let mut granted = h.clone();
+        granted.events.truncate(1);
+        let status = granted.status_on(at);
+        complete
+            .filtered
+            .push(answer(app, &granted, status, published)?);
     }
     Ok(Ok(RouteAnswer {
         from: from.clone(),

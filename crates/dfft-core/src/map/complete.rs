@@ -8,8 +8,10 @@
 //! every map key the answer depends on its value and map proof (presence
 //! or absence). A route answer's part also lists, for each route key, the
 //! ids on it, and carries every record on those keys that the answer's
-//! `records` leave out (mechanism filter, no event effective yet), with
-//! its events, so the client can check that each really does not match.
+//! `records` leave out (mechanism filter, or granted after the date) with
+//! its `granted` event, so the client can check that each really does not
+//! match: the grant fixes the mechanism, and no event of a record takes
+//! effect before its grant.
 //!
 //! The checks, in [`Completeness::verify_route`], `verify_record` and
 //! `verify_authorities` (docs/index.md, "Answers"):
@@ -373,16 +375,24 @@ impl Completeness {
                     reason: "filtered but not on a route key, or listed twice".into(),
                 });
             }
+            // Its `granted` event alone (checked as the record's first):
+            // that fixes its mechanism, and no event of a record takes
+            // effect before its grant (the registry rules, which the audit
+            // checks), so it shows why the record does not match.
             let head: RecordHead = r.verify(cp, Some(answer.at))?;
-            if head
-                .route_status(&answer.from, &answer.to, answer.at, answer.mechanism)
-                .is_some()
-            {
+            if head.events.len() != 1 {
+                return Err(CompletenessError::Record {
+                    record: r.record.clone(),
+                    reason: "a record left out must carry its granted event alone".into(),
+                });
+            }
+            let other_mechanism = answer.mechanism.is_some_and(|m| m != head.mechanism);
+            let not_yet = head.events[0].effective > answer.at;
+            if !other_mechanism && !not_yet {
                 return Err(CompletenessError::FilteredMatches {
                     record: r.record.clone(),
                 });
             }
-            check_record(&proven, r)?;
         }
         if let Some((id, key)) = on_keys.iter().find(|(id, _)| !seen.contains(*id)) {
             return Err(CompletenessError::Omitted {

@@ -1115,6 +1115,13 @@ impl Registry {
         }
     }
 
+    /// Counts an entry the rules refuse as the next entry, with no effect:
+    /// for a server that must go on serving a damaged log (an entry planted
+    /// in its store); the auditor reports such an entry instead.
+    pub fn skip(&mut self) {
+        self.size += 1;
+    }
+
     /// Counts a logged `index` entry as the next entry; it changes nothing
     /// else (its content is the map replay's to check).
     pub fn apply_index(&mut self, entry: crate::map::index::IndexEntry) -> Change {
