@@ -160,6 +160,9 @@ pub fn last_index_entry(store: &dyn LogStore, size: u64) -> Result<Option<u64>, 
     Ok(None)
 }
 
+/// A key's value (`None`: absent) and its proof.
+pub type ProvenKey = (Option<Hash>, MapProof);
+
 /// Proofs of `keys` against `root`: `None` if one does not verify against
 /// it (the store moved on to a newer batch meanwhile; ask again with the
 /// newer checkpoint).
@@ -167,7 +170,7 @@ pub fn prove_at(
     store: &dyn LogStore,
     root: &Hash,
     keys: &[Hash],
-) -> Result<Option<Vec<(Option<Hash>, MapProof)>>, StoreError> {
+) -> Result<Option<Vec<ProvenKey>>, StoreError> {
     let nodes = StoredNodes(store);
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
