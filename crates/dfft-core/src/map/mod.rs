@@ -12,7 +12,7 @@
 //! - [`tree`]: the binary sparse Merkle tree (compressed leaves, batch
 //!   updates through a [`tree::NodeStore`]);
 //! - [`proof`]: presence and absence proofs, their compact encoding;
-//! - [`reference`]: a straight recursive implementation, only an oracle;
+//! - [`reference`](mod@reference): a straight recursive implementation, only an oracle;
 //! - [`index`]: the registry-appended `index` entry that binds a map root
 //!   into the log as the last leaf of every batch;
 //! - [`complete`]: the `completeness` part of answers and its verification.
