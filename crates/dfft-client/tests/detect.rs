@@ -855,3 +855,50 @@ fn watched_records_and_routes_report_changes() {
         changes[0]
     );
 }
+
+/// The map root of `log`'s entries, as the registry's map function gives it.
+fn map_root(log: &TestLog) -> dfft_core::merkle::Hash {
+    use dfft_core::map::{tree, MapBatch};
+    let mut reg = dfft_core::statement::registry::Registry::new();
+    let mut nodes = tree::MemNodes::new();
+    let mut batch = MapBatch::new();
+    for (i, e) in log.entries.iter().enumerate() {
+        let change = reg.apply_entry(e).unwrap();
+        batch
+            .apply(i as u64, &merkle::leaf_hash(e), &change, |k| {
+                tree::get(&nodes, k)
+            })
+            .unwrap();
+    }
+    nodes.apply(batch.updates()).unwrap()
+}
+
+#[test]
+fn the_audit_recomputes_every_index_entry_and_names_a_wrong_one() {
+    use dfft_core::map::index::{IndexEntry, IndexMismatch};
+    for wrong in [false, true] {
+        let mut log = TestLog::with_entries(10);
+        let mut root = map_root(&log);
+        if wrong {
+            root[0] ^= 1;
+        }
+        let ix = IndexEntry {
+            log: ORIGIN.into(),
+            first: 0,
+            last: 10,
+            map_root: root,
+            previous: None,
+        };
+        log.push(ix.sign(&log.log_key).unwrap());
+        let t = MemoryTransport::new();
+        log.publish(&t);
+        let client = Client::new(&t, policy(&log));
+        match (wrong, audit(&client, None)) {
+            (false, Ok(report)) => assert_eq!(report.counts.index, 1),
+            (true, Err(ClientError::Index(IndexMismatch::Root { index, first, .. }))) => {
+                assert_eq!((index, first), (10, 0));
+            }
+            (w, other) => panic!("wrong root {w}: {other:?}"),
+        }
+    }
+}
