@@ -80,7 +80,7 @@ fn authority_workflow_and_offline_verification() {
     // enrol through governance
     let (code, out, err) = enroll_eu_ec(&vkey, &gov, &reg.base);
     assert_eq!(code, 0, "{out} {err}");
-    assert!(out.contains("logged at index 1"), "{out}");
+    assert!(out.contains("logged at index 2"), "{out}");
 
     // attest + submit, saving the offline proof
     let (code, out, err) = attest_grant(
@@ -92,7 +92,7 @@ fn authority_workflow_and_offline_verification() {
         &["--log", &reg.base, "--proof-out", &p("jp.tlog-proof")],
     );
     assert_eq!(code, 0, "{out} {err}");
-    assert!(out.contains("logged at index 2"), "{out}");
+    assert!(out.contains("logged at index 4"), "{out}");
 
     // offline verification, and its failure modes
     let (code, out, err) = dfft(&["verify", &p("jp.tlog-proof"), "--log-key", &log_key]);
@@ -105,7 +105,7 @@ fn authority_workflow_and_offline_verification() {
     let (code, _, err) = dfft(&["verify", &p("jp.tlog-proof"), "--log-key", &other]);
     assert_eq!(code, 1, "wrong log key must fail: {err}");
     let text = std::fs::read_to_string(p("jp.tlog-proof")).unwrap();
-    std::fs::write(p("bad.tlog-proof"), text.replacen("index 2", "index 1", 1)).unwrap();
+    std::fs::write(p("bad.tlog-proof"), text.replacen("index 4", "index 3", 1)).unwrap();
     let (code, _, err) = dfft(&["verify", &p("bad.tlog-proof"), "--log-key", &log_key]);
     assert_eq!(code, 1, "a wrong index must fail: {err}");
     assert!(!err.is_empty());
@@ -289,9 +289,10 @@ fn submit_several_files_in_batches_with_checked_proofs() {
         &p("x"),
     ]);
     assert_eq!(code, 2, "{err}");
-    assert_eq!(reg.checkpoint().checkpoint.size, 2);
+    assert_eq!(reg.checkpoint().checkpoint.size, 4);
 
-    // Batches of two: [jp, kr], [jp2, junk is refused locally, ch].
+    // Batches of two: [jp, kr], [jp2, junk is refused locally, ch]. Each
+    // batch ends with the registry's index entry (docs/index.md).
     let (code, out, err) = dfft(&[
         "submit",
         &p("jp.json"),
@@ -310,13 +311,13 @@ fn submit_several_files_in_batches_with_checked_proofs() {
         code, 1,
         "one envelope refused, one not an envelope: {out} {err}"
     );
-    assert!(out.contains("jp.json: logged at index 2"), "{out}");
-    assert!(out.contains("kr.json: logged at index 3"), "{out}");
-    assert!(out.contains("ch.json: logged at index 4"), "{out}");
+    assert!(out.contains("jp.json: logged at index 4"), "{out}");
+    assert!(out.contains("kr.json: logged at index 5"), "{out}");
+    assert!(out.contains("ch.json: logged at index 7"), "{out}");
     assert!(err.contains("jp2.json: refused (422)"), "{err}");
     assert!(err.contains("junk.json: refused"), "{err}");
     assert!(err.contains("3 of 5 envelopes logged, 2 refused"), "{err}");
-    assert_eq!(reg.checkpoint().checkpoint.size, 5);
+    assert_eq!(reg.checkpoint().checkpoint.size, 9);
     for f in ["jp", "kr", "ch"] {
         let proof = p(&format!("proofs/{f}.json.tlog-proof"));
         let (code, out, err) = dfft(&["verify", &proof, "--log-key", &log_key]);
@@ -337,10 +338,10 @@ fn submit_several_files_in_batches_with_checked_proofs() {
     ]);
     assert_eq!(code, 0, "{out} {err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v[0]["index"], 3);
-    assert_eq!(v[1]["index"], 2);
+    assert_eq!(v[0]["index"], 5);
+    assert_eq!(v[1]["index"], 4);
     assert_eq!(v[1]["status"], 200);
-    assert_eq!(reg.checkpoint().checkpoint.size, 5);
+    assert_eq!(reg.checkpoint().checkpoint.size, 9);
 }
 
 #[test]
@@ -372,7 +373,7 @@ fn submit_checks_receipts_against_the_pinned_log_key() {
         &log_key,
     ]);
     assert_eq!(code, 0, "{out} {err}");
-    assert!(out.contains("logged at index 1"), "{out}");
+    assert!(out.contains("logged at index 2"), "{out}");
     assert!(!err.contains("trusted on first use"), "{err}");
 
     attest_to_file(
@@ -398,7 +399,7 @@ fn submit_checks_receipts_against_the_pinned_log_key() {
     assert!(err.contains("receipt does not verify"), "{err}");
     assert!(!out.contains("logged"), "{out}");
     assert!(!std::path::Path::new(&p("kr.tlog-proof")).exists());
-    assert_eq!(reg.checkpoint().checkpoint.size, 3);
+    assert_eq!(reg.checkpoint().checkpoint.size, 6);
     // The same with several files (the batch path) and with attest --log.
     let (code, _, err) = dfft(&[
         "submit",
@@ -434,7 +435,7 @@ fn submit_checks_receipts_against_the_pinned_log_key() {
         &p("kr.tlog-proof"),
     ]);
     assert_eq!(code, 0, "{out} {err}");
-    assert!(out.contains("already logged at index 2"), "{out}");
+    assert!(out.contains("already logged at index 4"), "{out}");
     let (code, out, err) = dfft(&["verify", &p("kr.tlog-proof"), "--log-key", &log_key]);
     assert_eq!(code, 0, "{out} {err}");
 
@@ -444,7 +445,7 @@ fn submit_checks_receipts_against_the_pinned_log_key() {
     assert!(err.contains("trusted on first use"), "{err}");
     assert!(err.contains(&log_key), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["index"], 2);
+    assert_eq!(v["index"], 4);
     assert!(v["tlog_proof"].as_str().is_some(), "{out}");
 
     // A key that is not a key is a usage error; --log-key needs --log.

@@ -46,7 +46,8 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     eprintln!("demo started and loaded in {:.2?}", t.elapsed());
     let cp = reg.checkpoint();
     // Genesis + 3 enrolments + 59 events.
-    assert_eq!(cp.checkpoint.size, 1 + 3 + 59);
+    let _ = cp;
+    assert_eq!(statements(&reg), 1 + 3 + 59);
 
     use Status::*;
     for from in ["DE", "FR", "GB"] {

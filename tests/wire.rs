@@ -38,9 +38,9 @@ fn the_client_submits_to_the_real_server_and_verifies_its_wire_answers() {
     let ec = key("eu.ec", 3);
     let enrol = enroll(&gov, "eu.ec", &[&ec], &["EEA"]);
     let r = client.submit(&enrol).unwrap();
-    assert_eq!((r.index, r.created, r.other_envelope), (1, true, false));
+    assert_eq!((r.index, r.created, r.other_envelope), (2, true, false));
     let again = client.submit(&enrol).unwrap();
-    assert_eq!((again.index, again.created), (1, false));
+    assert_eq!((again.index, again.created), (2, false));
 
     // The same statement under another signature set: the receipt is for
     // the logged entry.
@@ -101,11 +101,12 @@ fn the_client_submits_to_the_real_server_and_verifies_its_wire_answers() {
     // The authorities, proofs and errors parse as their wire types.
     let auth: wire::Authorities = parse(&reg, "/v1/authorities", 200);
     let a = &auth.authorities[0];
-    assert_eq!((a.authority.as_str(), a.set_at_index), ("eu.ec", 1));
+    // Entry 1 is the genesis batch's index entry (docs/index.md).
+    assert_eq!((a.authority.as_str(), a.set_at_index), ("eu.ec", 2));
     assert_eq!(a.entry_bytes().unwrap(), enrol);
     let cp = dfft_core::checkpoint::SignedCheckpoint::parse(auth.checkpoint.as_bytes()).unwrap();
     merkle::verify_inclusion(
-        1,
+        2,
         cp.checkpoint.size,
         &merkle::leaf_hash(&enrol),
         &a.proof().unwrap(),
@@ -116,12 +117,12 @@ fn the_client_submits_to_the_real_server_and_verifies_its_wire_answers() {
     let size = reg.checkpoint().checkpoint.size;
     let inc: wire::InclusionProof = parse(
         &reg,
-        &format!("/v1/proof/inclusion?index=1&size={size}"),
+        &format!("/v1/proof/inclusion?index=2&size={size}"),
         200,
     );
     assert_eq!(inc.leaf().unwrap(), merkle::leaf_hash(&enrol));
     merkle::verify_inclusion(
-        1,
+        2,
         size,
         &inc.leaf().unwrap(),
         &inc.proof_hashes().unwrap(),

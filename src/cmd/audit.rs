@@ -83,7 +83,7 @@ fn print_audit(
             "ok": true,
             "checkpoint": cp_json(&r.checkpoint),
             "replayed": r.replayed,
-            "entries": {"genesis": r.counts.genesis, "authority": r.counts.authority, "recognition": r.counts.recognition, "repeated": r.counts.repeated},
+            "entries": {"genesis": r.counts.genesis, "authority": r.counts.authority, "recognition": r.counts.recognition, "repeated": r.counts.repeated, "index": r.counts.index},
             "findings": r.repeated.iter().map(|(i, f)| json!({"finding": "repeated_statement", "index": i, "first_index": f})).collect::<Vec<_>>(),
             "authorities": r.authorities,
             "records": r.records,

@@ -253,9 +253,26 @@ fn policy_line(p: &Policy) -> String {
     }
 }
 
+/// Whether answers must prove they are complete (`--accept-incomplete`).
+fn completeness(accept_incomplete: bool) -> dfft_client::offline::Completeness {
+    if accept_incomplete {
+        dfft_client::offline::Completeness::AcceptIncomplete
+    } else {
+        dfft_client::offline::Completeness::Required
+    }
+}
+
+/// The completeness line of an answer that verified.
+fn complete_note(part: Option<&dfft_core::map::complete::Completeness>, what: &str) -> String {
+    match part {
+        Some(_) => format!("complete: the map proofs under the checkpoint's index entry show {what}"),
+        None => "NOT proven complete: the answer carries no completeness proof (accepted with --accept-incomplete); it may leave records or events out".to_string(),
+    }
+}
+
 fn audit_note(audited: Option<u64>) -> String {
     match audited {
-        Some(n) => format!("checked by replaying all {n} entries: every signer was entitled, and nothing is left out"),
+        Some(n) => format!("checked by replaying all {n} entries: every signer was entitled, and the replay agrees that nothing is left out"),
         None => "not checked (add --audit to replay the log)".to_string(),
     }
 }

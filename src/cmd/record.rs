@@ -4,8 +4,9 @@
 
 use super::progress::ProgressReport;
 use super::{
-    audit_note, client, cp_json, cp_line, date_arg, finish, load_state, policy, policy_line,
-    print_head, print_json, read_input, save_state, usage, write_output, TrustArgs,
+    audit_note, client, complete_note, completeness, cp_json, cp_line, date_arg, finish,
+    load_state, policy, policy_line, print_head, print_json, read_input, save_state, usage,
+    write_output, TrustArgs,
 };
 use clap::Args;
 use dfft_client::audit::check_record_complete;
@@ -50,6 +51,11 @@ pub struct RecordArgs {
     /// signer's entitlement and that no event of the record is left out.
     #[arg(long)]
     pub audit: bool,
+    /// Accept an answer that does not prove it is complete (from a server
+    /// older than the index): it then proves only that the cited entries
+    /// are in the log, and the output says so.
+    #[arg(long)]
+    pub accept_incomplete: bool,
     /// Timeout of each request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
@@ -67,7 +73,11 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
     let policy = policy(&a.trust)?;
     let at = date_arg(a.at.as_deref())?;
     if let Some(file) = &a.answer {
-        let (history, verified) = verify_record_json(&read_input(file)?, &policy)?;
+        let (history, verified) = verify_record_json(
+            &read_input(file)?,
+            &policy,
+            completeness(a.accept_incomplete),
+        )?;
         if let Some(id) = &a.id {
             if &history.record.record != id {
                 return Err(ClientError::WrongAnswer(format!(
@@ -81,7 +91,8 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
     }
     let id = a.id.clone().ok_or_else(|| usage("give the record id"))?;
     let log = a.log.clone().ok_or_else(|| usage("--log is required"))?;
-    let client = client(&log, a.timeout, policy.clone())?;
+    let client = client(&log, a.timeout, policy.clone())?
+        .with_completeness(completeness(a.accept_incomplete));
     let mut state = load_state(a.state.as_ref(), &policy)?;
     let (history, verified) = client.record(&id)?;
     if a.state.is_some() {
@@ -130,6 +141,7 @@ fn print_record(
             "checkpoint": cp_json(&v.checkpoint),
             "events": v.head.events.iter().map(|e| json!({"index": e.index, "action": e.action, "effective": e.effective, "authority": e.authority.as_str()})).collect::<Vec<_>>(),
             "audited_entries": audited,
+            "complete": history.completeness.is_some(),
             "history": history,
         }));
         return;
@@ -142,7 +154,11 @@ fn print_record(
     );
     println!("every event is in the log and belongs to this record; the status is computed from the entries");
     println!(
-        "signers' entitlement and completeness: {}",
-        audit_note(audited)
+        "{}",
+        complete_note(
+            history.completeness.as_ref(),
+            "no event of the record is left out"
+        )
     );
+    println!("signers' entitlement: {}", audit_note(audited));
 }

@@ -4,8 +4,9 @@
 
 use super::progress::ProgressReport;
 use super::{
-    audit_note, client, cp_json, cp_line, date_arg, finish, load_state, policy, policy_line,
-    print_head, print_json, read_input, save_state, usage, write_output, TrustArgs,
+    audit_note, client, complete_note, completeness, cp_json, cp_line, date_arg, finish,
+    load_state, policy, policy_line, print_head, print_json, read_input, save_state, usage,
+    write_output, TrustArgs,
 };
 use clap::Args;
 use dfft_client::audit::check_route_complete;
@@ -58,6 +59,11 @@ pub struct RouteArgs {
     /// leaves no record out.
     #[arg(long)]
     pub audit: bool,
+    /// Accept an answer that does not prove it is complete (from a server
+    /// older than the index): it then proves only that the cited entries
+    /// are in the log, and the output says so.
+    #[arg(long)]
+    pub accept_incomplete: bool,
     /// Timeout of each request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
@@ -74,7 +80,11 @@ pub fn run(a: RouteArgs) -> anyhow::Result<ExitCode> {
 fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
     let policy = policy(&a.trust)?;
     if let Some(file) = &a.answer {
-        let (answer, verified) = verify_route_json(&read_input(file)?, &policy)?;
+        let (answer, verified) = verify_route_json(
+            &read_input(file)?,
+            &policy,
+            completeness(a.accept_incomplete),
+        )?;
         print_route(&answer, &verified, &policy, None, a.json);
         return Ok(ExitCode::SUCCESS);
     }
@@ -94,7 +104,8 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
             .transpose()
             .map_err(|e| usage(format!("--mechanism: {e}")))?,
     };
-    let client = client(&need(&a.log, "log")?, a.timeout, policy.clone())?;
+    let client = client(&need(&a.log, "log")?, a.timeout, policy.clone())?
+        .with_completeness(completeness(a.accept_incomplete));
     let mut state = load_state(a.state.as_ref(), &policy)?;
     let (answer, verified) = client.route(&q)?;
     if a.state.is_some() {
@@ -142,6 +153,7 @@ fn print_route(
                 "events": h.events.iter().map(|e| json!({"index": e.index, "action": e.action, "effective": e.effective, "authority": e.authority.as_str()})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "audited_entries": audited,
+            "complete": answer.completeness.is_some(),
             "answer": answer,
         }));
         return;
@@ -163,7 +175,11 @@ fn print_route(
     );
     println!("every cited entry is in the log and every status follows from the entries");
     println!(
-        "signers' entitlement and completeness: {}",
-        audit_note(audited)
+        "{}",
+        complete_note(
+            answer.completeness.as_ref(),
+            "no record on the route is left out"
+        )
     );
+    println!("signers' entitlement: {}", audit_note(audited));
 }

@@ -265,3 +265,20 @@ pub fn check_receipt(reg: &Registry, r: &Value, entry: &[u8]) -> (u64, SignedChe
     assert_eq!(tp.index, index);
     (index, cp)
 }
+
+/// The statements in the log of `reg`'s latest checkpoint: its size less
+/// the registry-appended index entries (one per batch, the last leaf of
+/// each; followed back from the checkpoint's last leaf through `previous`).
+pub fn statements(reg: &Registry) -> u64 {
+    let size = reg.checkpoint().checkpoint.size;
+    let mut index_entries = 0;
+    let mut at = size.checked_sub(1);
+    while let Some(i) = at {
+        let (s, e) = reg.get_json(&format!("/v1/entries/{i}"));
+        assert_eq!(s, 200, "{e}");
+        assert_eq!(e["statement"]["kind"], "index", "entry {i}: {e}");
+        index_entries += 1;
+        at = e["statement"]["previous"].as_u64();
+    }
+    size - index_entries
+}

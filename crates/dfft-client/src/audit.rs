@@ -18,6 +18,10 @@
 //!    in log order. The registry still decides, at each entry's position,
 //!    which keys count; the workers only save it the curve arithmetic, so
 //!    the verdicts are those of a one-thread replay;
+//!    Alongside, it replays the map function (`dfft_core::map::index::MapReplay`)
+//!    and recomputes every registry-appended `index` entry: signed by the
+//!    log's key, covering the entries since the previous one, with the map
+//!    root those entries give (a mismatch names the index entry);
 //! 3. checks that its own tree's root equals the target's signed root;
 //! 4. proves, from its own tree, that the target extends every checkpoint
 //!    it trusted before (so a fork's evidence holds a proof anyone can check).
@@ -34,10 +38,12 @@ use crate::error::{ClientError, Inconsistency, InconsistencyKind};
 use crate::transport::Transport;
 use dfft_core::answer::RouteAnswer;
 use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::map::index::{IndexEntry, MapReplay};
 use dfft_core::merkle::{self, Hash, MemoryTree};
 use dfft_core::note::VerifierKey;
 use dfft_core::statement::registry::{Change, RecordHead, Registry, RuleError, Submission};
 use dfft_core::statement::Statement;
+use dfft_core::statement::StatementError;
 use dfft_core::tile::TILE_WIDTH;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -46,9 +52,14 @@ use std::time::{Duration, Instant};
 /// Bundles fetched ahead of the one being checked.
 const PREFETCH: usize = 8;
 
-/// One fetched entry: leaf hash, parsed submission, and the keys its
-/// signatures might be by.
-type Fetched = (Hash, Result<Submission, RuleError>, Vec<VerifierKey>);
+/// One fetched entry: leaf hash, parsed submission, the keys its
+/// signatures might be by, and the entry bytes if it is an `index` entry.
+type Fetched = (
+    Hash,
+    Result<Submission, RuleError>,
+    Vec<VerifierKey>,
+    Option<Vec<u8>>,
+);
 
 /// A fetched bundle: its index and its entries from the replay's start.
 type Bundle = Result<(u64, Vec<Fetched>), ClientError>;
@@ -112,6 +123,8 @@ pub struct Counts {
     /// Entries that repeat an earlier entry's statement under other
     /// signatures (no effect; a finding, see [`AuditReport::repeated`]).
     pub repeated: u64,
+    /// Registry-appended `index` entries, each recomputed.
+    pub index: u64,
 }
 
 /// What one [`Auditor::advance`] checked.
@@ -146,6 +159,8 @@ pub struct AuditReport {
 pub struct Auditor {
     tree: MemoryTree,
     registry: Registry,
+    /// The map replay, from the first `advance` (it needs the log's key).
+    map: Option<MapReplay>,
     counts: Counts,
     checkpoint: Option<SignedCheckpoint>,
     poisoned: bool,
@@ -165,6 +180,11 @@ impl Auditor {
     /// The registry state after the entries replayed.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The map replay (after the first [`Auditor::advance`]).
+    pub fn map(&self) -> Option<&MapReplay> {
+        self.map.as_ref()
     }
 
     /// The tree of the entries replayed.
@@ -201,6 +221,12 @@ impl Auditor {
         }
         let started = Instant::now();
         client.policy().verify(target)?;
+        if self.map.is_none() {
+            self.map = Some(MapReplay::new(
+                client.policy().origin(),
+                client.policy().log_key(),
+            ));
+        }
         let n = target.checkpoint.size;
         let from_size = self.size();
         let mut anchors: Vec<SignedCheckpoint> = Vec::new();
@@ -331,7 +357,13 @@ impl Auditor {
                                     }
                                     Err(_) => Vec::new(),
                                 };
-                                (merkle::leaf_hash(e), sub, keys)
+                                let index_entry = match &sub {
+                                    Err(RuleError::Statement(StatementError::ReservedKind {
+                                        kind,
+                                    })) if kind == "index" => Some(e.clone()),
+                                    _ => None,
+                                };
+                                (merkle::leaf_hash(e), sub, keys, index_entry)
                             })
                             .collect();
                         (b, parsed)
@@ -352,7 +384,7 @@ impl Auditor {
                     };
                     let Ok(mut msg) = msg else { break };
                     if let Ok((_, entries)) = &mut msg {
-                        for (_, sub, keys) in entries.iter_mut() {
+                        for (_, sub, keys, _) in entries.iter_mut() {
                             if let Ok(sub) = sub {
                                 sub.preverify(|keyid| {
                                     keys.iter().filter(|k| k.keyid() == keyid).collect()
@@ -374,11 +406,13 @@ impl Auditor {
                 waiting.insert(b, parsed);
                 while let Some(parsed) = waiting.remove(&next) {
                     let first_index = (next * TILE_WIDTH).max(start);
-                    for (i, (leaf, submission, _)) in parsed.into_iter().enumerate() {
+                    for (i, (leaf, submission, _, index_entry)) in parsed.into_iter().enumerate() {
                         let index = first_index + i as u64;
                         self.tree.push(leaf);
                         if violation.is_none() {
-                            violation = self.apply(index, submission, origin).err();
+                            violation = self
+                                .apply(index, &leaf, submission, index_entry, origin)
+                                .err();
                         }
                     }
                     progress(Progress {
@@ -402,12 +436,21 @@ impl Auditor {
     fn apply(
         &mut self,
         index: u64,
+        leaf: &Hash,
         submission: Result<Submission, RuleError>,
+        index_entry: Option<Vec<u8>>,
         origin: &str,
     ) -> Result<(), ClientError> {
-        let change = submission
-            .and_then(|s| self.registry.append(s))
-            .map_err(|source| ClientError::Rule { index, source })?;
+        let change = match &index_entry {
+            Some(bytes) => IndexEntry::parse_entry(bytes)
+                .map(|ix| self.registry.apply_index(ix))
+                .map_err(RuleError::from),
+            None => submission.and_then(|s| self.registry.append(s)),
+        }
+        .map_err(|source| ClientError::Rule { index, source })?;
+        if let Some(map) = &mut self.map {
+            map.apply(index, index_entry.as_deref().unwrap_or(&[]), leaf, &change)?;
+        }
         match change {
             Change::Genesis { origin: g, .. } => {
                 self.counts.genesis += 1;
@@ -421,6 +464,7 @@ impl Auditor {
             Change::Authority(_) => self.counts.authority += 1,
             Change::Record(_) => self.counts.recognition += 1,
             Change::Repeated { .. } => self.counts.repeated += 1,
+            Change::Index(_) => self.counts.index += 1,
         }
         Ok(())
     }

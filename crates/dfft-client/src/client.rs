@@ -8,7 +8,7 @@
 //! live apart (`submit`, `announce`).
 
 use crate::error::{ClientError, Inconsistency, InconsistencyKind};
-use crate::offline::{verify_record, verify_route, VerifiedRecord};
+use crate::offline::{verify_record, VerifiedRecord};
 use crate::state::State;
 use crate::transport::Transport;
 use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
@@ -323,6 +323,7 @@ pub struct Client<T> {
     transport: T,
     policy: Policy,
     cache: TileCache,
+    completeness: crate::offline::Completeness,
 }
 
 impl<T: Transport> Client<T> {
@@ -332,7 +333,15 @@ impl<T: Transport> Client<T> {
             transport,
             policy,
             cache: TileCache::default(),
+            completeness: crate::offline::Completeness::Required,
         }
+    }
+
+    /// Whether route and record answers must prove they are complete (the
+    /// default: required).
+    pub fn with_completeness(mut self, c: crate::offline::Completeness) -> Client<T> {
+        self.completeness = c;
+        self
     }
 
     /// The trust policy.
@@ -662,15 +671,16 @@ impl<T: Transport> Client<T> {
     }
 
     /// Asks a route question and verifies the answer: checkpoint, every
-    /// cited entry and its inclusion proof, every status, and that it
-    /// answers the question asked.
+    /// cited entry and its inclusion proof, every status, that it answers
+    /// the question asked, and that it is complete (map proofs for every
+    /// route key, `dfft_core::map::complete`).
     pub fn route(&self, q: &RouteQuery) -> Result<(RouteAnswer, VerifiedRoute), ClientError> {
         let path = q.path();
         let body = self.fetch(&path)?;
         let answer: RouteAnswer =
             serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))?;
         q.check(&answer)?;
-        let verified = verify_route(&answer, &self.policy)?;
+        let verified = crate::offline::verify_route_with(&answer, &self.policy, self.completeness)?;
         Ok((answer, verified))
     }
 
@@ -689,7 +699,7 @@ impl<T: Transport> Client<T> {
                 history.record.record
             )));
         }
-        let verified = verify_record(&history, &self.policy)?;
+        let verified = verify_record(&history, &self.policy, self.completeness)?;
         Ok((history, verified))
     }
 }

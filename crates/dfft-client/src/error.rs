@@ -178,6 +178,16 @@ pub enum ClientError {
     /// A route or record answer does not verify.
     #[error("answer: {0}")]
     Answer(#[from] AnswerError),
+    /// The answer does not prove it is complete: no completeness part (an
+    /// older server; accepted only when the caller allows incomplete
+    /// answers), or a completeness proof that fails (something was left
+    /// out, or a stale map was served).
+    #[error("not complete: {0}")]
+    Incomplete(#[from] dfft_core::map::complete::CompletenessError),
+    /// A registry-appended index entry does not match the entries it
+    /// covers (found by the audit's replay of the map).
+    #[error("{0}")]
+    Index(#[from] dfft_core::map::index::IndexMismatch),
     /// The answer verifies but answers another question.
     #[error("the answer does not match the question: {0}")]
     WrongAnswer(String),

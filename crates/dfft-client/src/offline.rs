@@ -5,6 +5,7 @@ use crate::client::Policy;
 use crate::error::ClientError;
 use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
 use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::map::complete::CompletenessError;
 use dfft_core::merkle::{self, Hash};
 use dfft_core::statement::registry::{RecordHead, Submission};
 use dfft_core::tlog_proof::TlogProof;
@@ -78,21 +79,54 @@ pub fn verify_tlog_proof(
     })
 }
 
-/// Verifies a route answer against the policy (checkpoint with witnesses,
-/// every cited entry and proof, every status recomputed from the entries).
-pub fn verify_route(answer: &RouteAnswer, policy: &Policy) -> Result<VerifiedRoute, ClientError> {
-    policy.check_origin(&SignedCheckpoint::parse(answer.checkpoint.as_bytes())?)?;
-    Ok(answer.verify(policy.core())?)
+/// Whether an answer must prove it is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Completeness {
+    /// Refuse an answer without a completeness part (the default).
+    #[default]
+    Required,
+    /// Accept one without (an older server): it then proves only that the
+    /// cited entries are in the log. A completeness part that is present is
+    /// still checked.
+    AcceptIncomplete,
 }
 
-/// Verifies a saved route answer (the JSON the log sent).
+/// Verifies a route answer against the policy (checkpoint with witnesses,
+/// every cited entry and proof, every status recomputed from the entries)
+/// and its completeness part (`dfft_core::map::complete`): the records
+/// listed are every record the map holds on the question's route keys.
+pub fn verify_route(answer: &RouteAnswer, policy: &Policy) -> Result<VerifiedRoute, ClientError> {
+    verify_route_with(answer, policy, Completeness::Required)
+}
+
+/// [`verify_route`], accepting an answer without completeness if `c` says so.
+pub fn verify_route_with(
+    answer: &RouteAnswer,
+    policy: &Policy,
+    c: Completeness,
+) -> Result<VerifiedRoute, ClientError> {
+    policy.check_origin(&SignedCheckpoint::parse(answer.checkpoint.as_bytes())?)?;
+    let verified = answer.verify(policy.core())?;
+    match (&answer.completeness, c) {
+        (Some(part), _) => {
+            part.verify_route(&verified.checkpoint, policy.log_key(), answer)?;
+        }
+        (None, Completeness::AcceptIncomplete) => {}
+        (None, Completeness::Required) => return Err(CompletenessError::Missing.into()),
+    }
+    Ok(verified)
+}
+
+/// Verifies a saved route answer (the JSON the log sent), completeness
+/// included unless `c` accepts an answer without.
 pub fn verify_route_json(
     json: &[u8],
     policy: &Policy,
+    c: Completeness,
 ) -> Result<(RouteAnswer, VerifiedRoute), ClientError> {
     let answer: RouteAnswer = serde_json::from_slice(json)
         .map_err(|e| ClientError::Usage(format!("not a route answer: {e}")))?;
-    let verified = verify_route(&answer, policy)?;
+    let verified = verify_route_with(&answer, policy, c)?;
     Ok((answer, verified))
 }
 
@@ -105,13 +139,23 @@ pub struct VerifiedRecord {
     pub head: RecordHead,
 }
 
-/// Verifies a record history against the policy.
+/// Verifies a record history against the policy, and that it holds every
+/// event of the record in the checkpoint's tree (its completeness part)
+/// unless `c` accepts an answer without one.
 pub fn verify_record(
     history: &RecordHistory,
     policy: &Policy,
+    c: Completeness,
 ) -> Result<VerifiedRecord, ClientError> {
     let checkpoint = policy.parse_checkpoint(history.checkpoint.as_bytes())?;
     let head = history.record.verify(&checkpoint, None)?;
+    match (&history.completeness, c) {
+        (Some(part), _) => {
+            part.verify_record(&checkpoint, policy.log_key(), &history.record)?;
+        }
+        (None, Completeness::AcceptIncomplete) => {}
+        (None, Completeness::Required) => return Err(CompletenessError::Missing.into()),
+    }
     Ok(VerifiedRecord { checkpoint, head })
 }
 
@@ -119,9 +163,10 @@ pub fn verify_record(
 pub fn verify_record_json(
     json: &[u8],
     policy: &Policy,
+    c: Completeness,
 ) -> Result<(RecordHistory, VerifiedRecord), ClientError> {
     let history: RecordHistory = serde_json::from_slice(json)
         .map_err(|e| ClientError::Usage(format!("not a record history: {e}")))?;
-    let verified = verify_record(&history, policy)?;
+    let verified = verify_record(&history, policy, c)?;
     Ok((history, verified))
 }

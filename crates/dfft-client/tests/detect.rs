@@ -7,7 +7,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use common::*;
 use dfft_client::audit::{check_route_complete, Counts};
-use dfft_client::offline::{verify_route, verify_tlog_proof};
+use dfft_client::offline::{verify_route_with, verify_tlog_proof, Completeness};
+
+/// These answers are built by hand without a completeness part: they test
+/// the entries' checks (completeness is tested against a server, tests/lying_server.rs).
+fn verify_route(
+    a: &dfft_core::answer::RouteAnswer,
+    p: &dfft_client::Policy,
+) -> Result<dfft_core::answer::VerifiedRoute, ClientError> {
+    verify_route_with(a, p, Completeness::AcceptIncomplete)
+}
 use dfft_client::{
     Auditor, Client, ClientError, InconsistencyKind, MemoryTransport, Policy, RouteQuery, State,
     Watch,
@@ -61,6 +70,7 @@ fn genuine_log_passes_every_check() {
             authority: 1,
             recognition: 698,
             repeated: 0,
+            index: 0,
         }
     );
     assert_eq!(report.authorities, 1);
@@ -703,6 +713,14 @@ fn route_answers_verify_and_tampering_is_caught() {
     };
     t.set(&q.path(), serde_json::to_vec(&answer).unwrap());
     let client = Client::new(&t, p.clone());
+    // Built by hand, without a completeness part: refused unless accepted.
+    assert!(matches!(
+        client.route(&q),
+        Err(ClientError::Incomplete(
+            dfft_core::map::complete::CompletenessError::Missing
+        ))
+    ));
+    let client = client.with_completeness(Completeness::AcceptIncomplete);
     client.route(&q).unwrap();
     let other = RouteQuery {
         at: Date::parse("2017-01-01").unwrap(),
@@ -837,4 +855,51 @@ fn watched_records_and_routes_report_changes() {
         "{:?}",
         changes[0]
     );
+}
+
+/// The map root of `log`'s entries, as the registry's map function gives it.
+fn map_root(log: &TestLog) -> dfft_core::merkle::Hash {
+    use dfft_core::map::{tree, MapBatch};
+    let mut reg = dfft_core::statement::registry::Registry::new();
+    let mut nodes = tree::MemNodes::new();
+    let mut batch = MapBatch::new();
+    for (i, e) in log.entries.iter().enumerate() {
+        let change = reg.apply_entry(e).unwrap();
+        batch
+            .apply(i as u64, &merkle::leaf_hash(e), &change, |k| {
+                tree::get(&nodes, k)
+            })
+            .unwrap();
+    }
+    nodes.apply(batch.updates()).unwrap()
+}
+
+#[test]
+fn the_audit_recomputes_every_index_entry_and_names_a_wrong_one() {
+    use dfft_core::map::index::{IndexEntry, IndexMismatch};
+    for wrong in [false, true] {
+        let mut log = TestLog::with_entries(10);
+        let mut root = map_root(&log);
+        if wrong {
+            root[0] ^= 1;
+        }
+        let ix = IndexEntry {
+            log: ORIGIN.into(),
+            first: 0,
+            last: 10,
+            map_root: root,
+            previous: None,
+        };
+        log.push(ix.sign(&log.log_key).unwrap());
+        let t = MemoryTransport::new();
+        log.publish(&t);
+        let client = Client::new(&t, policy(&log));
+        match (wrong, audit(&client, None)) {
+            (false, Ok(report)) => assert_eq!(report.counts.index, 1),
+            (true, Err(ClientError::Index(IndexMismatch::Root { index, first, .. }))) => {
+                assert_eq!((index, first), (10, 0));
+            }
+            (w, other) => panic!("wrong root {w}: {other:?}"),
+        }
+    }
 }

@@ -7,8 +7,12 @@
 //! that every entry really is that event of that record, and recomputes each
 //! record's status on the date from the entries themselves.
 //!
-//! Leaves out: proving that an answer left nothing out (that needs the
-//! reserved `index` entry of statements-v1, not yet defined), and checking
+//! Answers also carry a `completeness` part, the proof that they left
+//! nothing out; its verification is `crate::map::complete` (call
+//! [`crate::map::complete::Completeness::verify_route`] after
+//! [`RouteAnswer::verify`]).
+//!
+//! Leaves out: checking
 //! that each entry's signer was entitled to sign it (a full audit of the log,
 //! `dfft audit`, does that; the registry refuses such entries at submission).
 
@@ -78,6 +82,10 @@ pub struct RouteAnswer {
     /// Every record whose `from` covers `from` and whose `to` covers `to`
     /// (or is `*`) on `at`, and that has an event by then.
     pub records: Vec<RecordAnswer>,
+    /// The proof that `records` leaves nothing out (absent from an older
+    /// server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<crate::map::complete::Completeness>,
 }
 
 /// The answer to "show me this record".
@@ -89,6 +97,10 @@ pub struct RecordHistory {
     /// The record.
     #[serde(flatten)]
     pub record: RecordAnswer,
+    /// The proof that the history has every event of the record (absent
+    /// from an older server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<crate::map::complete::Completeness>,
 }
 
 /// Why an answer does not verify.

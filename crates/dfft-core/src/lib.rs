@@ -14,6 +14,8 @@
 //! - [`policy`]: C2SP tlog-policy files and the witness quorum rule.
 //! - [`tlog_proof`]: c2sp.org/tlog-proof offline proof files.
 //! - [`answer`]: verifiable route and record answers.
+//! - [`map`]: the sparse Merkle map derived from the log, its proofs, and
+//!   the registry-appended `index` entry that binds its root into the log.
 //! - [`wire`]: the JSON bodies of receipts, proofs, info and errors.
 //! - `statement`: DSSE envelopes and the v1 statements of the data model,
 //!   jurisdictions, the status rule and the registry rules.
@@ -26,6 +28,7 @@
 pub mod answer;
 pub mod checkpoint;
 pub mod hex;
+pub mod map;
 pub mod merkle;
 pub mod note;
 pub mod policy;

@@ -333,6 +333,10 @@ pub struct Authorities {
     pub checkpoint: String,
     /// The current authorities, by id.
     pub authorities: Vec<AuthorityItem>,
+    /// The proof that the list names every authority ever enrolled
+    /// (absent from an older server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<crate::map::complete::Completeness>,
 }
 
 /// One record of a `GET /v1/matrix` answer's table.

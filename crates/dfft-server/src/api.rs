@@ -11,7 +11,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use dfft_core::hex;
 use dfft_core::merkle::{self, Hash, NodeId};
-use dfft_core::statement::registry::Submission;
 use dfft_core::tile::{self, Tile};
 use dfft_core::wire;
 use std::collections::HashMap;
@@ -142,10 +141,12 @@ pub async fn entry(
         .store
         .entry(index)?
         .ok_or_else(|| ApiError::internal("entry missing from store"))?;
-    let sub = Submission::parse_entry(&bytes)
+    // A statement or a registry-appended index entry: both are canonical
+    // DSSE envelopes.
+    let env = dfft_core::statement::dsse::Envelope::parse_canonical(&bytes)
         .map_err(|e| ApiError::internal(format!("stored entry does not parse: {e}")))?;
     let statement: serde_json::Value =
-        serde_json::from_slice(&sub.envelope().payload).unwrap_or(serde_json::Value::Null);
+        serde_json::from_slice(&env.payload).unwrap_or(serde_json::Value::Null);
     Ok(axum::Json(serde_json::json!({
         "index": index,
         "leaf_hash": hex::encode(&merkle::leaf_hash(&bytes)),

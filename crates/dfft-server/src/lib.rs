@@ -10,6 +10,8 @@
 //! - [`conn`]: the accept loop, connection timeouts and the connection cap.
 //! - [`error`]: the one place where HTTP status codes are chosen.
 //! - [`keys`]: key files.
+//! - [`mapstate`]: the map's nodes in the store (the index of complete
+//!   answers, docs/index.md) and the proofs answers carry.
 //! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
 //!   cached jurisdiction matrix.
 //!
@@ -23,6 +25,7 @@ pub mod conn;
 pub mod error;
 /// Key files (re-exported from `dfft-keys`, their one home).
 pub use dfft_keys as keys;
+pub mod mapstate;
 pub mod matrix;
 pub mod metrics;
 mod pinning;

@@ -12,6 +12,17 @@
 //! One answer cites at most [`MAX_ANSWER_EVENTS`] events; a larger one is
 //! refused with 413 `too_large`, saying how to narrow the question.
 //!
+//! Every answer carries a `completeness` part (`dfft_core::map::complete`):
+//! the index entry that is the checkpoint's last leaf, with its inclusion
+//! proof, and a map proof for every key the answer depends on (a route's
+//! keys `route <to> <from>` for every `to` covering the question's `to`
+//! and every `from` covering its `from`, as `dfft_core::map::route_keys`
+//! lists them; each record's `record <id>`). The map's nodes are read from
+//! the store, where the sequencer overwrites them batch by batch: every
+//! proof is checked against the answer's index entry before it is sent, and
+//! an answer caught between two batches is built again against the newer
+//! checkpoint (`MAP_RETRIES` times at most, then 503).
+//!
 //! Record heads live in the store (namespace `r`), written in the same
 //! atomic batch as their entries. A head may already hold events that the
 //! published checkpoint does not cover yet (between the write and the
@@ -25,11 +36,14 @@ use crate::App;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
+use dfft_core::map::complete::{Completeness, KeyProof};
+use dfft_core::map::{route_keys, MapKey};
 use dfft_core::merkle;
 use dfft_core::statement::registry::RecordHead;
 use dfft_core::statement::{Date, Jurisdiction, Mechanism, Status};
 use dfft_core::wire;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn today() -> Date {
@@ -82,6 +96,65 @@ fn answer(
     Ok(RecordAnswer::new(head, status, events))
 }
 
+/// Answers built again at most this many times when a batch lands while
+/// one is built (see the module docs).
+const MAP_RETRIES: usize = 8;
+
+/// The completeness part for `keys` (each with the ids its value chains,
+/// if any) against `published`; `None` if the store moved on to a newer
+/// map meanwhile (build the answer again), or if the checkpoint's last
+/// leaf is not an index entry (a log being upgraded).
+fn completeness(
+    app: &App,
+    published: &Published,
+    keys: Vec<(MapKey, Option<Vec<String>>)>,
+) -> Result<Result<Completeness, Retry>, ApiError> {
+    let store = &*app.shared.store;
+    let Some((ix, bytes)) = crate::mapstate::index_entry_at(store, published.size)? else {
+        return Err(ApiError::overloaded(
+            "the log's last leaf is not an index entry yet (the index is being built); retry",
+        ));
+    };
+    let hashes: Vec<merkle::Hash> = keys.iter().map(|(k, _)| k.hash()).collect();
+    let Some(proofs) = crate::mapstate::prove_at(store, &ix.map_root, &hashes)? else {
+        return Ok(Err(Retry));
+    };
+    let index_proof = merkle::inclusion_proof(store, ix.last, published.size)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let keys = keys
+        .into_iter()
+        .zip(proofs)
+        .map(|((k, ids), (value, proof))| KeyProof::new(&k, value, &proof, ids))
+        .collect();
+    Ok(Ok(Completeness {
+        index_entry: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes),
+        index_proof: wire::encode_hashes(&index_proof),
+        keys,
+        filtered: Vec::new(),
+    }))
+}
+
+/// The map moved on while an answer was built.
+struct Retry;
+
+/// Builds an answer with `f` against the published checkpoint, again
+/// against a newer one when the map moved on meanwhile.
+fn with_retries<T>(
+    app: &App,
+    mut f: impl FnMut(&Arc<Published>) -> Result<Result<T, Retry>, ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..MAP_RETRIES {
+        let published = app.shared.published();
+        if let Ok(t) = f(&published)? {
+            return Ok(t);
+        }
+        std::thread::yield_now();
+    }
+    Err(ApiError::overloaded(
+        "the map changed under every attempt to answer; retry",
+    ))
+}
+
 /// `GET /v1/route?from=DE&to=JP&at=2024-01-01[&mechanism=adequacy]`.
 pub async fn route(
     State(app): State<App>,
@@ -104,35 +177,98 @@ pub async fn route(
         }
         None => None,
     };
-    let published = app.shared.published();
-    // Candidates from the route index under every destination that covers
-    // `to`, kept by the core's route rule (`state::RegistryState::route`).
-    let matches =
-        RegistryState::new(&*app.shared.store).route(&from, &to, at, mechanism, published.size)?;
+    let ans = with_retries(&app, |published| {
+        route_answer(&app, published, &from, &to, at, mechanism)
+    })?;
+    Ok(axum::Json(ans).into_response())
+}
+
+/// The route answer against `published`, with its completeness part.
+fn route_answer(
+    app: &App,
+    published: &Published,
+    from: &Jurisdiction,
+    to: &Jurisdiction,
+    at: Date,
+    mechanism: Option<Mechanism>,
+) -> Result<Result<RouteAnswer, Retry>, ApiError> {
+    let state = RegistryState::new(&*app.shared.store);
+    // Every record on the question's route keys, read once per `to`:
+    // those that match, and those the answer must show it filtered out.
+    let keys = route_keys(from, to, at);
+    let mut by_to: HashMap<String, Vec<RecordHead>> = HashMap::new();
+    let mut key_ids = Vec::with_capacity(keys.len());
+    let mut matches: Vec<(RecordHead, Status)> = Vec::new();
+    let mut filtered: Vec<RecordHead> = Vec::new();
+    for key in keys {
+        let MapKey::Route { to: kt, from: kf } = &key else {
+            continue;
+        };
+        if !by_to.contains_key(kt.as_str()) {
+            by_to.insert(
+                kt.as_str().to_owned(),
+                state.records_to(kt, published.size)?,
+            );
+        }
+        let on_key: Vec<&RecordHead> = by_to[kt.as_str()]
+            .iter()
+            .filter(|h| &h.from == kf)
+            .collect();
+        let ids: Vec<String> = on_key.iter().map(|h| h.record.to_string()).collect();
+        for h in on_key {
+            match h.route_status(from, to, at, mechanism) {
+                Some(status) => matches.push((h.clone(), status)),
+                None => filtered.push(h.clone()),
+            }
+        }
+        key_ids.push((key, Some(ids)));
+    }
+    matches.sort_by(|a, b| a.0.record.cmp(&b.0.record));
+    filtered.sort_by(|a, b| a.record.cmp(&b.record));
+    // The cap holds for the records the answer gives and, separately, for
+    // those it must show it left out.
     let events: usize = matches.iter().map(|(h, _)| h.events.len()).sum();
-    if events > MAX_ANSWER_EVENTS {
+    let left_out = filtered.len();
+    if events > MAX_ANSWER_EVENTS || left_out > MAX_ANSWER_EVENTS {
         let how = match mechanism {
             None => "narrow it with mechanism= (adequacy, scc, ...)",
             Some(_) => "read the records' entries from the log instead (GET /v1/entries/<index>, or dfft audit)",
         };
         return Err(ApiError::too_large(format!(
             "the answer for {from} -> {to} on {at} would cite more than \
-             {MAX_ANSWER_EVENTS} events; {how}"
+             {MAX_ANSWER_EVENTS} events (with the records it must show it left out); {how}"
         )));
     }
+    for (h, _) in &matches {
+        key_ids.push((MapKey::Record(h.record.clone()), None));
+    }
+    let mut complete = match completeness(app, published, key_ids)? {
+        Ok(c) => c,
+        Err(Retry) => return Ok(Err(Retry)),
+    };
     let mut records = Vec::with_capacity(matches.len());
     for (h, status) in &matches {
-        records.push(answer(&app, h, Some(*status), &published)?);
+        records.push(answer(app, h, Some(*status), published)?);
     }
-    let ans = RouteAnswer {
-        from,
-        to,
+    // A record left out carries only its `granted` event: that fixes its
+    // mechanism, and no event of it takes effect before it (the rules).
+    for h in &filtered {
+        let mut granted = h.clone();
+        granted.events.truncate(1);
+        let status = granted.status_on(at);
+        complete
+            .filtered
+            .push(answer(app, &granted, status, published)?);
+    }
+    Ok(Ok(RouteAnswer {
+        from: from.clone(),
+        to: to.clone(),
         at,
         mechanism,
         checkpoint: published.text.clone(),
         records,
-    };
-    Ok(axum::Json(ans).into_response())
+        completeness: Some(complete),
+    }))
 }
 
 /// `GET /v1/records/<record>`: the whole history of one record.
@@ -140,23 +276,33 @@ pub async fn record(
     State(app): State<App>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let published = app.shared.published();
-    let h = RegistryState::new(&*app.shared.store)
-        .record_at(&id, published.size)?
-        .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
-    if h.events.len() > MAX_ANSWER_EVENTS {
-        return Err(ApiError::too_large(format!(
-            "record {id:?} has {} events; one answer cites at most {MAX_ANSWER_EVENTS}: \
-             read its entries from the log (GET /v1/entries/<index>, or dfft audit)",
-            h.events.len()
-        )));
-    }
-    let record = answer(&app, &h, None, &published)?;
-    Ok(axum::Json(RecordHistory {
-        checkpoint: published.text.clone(),
-        record,
-    })
-    .into_response())
+    let history = with_retries(&app, |published| {
+        let h = RegistryState::new(&*app.shared.store)
+            .record_at(&id, published.size)?
+            .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
+        if h.events.len() > MAX_ANSWER_EVENTS {
+            return Err(ApiError::too_large(format!(
+                "record {id:?} has {} events; one answer cites at most {MAX_ANSWER_EVENTS}: \
+                 read its entries from the log (GET /v1/entries/<index>, or dfft audit)",
+                h.events.len()
+            )));
+        }
+        let complete = match completeness(
+            &app,
+            published,
+            vec![(MapKey::Record(h.record.clone()), None)],
+        )? {
+            Ok(c) => c,
+            Err(Retry) => return Ok(Err(Retry)),
+        };
+        let record = answer(&app, &h, None, published)?;
+        Ok(Ok(RecordHistory {
+            checkpoint: published.text.clone(),
+            record,
+            completeness: Some(complete),
+        }))
+    })?;
+    Ok(axum::Json(history).into_response())
 }
 
 /// `GET /v1/authorities`: current authorities, with the index of the
@@ -187,6 +333,7 @@ pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
     Ok(axum::Json(wire::Authorities {
         checkpoint: published.text.clone(),
         authorities: out,
+        completeness: None,
     })
     .into_response())
 }

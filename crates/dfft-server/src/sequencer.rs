@@ -14,27 +14,40 @@
 //!    so later entries of the batch see them, and appends the accepted
 //!    leaves to the in-memory [`Frontier`], collecting every stored hash
 //!    they complete;
-//! 3. `commit`: proves that the new tree is consistent with
+//! 3. `index`: applies the batch's changes to the map (the core's map
+//!    function, `dfft_core::map::MapBatch`, then one batch update of the
+//!    tree hashing each changed node once, through the sequencer's node
+//!    cache), adds the changed nodes (namespace `m`) to the commit, and
+//!    appends the `index` entry (covering the entries since the previous
+//!    one, with the new map root, signed by the log's key) as the batch's
+//!    last leaf;
+//! 4. `commit`: proves that the new tree is consistent with
 //!    the last published checkpoint (from stored hashes plus this batch's)
 //!    and refuses to go on if not (a Fatal error), signs a checkpoint of the
-//!    new size, then writes entries, leaf index, hashes, registry state
-//!    (statement ids included), size and the signed checkpoint in ONE
+//!    new size, then writes entries (the index entry included), leaf
+//!    index, hashes, registry state (statement ids and map nodes
+//!    included), size and the signed checkpoint in ONE
 //!    RocksDB write batch, synced (see `dfft_store`), and only then
 //!    publishes the checkpoint;
-//! 4. `answer`: answers every submitter, with the inclusion
+//! 5. `answer`: answers every submitter, with the inclusion
 //!    proofs of the batch's new entries.
 //!
 //! Crash safety, step by step: a crash before the write of step 3 returns
 //! loses nothing that was acknowledged (nobody was answered; clients retry
 //! and, thanks to step 1, a retry of an entry that did land gets its index).
-//! A crash after it leaves the whole batch and its checkpoint on disk. There
-//! is no state in between, so recovery ([`Sequencer::open`]) only re-reads
+//! A crash after it leaves the whole batch, its map nodes, its index entry
+//! and its checkpoint on disk. There is no state in between (so the log's
+//! last leaf is always an index entry, and the map in the store is always
+//! the one that index entry's root names), so recovery ([`Sequencer::open`]) only re-reads
 //! the size, the checkpoint and O(log n) hashes of the right edge, checks
 //! that they agree (the stored tree's root at the checkpoint's size must
 //! equal the checkpoint's root, signed by our key), and loads the registry's
 //! small governance and authority state. Restart time does not grow with
-//! the log (except once, on the upgrade that builds the statement index:
-//! `upgrade::build_statement_index`).
+//! the log (except once, on the upgrades that build the statement index
+//! and the map: `upgrade::build_statement_index`, `upgrade::build_map`;
+//! after the map build, `open` commits one batch holding only an index
+//! entry, so that the published checkpoint's last leaf is one). The map's
+//! node cache is dropped whenever the state is reloaded.
 //!
 //! Failures are typed by what happens next:
 //! - **Retry** (a store error that may pass: I/O, descriptors): the batch is
@@ -51,10 +64,6 @@
 //!   `log_stopped`, `/healthz` answers 503 with the reason, and the metric
 //!   `dfft_sequencer_fatal` is 1. An operator must look.
 //!
-//! Extension point: statements-v1 reserves an `index` entry that the
-//! registry will append at the end of each batch; it belongs between steps 2
-//! and 3.
-//!
 //! Why this file is long: the single writer, its batching, its four steps and its
 //! failure handling are one crash-safety argument, kept in one file so that
 //! it can be read and reviewed whole (upgrades are in `upgrade`, the state
@@ -63,6 +72,8 @@
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use dfft_core::checkpoint::{Checkpoint, SignedCheckpoint};
+use dfft_core::map::index::IndexEntry;
+use dfft_core::map::{tree, MapBatch};
 use dfft_core::merkle::{self, Frontier, Hash, HashReader, NodeId};
 use dfft_core::note::{SignerKey, VerifierKey};
 use dfft_core::statement::registry::{check_rules, AuthorityState, Change, RecordHead, Verified};
@@ -74,6 +85,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
+use crate::mapstate::{node_write, store_error, NodeCache};
 use crate::state::{record_write, statement_write, writes_for, RegistryState};
 pub use crate::state::{route_key, NS_AUTHORITY, NS_GENESIS, NS_RECORD, NS_ROUTE, NS_STATEMENT};
 /// Record heads kept in memory by the sequencer before the cache is dropped.
@@ -323,6 +335,16 @@ pub struct Sequencer {
     /// Governance or authorities changed in the batch being committed.
     snapshot_dirty: bool,
     exit_after_failing: Option<Duration>,
+    /// The changes of the batch being sequenced, (index, change), for the
+    /// `index` step.
+    changes: Vec<(u64, Change)>,
+    /// The map's hot nodes.
+    map_nodes: Arc<NodeCache>,
+    /// The index of the log's last index entry (`None` before the first).
+    last_index_entry: Option<u64>,
+    /// The index entry and map nodes of the batch being committed, kept
+    /// once the commit is durable.
+    pending_map: Option<(u64, Vec<(tree::NodeId, tree::Node)>)>,
 }
 
 /// Why a batch was not committed.
@@ -364,6 +386,7 @@ impl Sequencer {
         let frontier = store.frontier(size)?;
         let root = frontier.root();
         crate::upgrade::build_statement_index(&*store, size)?;
+        crate::upgrade::build_map(&*store, size)?;
         let published = match store.checkpoint()? {
             Some(text) => {
                 let cp = SignedCheckpoint::parse(text.as_bytes())
@@ -428,8 +451,13 @@ impl Sequencer {
             failing_since: None,
             snapshot_dirty: false,
             exit_after_failing: None,
+            changes: Vec::new(),
+            map_nodes: Arc::new(NodeCache::default()),
+            last_index_entry: None,
+            pending_map: None,
         };
         s.load_state()?;
+        s.index_upgraded_log()?;
         Ok(s)
     }
 
@@ -530,8 +558,35 @@ impl Sequencer {
         self.governance = state.governance()?;
         self.authorities = state.authorities()?;
         self.records.clear();
+        self.map_nodes.clear();
+        self.changes.clear();
+        self.last_index_entry = crate::mapstate::last_index_entry(&**store, size)?;
         self.publish_snapshot();
         Ok(())
+    }
+
+    /// On open, a log whose last leaf is not an index entry (written before
+    /// the index; its map was just built by `upgrade::build_map`) gets one,
+    /// alone in its batch, so that the published checkpoint commits to the
+    /// map. Crash safety: the batch is one commit like any other; a crash
+    /// before it repeats this on the next open.
+    fn index_upgraded_log(&mut self) -> Result<(), OpenError> {
+        let size = self.frontier.size();
+        if size == 0 || self.last_index_entry == Some(size - 1) {
+            return Ok(());
+        }
+        tracing::info!(size, "appending the first index entry of an upgraded log");
+        let mut commit = Commit {
+            first_index: size,
+            ..Default::default()
+        };
+        self.index(&mut commit).map_err(OpenError::Store)?;
+        let batch_nodes: HashMap<NodeId, Hash> = commit.nodes.iter().copied().collect();
+        match self.commit(&mut commit, &batch_nodes) {
+            Ok(_) => Ok(()),
+            Err(CommitError::Store(e)) => Err(OpenError::Store(e)),
+            Err(CommitError::Fatal(r)) => Err(OpenError::Inconsistent(r)),
+        }
     }
 
     fn publish_snapshot(&self) {
@@ -604,10 +659,16 @@ impl Sequencer {
             ..Default::default()
         };
         let results = self.dedup_and_apply(&batch, &mut commit);
+        let wrote = !commit.entries.is_empty();
+        if wrote {
+            if let Err(e) = self.index(&mut commit) {
+                self.failed(batch, CommitError::Store(e));
+                return;
+            }
+        }
         // The batch's new hashes, for proofs over the stored tree plus this
         // batch (the consistency check before signing, then the receipts).
         let batch_nodes: HashMap<NodeId, Hash> = commit.nodes.iter().copied().collect();
-        let wrote = !commit.entries.is_empty();
         let published = if wrote {
             self.commit(&mut commit, &batch_nodes)
         } else {
@@ -727,6 +788,8 @@ impl Sequencer {
                 )));
             }
         }
+        // For the `index` step.
+        self.changes.push((index, change.clone()));
         // Record heads are written once per batch, with their last event
         // (`dedup_and_apply`); everything else now.
         for w in writes_for(&change, record.is_none()) {
@@ -752,10 +815,12 @@ impl Sequencer {
             Change::Repeated { first } => Err(ApiError::internal(format!(
                 "rules reported a repeat of entry {first}"
             ))),
+            // Nobody can submit an index entry (the parser refuses the kind).
+            Change::Index(_) => Err(ApiError::internal("rules accepted an index entry")),
         }
     }
 
-    /// Step 4: answers every job, with the receipts' proofs built at once (a
+    /// Step 5: answers every job, with the receipts' proofs built at once (a
     /// failure here only leaves them to the handlers).
     fn answer(
         &self,
@@ -824,6 +889,7 @@ impl Sequencer {
     /// reload what the store holds, and stop for good on a Fatal error.
     fn failed(&mut self, batch: Vec<Job>, e: CommitError) {
         self.snapshot_dirty = false;
+        self.pending_map = None;
         let (answer, kind) = match &e {
             CommitError::Fatal(reason) => (ApiError::log_stopped(reason.clone()), "corruption"),
             CommitError::Store(se) => match se.kind() {
@@ -886,7 +952,47 @@ impl Sequencer {
         }
     }
 
-    /// Step 3 for a non-empty batch: consistency self-check, signature, one
+    /// Step 3 for a non-empty batch: the map update and the index entry as
+    /// the batch's last leaf (see the module docs). Only `commit` changes
+    /// (and the frontier, which a failed commit reloads).
+    fn index(&mut self, commit: &mut Commit) -> Result<(), StoreError> {
+        let changes = std::mem::take(&mut self.changes);
+        let store = &*self.shared.store;
+        let nodes = self.map_nodes.view(store);
+        let mut batch = MapBatch::new();
+        for (index, change) in &changes {
+            let at = index
+                .checked_sub(commit.first_index)
+                .and_then(|i| commit.entries.get(i as usize))
+                .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is not in the batch")))?;
+            batch.apply(*index, &at.1, change, |k| {
+                tree::get(&nodes, k).map_err(store_error)
+            })?;
+        }
+        let update = tree::update(&nodes, batch.updates()).map_err(store_error)?;
+        commit
+            .state
+            .extend(update.nodes.iter().map(|(id, n)| node_write(id, n)));
+        let first = self.last_index_entry.map_or(0, |l| l + 1);
+        let ix = IndexEntry {
+            log: self.shared.origin.clone(),
+            first,
+            last: self.frontier.size(),
+            map_root: update.root,
+            previous: self.last_index_entry,
+        };
+        let entry = ix
+            .sign(&self.key)
+            .map_err(|e| StoreError::Corrupt(format!("signing the index entry: {e}")))?;
+        let leaf = merkle::leaf_hash(&entry);
+        self.frontier
+            .append(leaf, |id, h| commit.nodes.push((id, *h)));
+        commit.entries.push((entry, leaf));
+        self.pending_map = Some((ix.last, update.nodes));
+        Ok(())
+    }
+
+    /// Step 4 for a non-empty batch: consistency self-check, signature, one
     /// synced write, publication. Returns the new published checkpoint.
     fn commit(
         &mut self,
@@ -935,6 +1041,10 @@ impl Sequencer {
             .store
             .commit(commit)
             .map_err(CommitError::Store)?;
+        if let Some((last, nodes)) = self.pending_map.take() {
+            self.map_nodes.committed(&nodes);
+            self.last_index_entry = Some(last);
+        }
         self.shared
             .metrics
             .commit_seconds

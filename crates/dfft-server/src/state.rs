@@ -31,6 +31,15 @@ pub const NS_ROUTE: u8 = b't';
 /// Namespace: statement ids (SHA-256 of the PAE) -> the index (u64 BE) of
 /// the entry that logged the statement.
 pub const NS_STATEMENT: u8 = b'p';
+/// Namespace: the map's nodes (`dfft_core::map::tree`), node id bytes ->
+/// the node's 65 bytes (`crate::mapstate`).
+pub const NS_MAP: u8 = b'm';
+/// Key in [`NS_GENESIS`] written once the map covers every entry (the
+/// upgrade build of a log written before the index; `upgrade::build_map`).
+pub const MAP_BUILT: &[u8] = b"map_built";
+/// Key in [`NS_GENESIS`]: how many entries an interrupted map build has
+/// applied (u64 BE), so that it resumes there.
+pub const MAP_BUILD_PROGRESS: &[u8] = b"map_build_progress";
 /// Key in [`NS_GENESIS`] written once the statement index covers every
 /// entry.
 pub const STATEMENT_INDEX_DONE: &[u8] = b"statement_index";
@@ -80,7 +89,7 @@ pub fn writes_for(change: &Change, new_record: bool) -> Vec<Write> {
             }
             w
         }
-        Change::Repeated { .. } => Vec::new(),
+        Change::Repeated { .. } | Change::Index(_) => Vec::new(),
     }
 }
 
@@ -204,6 +213,26 @@ impl<'a> RegistryState<'a> {
                 }
             }
         }
+        Ok(out)
+    }
+
+    /// The records granted with this `to` in the tree of `size`, in the
+    /// order of their grants (the order of the map's route keys
+    /// `route <to> <from>`, one per `from`).
+    pub fn records_to(&self, to: &Destination, size: u64) -> Result<Vec<RecordHead>, StoreError> {
+        let prefix = route_key(to.as_str(), "");
+        let mut out = Vec::new();
+        for (k, _) in self.store.state_prefix(NS_ROUTE, &prefix)? {
+            let Some(id) = k.strip_prefix(prefix.as_slice()) else {
+                continue;
+            };
+            let id = std::str::from_utf8(id)
+                .map_err(|_| StoreError::Corrupt("a route key is not UTF-8".into()))?;
+            if let Some(h) = self.record_at(id, size)? {
+                out.push(h);
+            }
+        }
+        out.sort_by_key(|h| h.events.first().map(|e| e.index));
         Ok(out)
     }
 

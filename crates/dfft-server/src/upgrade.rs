@@ -2,7 +2,8 @@
 //! `Sequencer::open` before anything is served: the statement index
 //! (statement id -> first index) of logs written before statements were
 //! deduplicated, and, where such a log holds repeated statements, the
-//! registry state rebuilt under the current rules.
+//! registry state rebuilt under the current rules; and the map of a log
+//! written before the index (`build_map`).
 //!
 //! Leaves out: the grouped hash layout migration (`dfft-store`, it is about
 //! storage only) and anything done on every start.
@@ -13,11 +14,14 @@ use dfft_core::statement::dsse::Envelope;
 use dfft_core::statement::registry::{Change, Registry};
 use dfft_store::LogStore;
 
+use crate::mapstate::{index_entry_at, node_write, store_error, StoredNodes};
 use crate::sequencer::OpenError;
 use crate::state::{
-    statement_write, writes_for, RegistryState, NS_AUTHORITY, NS_GENESIS, NS_RECORD, NS_ROUTE,
-    STATEMENT_INDEX_DONE,
+    statement_write, writes_for, RegistryState, MAP_BUILD_PROGRESS, MAP_BUILT, NS_AUTHORITY,
+    NS_GENESIS, NS_MAP, NS_RECORD, NS_ROUTE, STATEMENT_INDEX_DONE,
 };
+use dfft_core::map::{tree, MapBatch};
+use dfft_core::merkle::leaf_hash;
 
 /// Entries read per step of the statement-index build.
 const INDEX_CHUNK: u64 = 4096;
@@ -62,6 +66,10 @@ pub fn build_statement_index(store: &dyn LogStore, size: u64) -> Result<(), Open
             let env = Envelope::parse_canonical(&bytes).map_err(|e| {
                 OpenError::Inconsistent(format!("entry {index} does not parse: {e}"))
             })?;
+            // Index entries are the registry's own, not statements.
+            if dfft_core::map::index::IndexEntry::parse_payload(&env.payload).is_ok() {
+                continue;
+            }
             let id = env.statement_id();
             let first = match chunk.get(&id) {
                 Some(&f) => Some(f),
@@ -135,5 +143,108 @@ fn rebuild_state(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
         }
     }
     store.put_state(&writes)?;
+    Ok(())
+}
+
+/// Builds the map (namespace `m`) of a log written before the index, once,
+/// on open, by replaying the log with the core rules and the core's map
+/// function. `Sequencer::open` then appends the log's first index entry.
+///
+/// Crash safety, step by step:
+/// 1. Replay the registry rules over entries `[0, done)`, where `done` is
+///    the stored progress (0 on the first run): the map already holds them.
+/// 2. For each further chunk of `INDEX_CHUNK` entries: replay them, apply
+///    their changes to the map in one batch update, and write the changed
+///    nodes and the new progress in ONE synced batch. A crash between
+///    chunks resumes at step 1 with the progress written last; a crash
+///    inside a chunk's write leaves all of it or none.
+/// 3. Write the built mark, synced, with the last chunk.
+///
+/// A map marked built under a last leaf that is not an index entry (a
+/// release without the index appended entries) is dropped and built again.
+pub fn build_map(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
+    if store.state(NS_GENESIS, MAP_BUILT)?.is_some() {
+        if size == 0 || index_entry_at(store, size)?.is_some() {
+            return Ok(());
+        }
+        // Built, but the last leaf is not an index entry: a release without
+        // the index appended entries since. Build the map again from
+        // nothing (one synced write drops it and the marks).
+        tracing::warn!("entries were appended without the index; rebuilding the map");
+        let mut drop: Vec<dfft_store::StateWrite> = store
+            .state_all(NS_MAP)?
+            .into_iter()
+            .map(|(k, _)| (NS_MAP, k, None))
+            .collect();
+        drop.push((NS_GENESIS, MAP_BUILT.to_vec(), None));
+        drop.push((NS_GENESIS, MAP_BUILD_PROGRESS.to_vec(), None));
+        store.put_state(&drop)?;
+    }
+    if size == 0 {
+        store.put_state(&[(NS_GENESIS, MAP_BUILT.to_vec(), Some(b"1".to_vec()))])?;
+        return Ok(());
+    }
+    let done = match store.state(NS_GENESIS, MAP_BUILD_PROGRESS)? {
+        Some(v) => u64::from_be_bytes(v.as_slice().try_into().map_err(|_| {
+            OpenError::Inconsistent("the map build progress is not 8 bytes".into())
+        })?),
+        None => 0,
+    };
+    tracing::info!(
+        entries = size,
+        from = done,
+        "building the map (once, on upgrade)"
+    );
+    let mut registry = Registry::new();
+    let mut begin = 0;
+    while begin < size {
+        let end = (begin + INDEX_CHUNK).min(size);
+        let mut batch = MapBatch::new();
+        let nodes = StoredNodes(store);
+        for (i, bytes) in store.entries(begin, end)?.into_iter().enumerate() {
+            let index = begin + i as u64;
+            let change = match registry.apply_entry(&bytes) {
+                Ok(c) => c,
+                Err(e) => {
+                    // The sequencer never logs such an entry; one planted in
+                    // the store is served as it is, and `dfft audit` names
+                    // it. The map gives it no effect.
+                    tracing::error!(index, error = %e, "entry breaks the rules; the map gives it no effect");
+                    registry.skip();
+                    continue;
+                }
+            };
+            if index >= done {
+                batch
+                    .apply(index, &leaf_hash(&bytes), &change, |k| {
+                        tree::get(&nodes, k).map_err(store_error)
+                    })
+                    .map_err(OpenError::Store)?;
+            }
+        }
+        if end > done {
+            let update = tree::update(&nodes, batch.updates())
+                .map_err(|e| OpenError::Store(store_error(e)))?;
+            let mut writes: Vec<dfft_store::StateWrite> = update
+                .nodes
+                .iter()
+                .map(|(id, n)| {
+                    let (ns, k, v) = node_write(id, n);
+                    (ns, k, Some(v))
+                })
+                .collect();
+            writes.push((
+                NS_GENESIS,
+                MAP_BUILD_PROGRESS.to_vec(),
+                Some(end.to_be_bytes().to_vec()),
+            ));
+            if end == size {
+                writes.push((NS_GENESIS, MAP_BUILT.to_vec(), Some(b"1".to_vec())));
+            }
+            store.put_state(&writes)?;
+        }
+        begin = end;
+    }
+    tracing::info!("map built");
     Ok(())
 }

@@ -66,7 +66,9 @@ impl Harness {
         let e = envelope(&enrol, &[&h.gov]);
         assert!(matches!(
             h.run(vec![e]).pop().unwrap(),
-            Ok(Outcome::Created(1, ..))
+            // Each batch ends with its index entry (docs/index.md): the
+            // genesis's is entry 1.
+            Ok(Outcome::Created(2, ..))
         ));
         h
     }
@@ -134,16 +136,16 @@ fn a_failed_commit_that_persisted_nothing_acknowledges_nothing_and_goes_on() {
         assert_eq!(e.status.as_u16(), 503);
         assert_eq!(e.retry_after, Some(1));
     }
-    assert_eq!(h.published(), 2, "nothing new published");
-    assert_eq!(h.store.size().unwrap(), 2, "nothing persisted");
+    assert_eq!(h.published(), 4, "nothing new published");
+    assert_eq!(h.store.size().unwrap(), 4, "nothing persisted");
     assert!(matches!(h.health(), Health::Degraded { .. }));
     // The retry lands at the next indexes; health is ok again.
     let r = h.run(vec![h.grant(1), h.grant(2)]);
     assert_eq!(
         r.iter().map(created).collect::<Vec<_>>(),
-        [Some(2), Some(3)]
+        [Some(4), Some(5)]
     );
-    assert_eq!(h.published(), 4);
+    assert_eq!(h.published(), 7);
     assert_eq!(h.health(), Health::Ok);
 }
 
@@ -154,15 +156,18 @@ fn a_failed_commit_that_persisted_is_reloaded_and_retries_get_their_index() {
     let r = h.run(vec![h.grant(1)]);
     assert_eq!(r[0].as_ref().unwrap_err().status.as_u16(), 503);
     // What landed is published at once (it was not before the fix).
-    assert_eq!(h.store.size().unwrap(), 3);
-    assert_eq!(h.published(), 3);
+    assert_eq!(h.store.size().unwrap(), 6);
+    assert_eq!(h.published(), 6);
     // The retry is answered with the index that landed, not a second entry.
     let r = h.run(vec![h.grant(1)]);
-    assert!(matches!(r[0], Ok(Outcome::Duplicate(2, _))), "{:?}", r[0]);
-    assert_eq!(h.store.size().unwrap(), 3);
-    // And the sequencer goes on.
+    assert!(matches!(r[0], Ok(Outcome::Duplicate(4, _))), "{:?}", r[0]);
+    assert_eq!(h.store.size().unwrap(), 6);
+    // And the sequencer goes on, its index entries continuing the chain.
     let r = h.run(vec![h.grant(2)]);
-    assert_eq!(created(&r[0]), Some(3));
+    assert_eq!(created(&r[0]), Some(6));
+    let ix = dfft_core::map::index::IndexEntry::parse_entry(&h.store.entry(7).unwrap().unwrap())
+        .unwrap();
+    assert_eq!((ix.first, ix.last, ix.previous), (6, 7, Some(5)));
     assert_eq!(h.health(), Health::Ok);
 }
 
@@ -181,7 +186,7 @@ fn a_full_disk_answers_507_and_writing_resumes_by_itself() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(h.published(), 2);
+    assert_eq!(h.published(), 4);
     let metrics = h.seq.shared().metrics.render(2);
     assert!(
         metrics.contains("dfft_submissions_total{outcome=\"insufficient_storage\"} 3"),
@@ -190,7 +195,7 @@ fn a_full_disk_answers_507_and_writing_resumes_by_itself() {
     assert!(metrics.contains("dfft_commit_failures_total{kind=\"no_space\"} 3"));
     // Space is back (the fault used up): the next write succeeds.
     let r = h.run(vec![h.grant(1)]);
-    assert_eq!(created(&r[0]), Some(2));
+    assert_eq!(created(&r[0]), Some(4));
     assert_eq!(h.health(), Health::Ok);
 }
 
@@ -211,7 +216,7 @@ fn a_corrupt_read_before_signing_stops_the_sequencer_for_good() {
     let r = h.run(vec![h.grant(2)]);
     assert_eq!(r[0].as_ref().unwrap_err().code, "log_stopped");
     assert_eq!(h.store.commits(), commits);
-    assert_eq!(h.published(), 2);
+    assert_eq!(h.published(), 4);
     let metrics = h.seq.shared().metrics.render(2);
     assert!(
         metrics.contains("dfft_submissions_total{outcome=\"log_stopped\"} 2"),
@@ -228,7 +233,7 @@ fn a_failing_read_before_signing_is_retried() {
     assert_eq!(r[0].as_ref().unwrap_err().status.as_u16(), 503);
     assert!(matches!(h.health(), Health::Degraded { .. }));
     let r = h.run(vec![h.grant(1)]);
-    assert_eq!(created(&r[0]), Some(2));
+    assert_eq!(created(&r[0]), Some(4));
     assert_eq!(h.health(), Health::Ok);
 }
 
@@ -240,11 +245,11 @@ fn the_same_statement_under_other_signatures_is_a_duplicate() {
     let two = key("eu.ec", 4);
     // Give eu.ec a second key, so that a statement can carry two signatures.
     let up = json!({"kind": "authority", "action": "update", "authority": "eu.ec", "name": "EC",
-        "log": ORIGIN, "supersedes": 1, "competence": ["EEA"],
+        "log": ORIGIN, "supersedes": 2, "competence": ["EEA"],
         "keys": [h.ec.verifier().to_string(), two.verifier().to_string()],
         "issued_at": "2026-01-02T00:00:00Z"});
     let up = envelope(&up, &[&h.gov]);
-    assert_eq!(created(&h.run(vec![up]).pop().unwrap()), Some(2));
+    assert_eq!(created(&h.run(vec![up]).pop().unwrap()), Some(4));
     let st = json!({"kind": "recognition", "authority": "eu.ec", "record": "eu.ec/two",
         "action": "granted", "mechanism": "adequacy", "from": "EEA", "to": "JP",
         "legal_reference": {"id": "CELEX:32019D0419", "title": "Decision"},
@@ -254,9 +259,10 @@ fn the_same_statement_under_other_signatures_is_a_duplicate() {
     reversed.signatures.reverse();
     let one = envelope(&st, &[&two]);
     let r = h.run(vec![both, reversed.clone()]);
-    assert_eq!(created(&r[0]), Some(3));
-    assert!(matches!(r[1], Ok(Outcome::Duplicate(3, _))));
+    assert_eq!(created(&r[0]), Some(6));
+    assert!(matches!(r[1], Ok(Outcome::Duplicate(6, _))));
     let r = h.run(vec![reversed, one]);
-    assert!(r.iter().all(|o| matches!(o, Ok(Outcome::Duplicate(3, _)))));
-    assert_eq!(h.store.size().unwrap(), 4);
+    assert!(r.iter().all(|o| matches!(o, Ok(Outcome::Duplicate(6, _)))));
+    // A batch of duplicates only writes nothing, no index entry either.
+    assert_eq!(h.store.size().unwrap(), 8);
 }

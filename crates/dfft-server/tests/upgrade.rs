@@ -150,6 +150,19 @@ fn an_old_logs_repeated_statement_loses_its_effect_on_upgrade() {
         5,
         "every statement indexed once"
     );
-    // And the same statement offered again is a duplicate of its first entry.
-    assert!(matches!(run(&mut seq, suspend), Outcome::Duplicate(3, _)));
+    // And the same statement offered again is a duplicate of its first
+    // entry (each batch above ended with its index entry: 1, 3, 5, ...).
+    assert!(matches!(run(&mut seq, suspend), Outcome::Duplicate(6, _)));
+    // The log's last leaf is an index entry again, continuing the chain
+    // past the entry the old server appended, and the map was rebuilt.
+    let size = store.size().unwrap();
+    let ix =
+        dfft_core::map::index::IndexEntry::parse_entry(&store.entry(size - 1).unwrap().unwrap())
+            .unwrap();
+    assert_eq!(ix.last, size - 1);
+    assert_eq!(
+        ix.previous,
+        Some(9),
+        "the last index entry before the old server's entry"
+    );
 }

@@ -216,6 +216,7 @@ impl TestLog {
             mechanism,
             checkpoint: self.checkpoint().to_text(),
             records,
+            completeness: None,
         }
     }
 }

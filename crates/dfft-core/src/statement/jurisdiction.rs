@@ -300,6 +300,28 @@ impl Jurisdiction {
     }
 }
 
+impl Jurisdiction {
+    /// Every jurisdiction that covers `code` on `date`: exactly the `j`
+    /// for which `j.covers(code, date)`, sorted and without repeats. This is
+    /// how a map keyed by a record's `from` finds the records that answer a
+    /// route question "from `code`" (`code` itself and each group that
+    /// covers it that day), the counterpart of [`Destination::covering`].
+    ///
+    /// The candidates are `code` and every group, each kept only if
+    /// [`Jurisdiction::covers`] says so: a code other than `code` covers it
+    /// only if it is a group.
+    pub fn covering(code: &Jurisdiction, date: Date) -> Vec<Jurisdiction> {
+        let groups = Group::ALL.iter().map(|g| Jurisdiction(g.code().to_owned()));
+        let mut out: Vec<Jurisdiction> = std::iter::once(code.clone())
+            .chain(groups)
+            .filter(|j| j.covers(code, date))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 /// Coverage over time: how long a coverage lasts, for rules that must not
 /// make something true past the end of it (an authority competent for `EU`
 /// rules on `GB` only until 2020-12-31).
@@ -607,8 +629,22 @@ mod tests {
                     v
                 };
                 assert_eq!(got, want, "{c} on {day}");
+                let got = Jurisdiction::covering(c, day);
+                let mut want: Vec<Jurisdiction> =
+                    codes.iter().filter(|x| x.covers(c, day)).cloned().collect();
+                want.sort();
+                assert_eq!(got, want, "from {c} on {day}");
             }
         }
+        let froms = |c: &str, day: &str| -> Vec<String> {
+            Jurisdiction::covering(&j(c), d(day))
+                .iter()
+                .map(|x| x.as_str().to_owned())
+                .collect()
+        };
+        assert_eq!(froms("DE", "2024-01-01"), ["DE", "EEA", "EU"]);
+        assert_eq!(froms("GB", "2021-01-01"), ["GB"]);
+        assert_eq!(froms("EU", "2024-01-01"), ["EEA", "EU"]);
         let names = |c: &str, day: &str| -> Vec<String> {
             Destination::covering(&j(c), d(day))
                 .iter()

@@ -16,8 +16,8 @@
 //!
 //! Leaves out: storage, HTTP, clocks and randomness; inclusion proofs for
 //! route answers (the server and client build them with [`crate::merkle`]);
-//! and the reserved `index` kind, which is refused here until a later version
-//! defines it.
+//! and the reserved `index` kind, which is refused here: only the registry
+//! appends index entries (`crate::map::index`).
 
 pub mod admission;
 pub mod date;

@@ -88,6 +88,10 @@ pub enum RuleError {
     /// The statement is malformed (400).
     #[error(transparent)]
     Statement(#[from] StatementError),
+    /// A logged `index` entry is malformed (400; only in a log, never
+    /// submitted).
+    #[error(transparent)]
+    Index(#[from] crate::map::index::IndexError),
     /// A signature by a relevant key does not verify (403).
     #[error("the signature by `{keyid}` does not verify (strict Ed25519 over the DSSE PAE)")]
     BadSignature {
@@ -269,7 +273,9 @@ impl RuleError {
     /// How a server should answer (400, 403 or 422).
     pub fn class(&self) -> ErrorClass {
         match self {
-            RuleError::Envelope(_) | RuleError::Statement(_) => ErrorClass::Malformed,
+            RuleError::Envelope(_) | RuleError::Statement(_) | RuleError::Index(_) => {
+                ErrorClass::Malformed
+            }
             RuleError::BadSignature { .. }
             | RuleError::UnknownKey { .. }
             | RuleError::UnderThreshold { .. } => ErrorClass::Unauthorized,
@@ -649,6 +655,9 @@ pub enum Change {
         /// The index of the entry that first logged the statement.
         first: u64,
     },
+    /// A registry-appended `index` entry: no effect on the registry state
+    /// (the map replay checks it, `map::index::MapReplay`).
+    Index(crate::map::index::IndexEntry),
 }
 
 fn governance_allowed() -> String {
@@ -1095,9 +1104,30 @@ impl Registry {
         self.append(Submission::from_envelope(envelope)?)
     }
 
-    /// Replays a logged entry (which must be canonical) as the next entry.
+    /// Replays a logged entry (which must be canonical) as the next entry:
+    /// a statement, or a registry-appended `index` entry (a no-op here).
     pub fn apply_entry(&mut self, entry: &[u8]) -> Result<Change, RuleError> {
-        self.append(Submission::parse_entry(entry)?)
+        match Submission::parse_entry(entry) {
+            Err(RuleError::Statement(StatementError::ReservedKind { kind })) if kind == "index" => {
+                Ok(self.apply_index(crate::map::index::IndexEntry::parse_entry(entry)?))
+            }
+            parsed => self.append(parsed?),
+        }
+    }
+
+    /// Counts an entry the rules refuse as the next entry, with no effect:
+    /// for a server that must go on serving a damaged log (an entry planted
+    /// in its store); the auditor reports such an entry instead.
+    pub fn skip(&mut self) {
+        self.size += 1;
+    }
+
+    /// Counts a logged `index` entry as the next entry; it changes nothing
+    /// else (its content is the map replay's to check).
+    pub fn apply_index(&mut self, entry: crate::map::index::IndexEntry) -> Change {
+        let change = Change::Index(entry);
+        self.apply_change(change.clone());
+        change
     }
 
     /// Applies the change of one accepted entry and counts the entry.
@@ -1113,7 +1143,7 @@ impl Registry {
             Change::Record(r) => {
                 self.records.insert(r.record.clone(), r);
             }
-            Change::Repeated { .. } => {}
+            Change::Repeated { .. } | Change::Index(_) => {}
         }
         self.size += 1;
     }

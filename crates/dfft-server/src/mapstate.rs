@@ -1,0 +1,184 @@
+//! The map's nodes in the store (namespace `m`), read through
+//! `dfft_core::map::tree::NodeStore`: the sequencer's view with its
+//! in-memory cache of hot nodes, and the handlers' view that checks every
+//! proof against the root of the checkpoint it answers for.
+//!
+//! Covers: the node namespace's keys and values, reading nodes back, the
+//! writes of one batch's update, the sequencer's node cache, and building
+//! proofs for an answer against one published checkpoint's index entry.
+//!
+//! Leaves out: the map function and the tree (`dfft_core::map`), when
+//! nodes are written (the sequencer, in its one atomic batch; the upgrade
+//! build in `upgrade`).
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use dfft_core::map::index::IndexEntry;
+use dfft_core::map::proof::MapProof;
+use dfft_core::map::tree::{self, Node, NodeId, NodeStore, TreeError};
+use dfft_core::merkle::Hash;
+use dfft_store::{LogStore, StoreError};
+
+use crate::state::{Write, NS_MAP};
+
+/// Nodes the sequencer keeps in memory before it drops the cache (about
+/// 150 bytes each).
+const NODE_CACHE: usize = 2_000_000;
+/// Nodes at depth below this are never dropped from the cache (at most
+/// 2^17 of them): every update and proof passes through them.
+const PINNED_DEPTH: u16 = 16;
+
+/// The write of one node.
+pub fn node_write(id: &NodeId, node: &Node) -> Write {
+    (NS_MAP, id.to_bytes(), node.to_bytes().to_vec())
+}
+
+fn read(store: &dyn LogStore, id: &NodeId) -> Result<Option<Node>, StoreError> {
+    match store.state(NS_MAP, &id.to_bytes())? {
+        None => Ok(None),
+        Some(v) => Node::from_bytes(&v)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("map node at depth {}", id.depth))),
+    }
+}
+
+/// The nodes as the store holds them (the handlers' view).
+pub struct StoredNodes<'a>(pub &'a dyn LogStore);
+
+impl NodeStore for StoredNodes<'_> {
+    type Error = StoreError;
+    fn node(&self, id: &NodeId) -> Result<Option<Node>, StoreError> {
+        read(self.0, id)
+    }
+}
+
+/// The sequencer's view: its cache, then the store. The sequencer is the
+/// only writer, so the cache holds the latest committed nodes once
+/// [`NodeCache::committed`] has run; a failed commit clears it.
+#[derive(Default)]
+pub struct NodeCache {
+    nodes: RwLock<HashMap<NodeId, Node>>,
+}
+
+impl NodeCache {
+    /// The view of `store` through this cache.
+    pub fn view<'a>(&'a self, store: &'a dyn LogStore) -> CachedNodes<'a> {
+        CachedNodes { cache: self, store }
+    }
+
+    /// The nodes of a batch that is now durable.
+    pub fn committed(&self, nodes: &[(NodeId, Node)]) {
+        let mut g = self.nodes.write().unwrap_or_else(|p| p.into_inner());
+        if g.len() + nodes.len() > NODE_CACHE {
+            g.retain(|id, _| id.depth < PINNED_DEPTH);
+        }
+        g.extend(nodes.iter().copied());
+    }
+
+    /// Forgets everything (after a failed commit).
+    pub fn clear(&self) {
+        self.nodes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// [`NodeCache::view`].
+pub struct CachedNodes<'a> {
+    cache: &'a NodeCache,
+    store: &'a dyn LogStore,
+}
+
+impl NodeStore for CachedNodes<'_> {
+    type Error = StoreError;
+    fn node(&self, id: &NodeId) -> Result<Option<Node>, StoreError> {
+        if let Some(n) = self
+            .cache
+            .nodes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
+            return Ok(Some(*n));
+        }
+        let n = read(self.store, id)?;
+        if let Some(n) = n {
+            let mut g = self.cache.nodes.write().unwrap_or_else(|p| p.into_inner());
+            if g.len() < NODE_CACHE {
+                g.insert(*id, n);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A tree error as a store error (a missing node is corruption).
+pub fn store_error(e: TreeError<StoreError>) -> StoreError {
+    match e {
+        TreeError::Store(e) => e,
+        TreeError::Missing(id) => StoreError::Corrupt(format!(
+            "map node at depth {} is missing although its parent names it",
+            id.depth
+        )),
+    }
+}
+
+/// The index entry that is the last leaf of the tree of `size`, with its bytes.
+pub fn index_entry_at(
+    store: &dyn LogStore,
+    size: u64,
+) -> Result<Option<(IndexEntry, Vec<u8>)>, StoreError> {
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    let bytes = store
+        .entry(last)?
+        .ok_or_else(|| StoreError::Corrupt(format!("entry {last} missing")))?;
+    Ok(IndexEntry::parse_entry(&bytes).ok().map(|ix| (ix, bytes)))
+}
+
+/// The index of the last index entry in the tree of `size`: the last leaf
+/// (always, once a log has the index), else found by reading back (only a
+/// log upgraded from a release without the index, once).
+pub fn last_index_entry(store: &dyn LogStore, size: u64) -> Result<Option<u64>, StoreError> {
+    if let Some((ix, _)) = index_entry_at(store, size)? {
+        return Ok(Some(ix.last));
+    }
+    let mut end = size.saturating_sub(1);
+    while end > 0 {
+        let begin = end.saturating_sub(256);
+        let entries = store.entries(begin, end)?;
+        for (i, e) in entries.iter().enumerate().rev() {
+            if IndexEntry::parse_entry(e).is_ok() {
+                return Ok(Some(begin + i as u64));
+            }
+        }
+        end = begin;
+    }
+    Ok(None)
+}
+
+/// A key's value (`None`: absent) and its proof.
+pub type ProvenKey = (Option<Hash>, MapProof);
+
+/// Proofs of `keys` against `root`: `None` if one does not verify against
+/// it (the store moved on to a newer batch meanwhile; ask again with the
+/// newer checkpoint).
+pub fn prove_at(
+    store: &dyn LogStore,
+    root: &Hash,
+    keys: &[Hash],
+) -> Result<Option<Vec<ProvenKey>>, StoreError> {
+    let nodes = StoredNodes(store);
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let (value, proof) = tree::prove(&nodes, k).map_err(store_error)?;
+        if proof.verify(root, k, value.as_ref()).is_err() {
+            return Ok(None);
+        }
+        out.push((value, proof));
+    }
+    Ok(Some(out))
+}
