@@ -454,7 +454,13 @@ fn route_and_record_answers_cite_at_most_10000_events() {
     let (st, body) = reg.get(&format!("/v1/records/{busy}"));
     assert_eq!(st, 200);
     let h: RecordHistory = serde_json::from_slice(&body).unwrap();
-    assert_eq!(h.verify(&reg.log_key).unwrap().events.len(), MAX_EVENTS);
+    assert_eq!(
+        h.verify(&dfft_core::policy::Policy::from_keys(reg.log_key.clone(), vec![], 0).unwrap())
+            .unwrap()
+            .events
+            .len(),
+        MAX_EVENTS
+    );
     let (st, v) = reg.get_json("/v1/route?from=DE&to=JP&at=2024-01-01&mechanism=adequacy");
     assert_eq!(st, 200, "{v}");
     // The cap plus the other record's event: too many for one answer.

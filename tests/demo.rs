@@ -9,6 +9,11 @@ use dfft_core::answer::{RecordHistory, RouteAnswer};
 use dfft_core::statement::Status;
 use std::time::Instant;
 
+/// The log's key alone (no witness quorum).
+fn no_witnesses(reg: &Registry) -> dfft_core::policy::Policy {
+    dfft_core::policy::Policy::from_keys(reg.log_key.clone(), vec![], 0).unwrap()
+}
+
 const SAFE_HARBOR: &str = "eu.ec/eu-adq-us-safeharbor-2000";
 const PRIVACY_SHIELD: &str = "eu.ec/eu-adq-us-privacyshield-2016";
 const DPF: &str = "eu.ec/eu-adq-us-dpf-2023";
@@ -20,7 +25,7 @@ fn route(reg: &Registry, from: &str, at: &str) -> Vec<(String, Status)> {
     assert_eq!(s, 200);
     let ans: RouteAnswer = serde_json::from_slice(&body).expect("route answer");
     let verified = ans
-        .verify(&reg.log_key, &[], 0)
+        .verify(&no_witnesses(reg))
         .expect("every proof in the answer verifies");
     assert_eq!(verified.records.len(), ans.records.len());
     let mut v: Vec<(String, Status)> = ans
@@ -122,7 +127,7 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let (st, body) = reg.get(&format!("/v1/records/{SAFE_HARBOR}"));
     assert_eq!(st, 200);
     let h: RecordHistory = serde_json::from_slice(&body).unwrap();
-    let head = h.verify(&reg.log_key).unwrap();
+    let head = h.verify(&no_witnesses(&reg)).unwrap();
     assert!(head.events.len() >= 2);
     assert_eq!(
         head.status_on(dfft_core::statement::Date::parse("2015-10-06").unwrap()),
@@ -134,7 +139,7 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let (st, body) = reg.get("/v1/records/eu.ec/eu-scc-2001");
     assert_eq!(st, 200);
     let h: RecordHistory = serde_json::from_slice(&body).unwrap();
-    let head = h.verify(&reg.log_key).unwrap();
+    let head = h.verify(&no_witnesses(&reg)).unwrap();
     let on = |d: &str| head.status_on(dfft_core::statement::Date::parse(d).unwrap());
     assert_eq!(on("2021-09-26"), Some(InForce));
     assert_eq!(on("2021-09-27"), Some(Expired));
@@ -142,7 +147,7 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let (st, body) = reg.get("/v1/route?from=DE&to=US&at=2022-01-01&mechanism=scc");
     assert_eq!(st, 200);
     let ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
-    ans.verify(&reg.log_key, &[], 0).unwrap();
+    ans.verify(&no_witnesses(&reg)).unwrap();
     let scc2001 = ans
         .records
         .iter()
@@ -155,13 +160,13 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let mut ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
     ans.records[0].status = Some(InForce);
     assert!(
-        ans.verify(&reg.log_key, &[], 0).is_err(),
+        ans.verify(&no_witnesses(&reg)).is_err(),
         "a claimed status must follow from the entries"
     );
     let mut ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
     ans.records[0].events[0].inclusion_proof.pop();
     assert!(
-        ans.verify(&reg.log_key, &[], 0).is_err(),
+        ans.verify(&no_witnesses(&reg)).is_err(),
         "a truncated proof must fail"
     );
 
