@@ -100,3 +100,39 @@ pub async fn wait_ready(addr: &str) -> anyhow::Result<()> {
     }
     bail!("server not ready")
 }
+
+/// Starts `dfft witness --listen 127.0.0.1:0 --name NAME --data DIR
+/// --log-list LIST [EXTRA]` and returns it with its address (host:port)
+/// once it listens.
+pub fn start_witness(
+    dfft: &Path,
+    dir: &Path,
+    name: &str,
+    list: &Path,
+    extra: &[&str],
+) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(dfft)
+        .arg("witness")
+        .args(extra)
+        .args(["--listen", "127.0.0.1:0", "--name", name, "--data"])
+        .arg(dir)
+        .arg("--log-list")
+        .arg(list)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("spawning dfft witness")?;
+    let stderr = child.stderr.take().context("stderr")?;
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let addr = loop {
+        let Some(Ok(line)) = lines.next() else {
+            bail!("dfft witness exited before listening")
+        };
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            break a.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Ok((child, addr))
+}

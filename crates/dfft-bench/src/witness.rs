@@ -16,14 +16,13 @@
 use crate::http::Conn;
 use crate::machine::{ceiling_verify, cpu_now, threads, Cpu};
 use crate::report::{merge, row, Run, Task, TABLE_HEAD};
-use anyhow::{bail, Context as _};
 use dfft_core::checkpoint::Checkpoint;
 use dfft_core::merkle::{consistency_proof, leaf_hash, MemoryTree};
 use dfft_core::note::{KeyKind, KeyName, SignerKey};
 use dfft_witness::request::AddCheckpoint;
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -237,38 +236,9 @@ fn one_run(
     seconds: u64,
 ) -> anyhow::Result<Run> {
     let wdir = data.join(if mldsa { "witness" } else { "witness-ed25519" });
-    let mut cmd = Command::new(dfft);
-    cmd.arg("witness");
-    if !mldsa {
-        cmd.arg("--no-mldsa");
-    }
-    let mut child = cmd
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--name",
-            "bench.example/witness",
-            "--data",
-        ])
-        .arg(&wdir)
-        .arg("--log-list")
-        .arg(list)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("spawning dfft witness")?;
-    let stderr = child.stderr.take().context("stderr")?;
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let addr = loop {
-        let Some(Ok(line)) = lines.next() else {
-            bail!("dfft witness exited before listening")
-        };
-        if let Some(a) = line.strip_prefix("listening on http://") {
-            break a.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let extra: &[&str] = if mldsa { &[] } else { &["--no-mldsa"] };
+    let (mut child, addr) =
+        crate::server::start_witness(dfft, &wdir, "bench.example/witness", list, extra)?;
     let pid = child.id();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -15,12 +15,11 @@ use crate::http::Conn;
 use crate::ingest::{authority_keys, ingest, presign, sign, Bodies};
 use crate::report::{row, with_cpu, Run, TABLE_HEAD};
 use crate::server::{start_with, Server};
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use dfft_core::note::SignerKey;
 use serde_json::json;
-use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,34 +44,8 @@ fn start_witness(
     name: &str,
     list: &Path,
 ) -> anyhow::Result<(Witness, String, String)> {
-    let mut child = Command::new(dfft)
-        .args([
-            "witness",
-            "--listen",
-            "127.0.0.1:0",
-            "--name",
-            name,
-            "--data",
-        ])
-        .arg(dir)
-        .arg("--log-list")
-        .arg(list)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("spawning dfft witness")?;
-    let stderr = child.stderr.take().context("stderr")?;
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let url = loop {
-        let Some(Ok(line)) = lines.next() else {
-            bail!("dfft witness exited before listening")
-        };
-        if let Some(a) = line.strip_prefix("listening on ") {
-            break a.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let (child, addr) = crate::server::start_witness(dfft, dir, name, list, &[])?;
+    let url = format!("http://{addr}");
     let vkey = std::fs::read_to_string(dir.join("witness-mldsa.vkey"))?
         .trim()
         .to_string();
