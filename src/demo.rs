@@ -43,7 +43,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
-    serve::init_logging();
+    crate::cmd::init_logging();
     // `dfft serve`'s own defaults (one home for them), with the demo's
     // data directory, address and origin.
     #[derive(clap::Parser)]

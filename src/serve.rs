@@ -226,15 +226,6 @@ pub struct WitnessArgs {
     pub witness_interval_ms: u64,
 }
 
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Opens the server and prints what an operator needs to know.
 pub fn open(args: &ServeArgs) -> anyhow::Result<Server> {
     let mut config = args.config();
@@ -307,7 +298,7 @@ pub async fn shutdown_signal() {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    crate::cmd::init_logging();
     let server = open(&args)?;
     let rt = runtime()?;
     rt.block_on(async {

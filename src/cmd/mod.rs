@@ -300,3 +300,14 @@ fn print_head(h: &RecordHead, status: &str, at: Date) {
         );
     }
 }
+
+/// Logging to stderr for the long-running commands (`serve`, `demo`,
+/// `witness`): `RUST_LOG`, default `info`.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

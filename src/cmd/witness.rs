@@ -48,18 +48,9 @@ pub struct WitnessArgs {
     pub no_mldsa: bool,
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Runs the witness until SIGINT or SIGTERM.
 pub fn run(a: WitnessArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    super::init_logging();
     let mut config = Config::new(a.data.clone(), a.log_list.clone());
     config.name = a.name.clone();
     config.max_body = a.max_body.max(1024);
