@@ -5,7 +5,7 @@
 //!   sign and submit statements.
 //! - `witness`: run a tlog-witness (see `dfft-witness`); also without the
 //!   `server` feature.
-//! - `verify`, `route`, `record`, `audit`, `monitor`: verifying client
+//! - `verify`, `route`, `record`, `authorities`, `audit`, `monitor`: verifying client
 //!   commands, one file each under `cmd/` (see `dfft-client`); they never
 //!   trust the server.
 //!
@@ -62,6 +62,8 @@ enum Command {
     Route(cmd::route::RouteArgs),
     /// Show, and verify, the history of one record.
     Record(cmd::record::RecordArgs),
+    /// List, and verify, every authority ever enrolled, in its current state.
+    Authorities(cmd::authorities::AuthoritiesArgs),
     /// Replay the whole log and check every entry, proof and rule.
     Audit(cmd::audit::AuditArgs),
     /// Follow the log: prove consistency of each new checkpoint and report
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Route(a) => cmd::route::run(a),
         Command::Record(a) => cmd::record::run(a),
+        Command::Authorities(a) => cmd::authorities::run(a),
         Command::Audit(a) => cmd::audit::run(a),
         Command::Monitor(a) => cmd::monitor::run(a),
         Command::Witness(a) => cmd::witness::run(a),

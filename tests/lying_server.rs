@@ -4,9 +4,12 @@
 //! precise error: an event dropped from a record (the Court's invalidation
 //! of Privacy Shield), a record dropped from a route, a stale map served
 //! with a newer checkpoint, a map proof for another key, and an answer
-//! without completeness from an "older server" (refused unless accepted).
+//! without completeness from an "older server" (refused unless accepted);
+//! and in the authority listing: an authority dropped, a statement about
+//! one dropped, a state that its statements do not give.
 //! The demo's answers verify as complete, offline too, and agree with a
-//! full replay of the log on every route of the demo matrix.
+//! full replay of the log and with the matrix cell on every route of the
+//! demo matrix.
 
 mod common;
 
@@ -40,7 +43,10 @@ impl Proxy {
 impl Transport for Proxy {
     fn get(&self, path: &str) -> Result<Response, TransportError> {
         let mut r = self.inner.get(path)?;
-        if path.starts_with("/v1/route") || path.starts_with("/v1/records") {
+        if path.starts_with("/v1/route")
+            || path.starts_with("/v1/records")
+            || path.starts_with("/v1/authorities")
+        {
             if let Some(f) = &*self.rewrite.lock().unwrap() {
                 let mut v: Value = serde_json::from_slice(&r.body).unwrap();
                 f(path, &mut v);
@@ -270,10 +276,25 @@ fn demo_answers_are_complete_offline_and_agree_with_the_replay_on_every_matrix_r
         pairs.push(("DE".into(), "US".into()));
         pairs.sort();
         pairs.dedup();
+        let matrix: dfft_core::wire::Matrix = serde_json::from_value(m.clone()).unwrap();
         for (from, to) in &pairs {
-            let (ans, _) = c
+            let (ans, v) = c
                 .route(&q(from, to, at))
                 .unwrap_or_else(|e| panic!("{from} -> {to} on {at}: {e}"));
+            // The matrix cell is the one the complete route answer proves.
+            matrix
+                .check_cell(from, to, &ans, &v)
+                .unwrap_or_else(|e| panic!("matrix cell {from} -> {to} on {at}: {e}"));
+            // A matrix that leaves a record in force out of the cell is caught.
+            if let Some(p) = matrix
+                .pairs
+                .iter()
+                .position(|p| &p.from == from && &p.to == to && !p.records.is_empty())
+            {
+                let mut lie = matrix.clone();
+                lie.pairs[p].records.pop();
+                assert!(lie.check_cell(from, to, &ans, &v).is_err());
+            }
             // The same checkpoint for every answer: nothing is logged meanwhile.
             assert_eq!(ans.checkpoint.as_bytes(), cp.to_text().as_bytes());
             check_route_complete(auditor.registry(), &ans)
@@ -285,4 +306,137 @@ fn demo_answers_are_complete_offline_and_agree_with_the_replay_on_every_matrix_r
         }
     }
     assert!(checked >= 9);
+}
+
+#[test]
+fn authority_listing_lies_are_caught_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    let c = client(&reg);
+    // An authority with three statements: enrolled, updated (a new key),
+    // retired.
+    let gov = reg.governance();
+    let origin = c.checkpoint().unwrap().checkpoint.origin;
+    let (k1, k2) = (key("xx.dpa", 71), key("xx.dpa", 72));
+    let (st, r) = reg.post(&enroll_in(&origin, &gov, "xx.dpa", &[&k1], &["JP"]));
+    assert_eq!(st, 201, "{r}");
+    let enrolled = r["index"].as_u64().unwrap();
+    let update = serde_json::json!({"kind": "authority", "action": "update", "authority": "xx.dpa",
+        "name": "XX DPA", "competence": ["JP"], "keys": [k2.verifier().to_string()],
+        "log": origin, "supersedes": enrolled, "issued_at": "2026-01-02T00:00:00Z"});
+    let (st, r) = reg.post(&sign(update, &[&gov]));
+    assert_eq!(st, 201, "{r}");
+    let updated = r["index"].as_u64().unwrap();
+    let retire = serde_json::json!({"kind": "authority", "action": "retire", "authority": "xx.dpa",
+        "log": origin, "supersedes": updated, "issued_at": "2026-01-03T00:00:00Z"});
+    let (st, r) = reg.post(&sign(retire, &[&gov]));
+    assert_eq!(st, 201, "{r}");
+    let retired = r["index"].as_u64().unwrap();
+
+    // The truth: every authority the full replay knows, in the state it
+    // gives, the retired one with its three statements.
+    let (listing, v) = c.authorities().expect("honest listing");
+    let mut auditor = Auditor::new();
+    auditor
+        .advance(&c, &v.checkpoint, None, &mut |_| {})
+        .unwrap();
+    let mut replayed: Vec<_> = auditor.registry().authorities().cloned().collect();
+    replayed.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(v.authorities, replayed);
+    let xx = v
+        .authorities
+        .iter()
+        .find(|a| a.id.as_str() == "xx.dpa")
+        .unwrap();
+    assert!(xx.retired);
+    assert_eq!(xx.set_at_index, retired);
+    assert_eq!(
+        xx.keys,
+        vec![k2.verifier()],
+        "retiring keeps the updated keys"
+    );
+    let item = listing
+        .authorities
+        .iter()
+        .find(|a| a.authority == "xx.dpa")
+        .unwrap();
+    let indices: Vec<u64> = item.statements.iter().map(|s| s.index).collect();
+    assert_eq!(indices, [enrolled, updated, retired]);
+    // Offline, from the saved listing.
+    let saved: dfft_core::wire::Authorities =
+        serde_json::from_slice(&serde_json::to_vec(&listing).unwrap()).unwrap();
+    dfft_client::offline::verify_authorities(&saved, c.policy(), Completeness::Required).unwrap();
+
+    // 1. An authority dropped from the listing.
+    c.transport().set(|_, v| {
+        v["authorities"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a["authority"] != "eu.ec");
+    });
+    let e = incomplete(c.authorities().unwrap_err());
+    assert!(
+        matches!(&e, CompletenessError::Ids { key } if key == "authorities"),
+        "{e}"
+    );
+    // ... and from the `authorities` key's list too: its proof fails.
+    c.transport().set(|_, v| {
+        v["authorities"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a["authority"] != "eu.ec");
+        for k in v["completeness"]["keys"].as_array_mut().unwrap() {
+            if let Some(ids) = k.get_mut("ids").and_then(Value::as_array_mut) {
+                ids.retain(|i| i != "eu.ec");
+            }
+        }
+    });
+    let e = incomplete(c.authorities().unwrap_err());
+    assert!(
+        matches!(&e, CompletenessError::Ids { key } if key == "authorities"),
+        "{e}"
+    );
+
+    // 2. A statement dropped: the enrolment (the state still follows from
+    // the others, so only the map catches it).
+    c.transport().set(|_, v| {
+        for a in v["authorities"].as_array_mut().unwrap() {
+            if a["authority"] == "xx.dpa" {
+                a["statements"].as_array_mut().unwrap().remove(0);
+            }
+        }
+    });
+    let e = incomplete(c.authorities().unwrap_err());
+    assert!(
+        matches!(&e, CompletenessError::AuthorityStatements { authority, statements: 2 } if authority == "xx.dpa"),
+        "{e}"
+    );
+    // The retirement dropped (a retired authority shown as active): the
+    // claimed state no longer follows from the statements shown.
+    c.transport().set(|_, v| {
+        for a in v["authorities"].as_array_mut().unwrap() {
+            if a["authority"] == "xx.dpa" {
+                a["statements"].as_array_mut().unwrap().pop();
+            }
+        }
+    });
+    let e = c.authorities().unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Answer(dfft_core::answer::AnswerError::Authority { authority, .. }) if authority == "xx.dpa"),
+        "{e}"
+    );
+
+    // 3. A state its statements do not give: another competence.
+    c.transport().set(|_, v| {
+        for a in v["authorities"].as_array_mut().unwrap() {
+            if a["authority"] == "eu.ec" {
+                a["competence"] = serde_json::json!(["EEA", "US"]);
+            }
+        }
+    });
+    let e = c.authorities().unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Answer(dfft_core::answer::AnswerError::Authority { authority, .. }) if authority == "eu.ec"),
+        "{e}"
+    );
 }

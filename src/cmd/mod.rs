@@ -1,4 +1,4 @@
-//! Verifying client commands, one file each: `verify`, `route`, `record`,
+//! Verifying client commands, one file each: `verify`, `route`, `record`, `authorities`,
 //! `audit`, `monitor`; and `witness`, which runs a witness server (its
 //! own module, sharing nothing below). They trust the pinned log key (and witness policy)
 //! alone and check everything the log says with `dfft-client`. This module
@@ -12,6 +12,7 @@
 //! fork or a rollback: the evidence is printed, keep it).
 
 pub mod audit;
+pub mod authorities;
 pub mod monitor;
 mod progress;
 pub mod record;

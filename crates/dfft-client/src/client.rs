@@ -702,6 +702,21 @@ impl<T: Transport> Client<T> {
         let verified = verify_record(&history, &self.policy, self.completeness)?;
         Ok((history, verified))
     }
+
+    /// Fetches the authority listing and verifies it: every authority's
+    /// state rebuilt from its statements, and that it names every authority
+    /// ever enrolled with all of its statements.
+    pub fn authorities(
+        &self,
+    ) -> Result<(wire::Authorities, dfft_core::answer::VerifiedAuthorities), ClientError> {
+        let path = "/v1/authorities";
+        let body = self.fetch(path)?;
+        let listing: wire::Authorities =
+            serde_json::from_slice(&body).map_err(|e| ClientError::malformed(path, e))?;
+        let verified =
+            crate::offline::verify_authorities(&listing, &self.policy, self.completeness)?;
+        Ok((listing, verified))
+    }
 }
 
 /// The code and message of a log's JSON error body ([`wire::ErrorBody`]),

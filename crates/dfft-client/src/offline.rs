@@ -1,14 +1,16 @@
 //! Checks that need nothing but the pinned [`Policy`] and the bytes at
-//! hand: offline proof files (c2sp.org/tlog-proof) and saved answers.
+//! hand: offline proof files (c2sp.org/tlog-proof) and saved answers
+//! (routes, record histories, authority listings).
 
 use crate::client::Policy;
 use crate::error::ClientError;
-use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
+use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedAuthorities, VerifiedRoute};
 use dfft_core::checkpoint::SignedCheckpoint;
 use dfft_core::map::complete::CompletenessError;
 use dfft_core::merkle::{self, Hash};
 use dfft_core::statement::registry::{RecordHead, Submission};
 use dfft_core::tlog_proof::TlogProof;
+use dfft_core::wire;
 
 /// A verified offline proof: the entry is in the log at `index`, under a
 /// checkpoint that the policy accepts.
@@ -169,4 +171,26 @@ pub fn verify_record_json(
         .map_err(|e| ClientError::Usage(format!("not a record history: {e}")))?;
     let verified = verify_record(&history, policy, c)?;
     Ok((history, verified))
+}
+
+/// Verifies an authority listing (`GET /v1/authorities`) against the
+/// policy: every authority's state rebuilt from its statements
+/// ([`dfft_core::wire::Authorities::verify`]), and that the listing names
+/// every authority ever enrolled with every statement about it (its
+/// completeness part) unless `c` accepts a listing without one.
+pub fn verify_authorities(
+    listing: &wire::Authorities,
+    policy: &Policy,
+    c: Completeness,
+) -> Result<VerifiedAuthorities, ClientError> {
+    policy.check_origin(&SignedCheckpoint::parse(listing.checkpoint.as_bytes())?)?;
+    let verified = listing.verify(policy.core())?;
+    match (&listing.completeness, c) {
+        (Some(part), _) => {
+            part.verify_authorities(&verified.checkpoint, policy.log_key(), listing)?;
+        }
+        (None, Completeness::AcceptIncomplete) => {}
+        (None, Completeness::Required) => return Err(CompletenessError::Missing.into()),
+    }
+    Ok(verified)
 }

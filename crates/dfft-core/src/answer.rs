@@ -1,5 +1,6 @@
-//! Verifiable answers to registry questions: one record's history, and the
-//! route question "may data go from X to Y on D?".
+//! Verifiable answers to registry questions: one record's history, the
+//! route question "may data go from X to Y on D?", and the listing of
+//! authorities (`wire::Authorities`, each rebuilt from its statements).
 //!
 //! An answer carries the signed checkpoint it was computed against and, for
 //! every event it cites, the logged entry bytes and an inclusion proof. A
@@ -19,7 +20,7 @@
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::merkle::{self, ProofError};
 use crate::policy::Policy;
-use crate::statement::registry::{EventRef, RecordHead, Submission};
+use crate::statement::registry::{AuthorityState, EventRef, RecordHead, Submission};
 use crate::statement::{Action, Date, Destination, Jurisdiction, Mechanism, Statement, Status};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -131,6 +132,14 @@ pub enum AnswerError {
     Record {
         /// Record id.
         record: String,
+        /// Why.
+        reason: String,
+    },
+    /// An authority's claimed state does not follow from its statements.
+    #[error("authority {authority}: {reason}")]
+    Authority {
+        /// Authority id.
+        authority: String,
         /// Why.
         reason: String,
     },
@@ -322,5 +331,200 @@ impl RecordHistory {
         let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
         policy.verify_checkpoint(&cp)?;
         self.record.verify(&cp, None)
+    }
+}
+
+/// Checks one entry's inclusion proof in `cp`; returns the entry bytes.
+fn proven_entry(
+    cp: &SignedCheckpoint,
+    index: u64,
+    entry: &str,
+    proof: &[String],
+) -> Result<Vec<u8>, AnswerError> {
+    let ent_err = |reason: &str| AnswerError::Entry {
+        index,
+        reason: reason.to_string(),
+    };
+    let entry = B64
+        .decode(entry)
+        .map_err(|_| ent_err("entry is not base64"))?;
+    let proof: Vec<merkle::Hash> = proof
+        .iter()
+        .map(|h| B64.decode(h).ok().and_then(|v| v.try_into().ok()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ent_err("proof hash is not 32 bytes of base64"))?;
+    merkle::verify_inclusion(
+        index,
+        cp.checkpoint.size,
+        &merkle::leaf_hash(&entry),
+        &proof,
+        &cp.checkpoint.root,
+    )
+    .map_err(|source| AnswerError::Proof { index, source })?;
+    Ok(entry)
+}
+
+/// A verified authority listing.
+#[derive(Debug, Clone)]
+pub struct VerifiedAuthorities {
+    /// The checkpoint it was checked against.
+    pub checkpoint: SignedCheckpoint,
+    /// Each authority's state, rebuilt from its statements, by id.
+    pub authorities: Vec<AuthorityState>,
+}
+
+impl crate::wire::Authorities {
+    /// Verifies the listing against the trust policy: the checkpoint
+    /// ([`Policy::verify_checkpoint`]); for every authority, that each of
+    /// its statements is in the tree, is an authority statement about it,
+    /// in log order, and that the state the listing claims (name,
+    /// competence, keys, retired, `set_at_index`, the entry shown) is the
+    /// one those statements give ([`AuthorityState::after`]). That the
+    /// listing names every authority and every statement about each is
+    /// [`crate::map::complete::Completeness::verify_authorities`], run
+    /// after this.
+    pub fn verify(&self, policy: &Policy) -> Result<VerifiedAuthorities, AnswerError> {
+        let cp = SignedCheckpoint::parse(self.checkpoint.as_bytes())?;
+        policy.verify_checkpoint(&cp)?;
+        let mut out = Vec::with_capacity(self.authorities.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for item in &self.authorities {
+            let err = |reason: &str| AnswerError::Authority {
+                authority: item.authority.clone(),
+                reason: reason.to_string(),
+            };
+            if !seen.insert(item.authority.as_str()) {
+                return Err(err("listed twice"));
+            }
+            if item.statements.is_empty() {
+                return Err(err(
+                    "the listing carries none of its statements (an older server?), so its state cannot be checked",
+                ));
+            }
+            let mut state: Option<AuthorityState> = None;
+            for st in &item.statements {
+                if state.as_ref().is_some_and(|s| st.index <= s.set_at_index) {
+                    return Err(err("its statements are not in log order"));
+                }
+                let entry = proven_entry(&cp, st.index, &st.entry, &st.inclusion_proof)?;
+                let sub = Submission::parse_entry(&entry).map_err(|e| AnswerError::Entry {
+                    index: st.index,
+                    reason: e.to_string(),
+                })?;
+                let Statement::Authority(a) = sub.statement() else {
+                    return Err(AnswerError::Entry {
+                        index: st.index,
+                        reason: "entry is not an authority statement".into(),
+                    });
+                };
+                if a.authority.as_str() != item.authority {
+                    return Err(AnswerError::Entry {
+                        index: st.index,
+                        reason: format!("entry is about authority {}", a.authority),
+                    });
+                }
+                state = Some(AuthorityState::after(a, state.as_ref(), st.index));
+            }
+            let state = state.ok_or_else(|| err("no statements"))?;
+            let last = item.statements.last().map(|s| (&s.entry, s.index));
+            let claims_match = state.name == item.name
+                && state.retired == item.retired
+                && state.set_at_index == item.set_at_index
+                && last == Some((&item.entry, item.set_at_index))
+                && state
+                    .competence
+                    .iter()
+                    .map(|c| c.to_string())
+                    .eq(item.competence.iter().cloned())
+                && state
+                    .keys
+                    .iter()
+                    .map(|k| k.to_string())
+                    .eq(item.keys.iter().cloned());
+            if !claims_match {
+                return Err(err(
+                    "the state listed (name, competence, keys, retired or the statement that set it) is not the one its statements give",
+                ));
+            }
+            out.push(state);
+        }
+        Ok(VerifiedAuthorities {
+            checkpoint: cp,
+            authorities: out,
+        })
+    }
+}
+
+impl crate::wire::Matrix {
+    /// Checks one cell of the matrix, (`from`, `to`) with `to` a code (not
+    /// `*`), against the route answer for that pair on the matrix's date,
+    /// verified (and proven complete) by the caller: both describe the
+    /// same tree, and the records the matrix lists for the pair and for
+    /// (`from`, `*`) are exactly the records in force in the answer. A pair the matrix does not list must have no
+    /// record in force. So every cell of a matrix is proven by the route
+    /// answer of its pair, which carries the map proofs; what the matrix
+    /// alone cannot prove is that it lists every pair (the map has no key
+    /// over all records from one origin; ask the pair's route answer).
+    pub fn check_cell(
+        &self,
+        from: &str,
+        to: &str,
+        answer: &RouteAnswer,
+        verified: &VerifiedRoute,
+    ) -> Result<(), AnswerError> {
+        let err = |reason: String| AnswerError::Record {
+            record: format!("matrix cell {from} -> {to}"),
+            reason,
+        };
+        if answer.from.to_string() != from || answer.to.to_string() != to || answer.at != self.at {
+            return Err(err(format!(
+                "the route answer is for {} -> {} on {}",
+                answer.from, answer.to, answer.at
+            )));
+        }
+        if answer.mechanism.is_some() {
+            return Err(err(
+                "the route answer is filtered by mechanism; the matrix is not".into(),
+            ));
+        }
+        if verified.checkpoint.checkpoint.size != self.tree_size
+            || answer.checkpoint != self.checkpoint
+        {
+            return Err(err(format!(
+                "the route answer is for a tree of size {}, the matrix for {}",
+                verified.checkpoint.checkpoint.size, self.tree_size
+            )));
+        }
+        // The cell's own records and those to any destination (`*`), which
+        // the matrix lists once under (from, *) and the route answer gives
+        // for every destination.
+        let mut listed = Vec::new();
+        for p in self
+            .pairs
+            .iter()
+            .filter(|p| p.from == from && (p.to == to || p.to == "*"))
+        {
+            for &i in &p.records {
+                let r = self
+                    .records
+                    .get(i as usize)
+                    .ok_or_else(|| err(format!("names record position {i}, not in the table")))?;
+                listed.push(r.record.as_str());
+            }
+        }
+        listed.sort_unstable();
+        let mut in_force: Vec<&str> = verified
+            .records
+            .iter()
+            .filter(|(_, s)| *s == Status::InForce)
+            .map(|(h, _)| h.record.as_str())
+            .collect();
+        in_force.sort_unstable();
+        if listed != in_force {
+            return Err(err(format!(
+                "the matrix lists {listed:?} in force, the route answer gives {in_force:?}"
+            )));
+        }
+        Ok(())
     }
 }

@@ -309,6 +309,35 @@ pub struct AuthorityItem {
     pub entry: String,
     /// Its inclusion proof in the answer's checkpoint, base64 hashes.
     pub inclusion_proof: Vec<String>,
+    /// Every statement about the authority in the answer's tree, in log
+    /// order (the last is the one at `set_at_index`): what a client
+    /// rebuilds its state from, and what its map key `authority <id>`
+    /// chains. Absent from an older server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<EntryProof>,
+}
+
+/// A logged entry with its inclusion proof in an answer's checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryProof {
+    /// Its index.
+    pub index: u64,
+    /// The entry bytes, base64.
+    pub entry: String,
+    /// Its inclusion proof, base64 hashes.
+    pub inclusion_proof: Vec<String>,
+}
+
+impl EntryProof {
+    /// The entry with its proof.
+    pub fn new(index: u64, entry: &[u8], proof: &[Hash]) -> EntryProof {
+        EntryProof {
+            index,
+            entry: B64.encode(entry),
+            inclusion_proof: encode_hashes(proof),
+        }
+    }
 }
 
 impl AuthorityItem {
@@ -331,10 +360,11 @@ impl AuthorityItem {
 pub struct Authorities {
     /// The checkpoint every proof leads to.
     pub checkpoint: String,
-    /// The current authorities, by id.
+    /// Every authority ever enrolled in the checkpoint's tree (retired ones
+    /// included), by id, in its state there.
     pub authorities: Vec<AuthorityItem>,
-    /// The proof that the list names every authority ever enrolled
-    /// (absent from an older server).
+    /// The proof that the list names every authority ever enrolled, each
+    /// with every statement about it (absent from an older server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completeness: Option<crate::map::complete::Completeness>,
 }

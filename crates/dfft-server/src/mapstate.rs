@@ -1,18 +1,34 @@
 //! The map's nodes in the store (namespace `m`), read through
 //! `dfft_core::map::tree::NodeStore`: the sequencer's view with its
-//! in-memory cache of hot nodes, and the handlers' view that checks every
+//! in-memory cache of hot nodes, and the handlers' view of the map as it
+//! stood at the published checkpoint ([`MapVersions`]), which checks every
 //! proof against the root of the checkpoint it answers for.
 //!
 //! Covers: the node namespace's keys and values, reading nodes back, the
-//! writes of one batch's update, the sequencer's node cache, and building
-//! proofs for an answer against one published checkpoint's index entry.
+//! writes of one batch's update, the sequencer's node cache, the values
+//! that batches not yet published overwrote, and building proofs for an
+//! answer against one published checkpoint's index entry.
+//!
+//! Why the handlers need old values: the store holds one version of the
+//! map, the latest committed; the published checkpoint can be older (with
+//! witnesses, until the quorum cosigns the newer one; without, for the
+//! moment between the commit and the publication). Each batch's commit
+//! therefore first records the values its nodes had before it (`None` for
+//! a node it creates; the map never deletes one), and keeps them until a
+//! checkpoint covering the batch is published. A handler answering for a
+//! published tree of size `s` reads a node from the oldest such record of
+//! a batch after `s` that holds it, else from the sequencer's cache (read
+//! only: a handler never fills it, so it can never hold a stale node),
+//! else from the store. A batch that lands between the handler's look at
+//! the records and its reads shows up as a proof that does not verify
+//! against the answer's root, and the answer is built again.
 //!
 //! Leaves out: the map function and the tree (`dfft_core::map`), when
 //! nodes are written (the sequencer, in its one atomic batch; the upgrade
 //! build in `upgrade`).
 
-use std::collections::HashMap;
-use std::sync::RwLock;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
 
 use dfft_core::map::index::IndexEntry;
 use dfft_core::map::proof::MapProof;
@@ -76,12 +92,118 @@ impl NodeCache {
         g.extend(nodes.iter().copied());
     }
 
+    /// A cached node, without touching the store.
+    fn get(&self, id: &NodeId) -> Option<Node> {
+        self.nodes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .copied()
+    }
+
     /// Forgets everything (after a failed commit).
     pub fn clear(&self) {
         self.nodes
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+}
+
+/// The values a batch's nodes had before it: `None` for a node it created.
+pub type OldNodes = HashMap<NodeId, Option<Node>>;
+
+/// The map as the handlers read it (see the module docs): the sequencer's
+/// node cache and, for every committed batch not yet covered by the
+/// published checkpoint, the values its nodes had before it.
+///
+/// Bounded: without witnesses a batch's record lives from just before its
+/// commit to its publication; with witnesses, at most the unwitnessed
+/// entries the server accepts (`--max-unwitnessed`), each changing a few
+/// dozen nodes.
+#[derive(Default)]
+pub struct MapVersions {
+    cache: NodeCache,
+    /// (tree size after the batch, its old values), oldest first.
+    undo: RwLock<VecDeque<(u64, Arc<OldNodes>)>>,
+}
+
+impl MapVersions {
+    /// The sequencer's node cache.
+    pub fn cache(&self) -> &NodeCache {
+        &self.cache
+    }
+
+    /// Called by the sequencer BEFORE the synced write of the batch that
+    /// makes the tree `size` entries long: what that batch overwrites.
+    pub fn overwriting(&self, size: u64, old: Arc<OldNodes>) {
+        self.undo
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back((size, old));
+    }
+
+    /// Called by the sequencer when the batch that would have made the
+    /// tree `size` long was not committed.
+    pub fn not_committed(&self, size: u64) {
+        self.undo
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(s, _)| *s < size);
+    }
+
+    /// A checkpoint of `size` is published: the batches it covers need no
+    /// old values any more.
+    pub fn published(&self, size: u64) {
+        self.undo
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(s, _)| *s > size);
+    }
+
+    /// How many batches' old values are kept (a metric).
+    pub fn kept(&self) -> usize {
+        self.undo.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The map as it stood at the published tree of `size` (see the module
+    /// docs for why a read can still see a newer node, and what then).
+    pub fn at<'a>(&'a self, store: &'a dyn LogStore, size: u64) -> PublishedNodes<'a> {
+        let undo = self
+            .undo
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(s, _)| *s > size)
+            .map(|(_, o)| o.clone())
+            .collect();
+        PublishedNodes {
+            undo,
+            cache: &self.cache,
+            store,
+        }
+    }
+}
+
+/// [`MapVersions::at`].
+pub struct PublishedNodes<'a> {
+    undo: Vec<Arc<OldNodes>>,
+    cache: &'a NodeCache,
+    store: &'a dyn LogStore,
+}
+
+impl NodeStore for PublishedNodes<'_> {
+    type Error = StoreError;
+    fn node(&self, id: &NodeId) -> Result<Option<Node>, StoreError> {
+        for old in &self.undo {
+            if let Some(n) = old.get(id) {
+                return Ok(*n);
+            }
+        }
+        match self.cache.get(id) {
+            Some(n) => Ok(Some(n)),
+            None => read(self.store, id),
+        }
     }
 }
 
@@ -163,18 +285,18 @@ pub fn last_index_entry(store: &dyn LogStore, size: u64) -> Result<Option<u64>, 
 /// A key's value (`None`: absent) and its proof.
 pub type ProvenKey = (Option<Hash>, MapProof);
 
-/// Proofs of `keys` against `root`: `None` if one does not verify against
-/// it (the store moved on to a newer batch meanwhile; ask again with the
-/// newer checkpoint).
+/// Proofs of `keys` against `root`, read from `nodes` (the map at the
+/// published checkpoint, [`MapVersions::at`]): `None` if one does not
+/// verify against it (a batch landed meanwhile; ask again with the newer
+/// checkpoint).
 pub fn prove_at(
-    store: &dyn LogStore,
+    nodes: &impl NodeStore<Error = StoreError>,
     root: &Hash,
     keys: &[Hash],
 ) -> Result<Option<Vec<ProvenKey>>, StoreError> {
-    let nodes = StoredNodes(store);
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
-        let (value, proof) = tree::prove(&nodes, k).map_err(store_error)?;
+        let (value, proof) = tree::prove(nodes, k).map_err(store_error)?;
         if proof.verify(root, k, value.as_ref()).is_err() {
             return Ok(None);
         }

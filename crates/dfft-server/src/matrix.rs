@@ -17,8 +17,10 @@
 //! questions (at most [`CACHED_BYTES`]), so repeated questions against one
 //! checkpoint cost a copy.
 //!
-//! Leaves out: proofs (the matrix is an overview: ask `/v1/route` for a
-//! verifiable answer), and paging.
+//! Leaves out: proofs in the matrix itself (it is an overview): each cell
+//! is proven by the complete route answer of its pair (`/v1/route`), which
+//! a client checks against the cell with `wire::Matrix::check_cell`; and
+//! paging.
 
 use crate::error::ApiError;
 use crate::error::ApiQuery;

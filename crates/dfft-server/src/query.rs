@@ -1,4 +1,4 @@
-//! Registry questions: routes, record histories and authorities, each
+//! Registry questions: routes, record histories and the authority listing, each
 //! answered against one published checkpoint (the jurisdiction matrix is
 //! in [`crate::matrix`]).
 //!
@@ -18,10 +18,13 @@
 //! keys `route <to> <from>` for every `to` covering the question's `to`
 //! and every `from` covering its `from`, as `dfft_core::map::route_keys`
 //! lists them; each record's `record <id>`). The map's nodes are read from
-//! the store, where the sequencer overwrites them batch by batch: every
-//! proof is checked against the answer's index entry before it is sent, and
-//! an answer caught between two batches is built again against the newer
-//! checkpoint (`MAP_RETRIES` times at most, then 503).
+//! the map as it stood at the published checkpoint
+//! (`crate::mapstate::MapVersions`: the store's nodes, where the sequencer
+//! overwrites them batch by batch, under the old values of batches not yet
+//! published): every proof is checked against the answer's index entry
+//! before it is sent, and an answer caught by a batch landing meanwhile is
+//! built again against the newer checkpoint (`MAP_RETRIES` times at most,
+//! then 503).
 //!
 //! Record heads live in the store (namespace `r`), written in the same
 //! atomic batch as their entries. A head may already hold events that the
@@ -39,8 +42,8 @@ use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::map::complete::{Completeness, KeyProof};
 use dfft_core::map::{route_keys, MapKey};
 use dfft_core::merkle;
-use dfft_core::statement::registry::RecordHead;
-use dfft_core::statement::{Date, Jurisdiction, Mechanism, Status};
+use dfft_core::statement::registry::{AuthorityState, RecordHead, Submission};
+use dfft_core::statement::{Date, Jurisdiction, Mechanism, Statement, Status};
 use dfft_core::wire;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -116,7 +119,8 @@ fn completeness(
         ));
     };
     let hashes: Vec<merkle::Hash> = keys.iter().map(|(k, _)| k.hash()).collect();
-    let Some(proofs) = crate::mapstate::prove_at(store, &ix.map_root, &hashes)? else {
+    let nodes = app.shared.map.at(store, published.size);
+    let Some(proofs) = crate::mapstate::prove_at(&nodes, &ix.map_root, &hashes)? else {
         return Ok(Err(Retry));
     };
     let index_proof = merkle::inclusion_proof(store, ix.last, published.size)
@@ -305,35 +309,65 @@ pub async fn record(
     Ok(axum::Json(history).into_response())
 }
 
-/// `GET /v1/authorities`: current authorities, with the index of the
-/// statement that set each.
+/// `GET /v1/authorities`: every authority ever enrolled in the published
+/// tree, in its state there, with every statement about it and the
+/// completeness part (keys `authorities` and each `authority <id>`).
 pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
-    let published = app.shared.published();
-    let snap = app.shared.snapshot();
-    let mut list: Vec<_> = snap
-        .authorities
-        .values()
-        .filter(|a| a.set_at_index < published.size)
-        .collect();
-    list.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut out = Vec::with_capacity(list.len());
-    for a in list {
-        let (entry, proof) = entry_with_proof(&app, a.set_at_index, &published)?;
-        out.push(wire::AuthorityItem {
-            authority: a.id.to_string(),
+    let listing = with_retries(&app, |published| authorities_answer(&app, published))?;
+    Ok(axum::Json(listing).into_response())
+}
+
+/// The authority listing against `published`.
+fn authorities_answer(
+    app: &App,
+    published: &Published,
+) -> Result<Result<wire::Authorities, Retry>, ApiError> {
+    let log = RegistryState::new(&*app.shared.store).authority_log(published.size)?;
+    let mut items = Vec::with_capacity(log.len());
+    let mut keys = Vec::with_capacity(log.len() + 1);
+    keys.push((
+        MapKey::Authorities,
+        Some(log.iter().map(|(id, _)| id.clone()).collect()),
+    ));
+    for (id, indices) in &log {
+        let mut state: Option<AuthorityState> = None;
+        let mut statements = Vec::with_capacity(indices.len());
+        for &index in indices {
+            let (entry, proof) = entry_with_proof(app, index, published)?;
+            let sub = Submission::parse_entry(&entry)
+                .map_err(|e| ApiError::internal(format!("entry {index}: {e}")))?;
+            let Statement::Authority(a) = sub.statement() else {
+                return Err(ApiError::internal(format!(
+                    "entry {index} is in the authority log but is not an authority statement"
+                )));
+            };
+            state = Some(AuthorityState::after(a, state.as_ref(), index));
+            statements.push(wire::EntryProof::new(index, &entry, &proof));
+        }
+        let (Some(a), Some(last)) = (state, statements.last()) else {
+            continue;
+        };
+        keys.push((MapKey::Authority(a.id.clone()), None));
+        items.push(wire::AuthorityItem {
+            authority: id.clone(),
             name: a.name.clone(),
             competence: a.competence.iter().map(|c| c.to_string()).collect(),
             keys: a.keys.iter().map(|k| k.to_string()).collect(),
             retired: a.retired,
             set_at_index: a.set_at_index,
-            entry: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &entry),
-            inclusion_proof: wire::encode_hashes(&proof),
+            entry: last.entry.clone(),
+            inclusion_proof: last.inclusion_proof.clone(),
+            statements,
         });
     }
-    Ok(axum::Json(wire::Authorities {
+    items.sort_by(|a, b| a.authority.cmp(&b.authority));
+    let complete = match completeness(app, published, keys)? {
+        Ok(c) => c,
+        Err(Retry) => return Ok(Err(Retry)),
+    };
+    Ok(Ok(wire::Authorities {
         checkpoint: published.text.clone(),
-        authorities: out,
-        completeness: None,
-    })
-    .into_response())
+        authorities: items,
+        completeness: Some(complete),
+    }))
 }

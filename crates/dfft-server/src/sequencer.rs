@@ -43,8 +43,9 @@
 //! that they agree (the stored tree's root at the checkpoint's size must
 //! equal the checkpoint's root, signed by our key), and loads the registry's
 //! small governance and authority state. Restart time does not grow with
-//! the log (except once, on the upgrades that build the statement index
-//! and the map: `upgrade::build_statement_index`, `upgrade::build_map`;
+//! the log (except once, on the upgrades that build the statement index,
+//! the map and the authority log: `upgrade::build_statement_index`,
+//! `upgrade::build_map`, `upgrade::build_authority_log`;
 //! after the map build, `open` commits one batch holding only an index
 //! entry, so that the published checkpoint's last leaf is one). The map's
 //! node cache is dropped whenever the state is reloaded.
@@ -73,7 +74,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use dfft_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use dfft_core::map::index::IndexEntry;
-use dfft_core::map::{tree, MapBatch};
+use dfft_core::map::tree::{self, NodeStore as _};
+use dfft_core::map::MapBatch;
 use dfft_core::merkle::{self, Frontier, Hash, HashReader, NodeId};
 use dfft_core::note::{SignerKey, VerifierKey};
 use dfft_core::statement::registry::{check_rules, AuthorityState, Change, RecordHead, Verified};
@@ -85,7 +87,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
-use crate::mapstate::{node_write, store_error, NodeCache};
+use crate::mapstate::{node_write, store_error, MapVersions, OldNodes};
 use crate::state::{record_write, statement_write, writes_for, RegistryState};
 pub use crate::state::{route_key, NS_AUTHORITY, NS_GENESIS, NS_RECORD, NS_ROUTE, NS_STATEMENT};
 /// Record heads kept in memory by the sequencer before the cache is dropped.
@@ -193,6 +195,8 @@ pub struct Shared {
     pub origin: String,
     /// Whether the log can take writes.
     pub health: RwLock<Health>,
+    /// The map as the handlers read it at the published checkpoint.
+    pub map: Arc<MapVersions>,
 }
 
 impl Shared {
@@ -229,6 +233,7 @@ impl Shared {
         }
         self.witnessed
             .store(true, std::sync::atomic::Ordering::Release);
+        self.map.published(size);
         self.published_size.send_replace(size);
     }
     fn set_signed(&self, p: Arc<Published>) {
@@ -338,13 +343,24 @@ pub struct Sequencer {
     /// The changes of the batch being sequenced, (index, change), for the
     /// `index` step.
     changes: Vec<(u64, Change)>,
-    /// The map's hot nodes.
-    map_nodes: Arc<NodeCache>,
+    /// The map's hot nodes, and what batches not yet published overwrote
+    /// (shared with the handlers as `Shared::map`).
+    map: Arc<MapVersions>,
     /// The index of the log's last index entry (`None` before the first).
     last_index_entry: Option<u64>,
-    /// The index entry and map nodes of the batch being committed, kept
-    /// once the commit is durable.
-    pending_map: Option<(u64, Vec<(tree::NodeId, tree::Node)>)>,
+    /// The map part of the batch being committed: kept once the commit is
+    /// durable.
+    pending_map: Option<PendingMap>,
+}
+
+/// The map part of a batch between the `index` and `commit` steps.
+struct PendingMap {
+    /// Its index entry's index.
+    last: u64,
+    /// The nodes it writes.
+    nodes: Vec<(tree::NodeId, tree::Node)>,
+    /// What they held before (for the handlers, `MapVersions`).
+    old: Arc<OldNodes>,
 }
 
 /// Why a batch was not committed.
@@ -387,6 +403,7 @@ impl Sequencer {
         let root = frontier.root();
         crate::upgrade::build_statement_index(&*store, size)?;
         crate::upgrade::build_map(&*store, size)?;
+        crate::upgrade::build_authority_log(&*store, size)?;
         let published = match store.checkpoint()? {
             Some(text) => {
                 let cp = SignedCheckpoint::parse(text.as_bytes())
@@ -428,6 +445,7 @@ impl Sequencer {
             None => return Err(OpenError::Inconsistent("entries but no checkpoint".into())),
         };
         let published = Arc::new(published);
+        let map = Arc::new(MapVersions::default());
         let shared = Arc::new(Shared {
             store,
             published_size: tokio::sync::watch::Sender::new(published.size),
@@ -440,6 +458,7 @@ impl Sequencer {
             log_vkey: key.verifier(),
             origin,
             health: RwLock::new(Health::Ok),
+            map: map.clone(),
         });
         let mut s = Sequencer {
             shared,
@@ -452,7 +471,7 @@ impl Sequencer {
             snapshot_dirty: false,
             exit_after_failing: None,
             changes: Vec::new(),
-            map_nodes: Arc::new(NodeCache::default()),
+            map,
             last_index_entry: None,
             pending_map: None,
         };
@@ -558,7 +577,7 @@ impl Sequencer {
         self.governance = state.governance()?;
         self.authorities = state.authorities()?;
         self.records.clear();
-        self.map_nodes.clear();
+        self.map.cache().clear();
         self.changes.clear();
         self.last_index_entry = crate::mapstate::last_index_entry(&**store, size)?;
         self.publish_snapshot();
@@ -958,7 +977,7 @@ impl Sequencer {
     fn index(&mut self, commit: &mut Commit) -> Result<(), StoreError> {
         let changes = std::mem::take(&mut self.changes);
         let store = &*self.shared.store;
-        let nodes = self.map_nodes.view(store);
+        let nodes = self.map.cache().view(store);
         let mut batch = MapBatch::new();
         for (index, change) in &changes {
             let at = index
@@ -970,6 +989,12 @@ impl Sequencer {
             })?;
         }
         let update = tree::update(&nodes, batch.updates()).map_err(store_error)?;
+        // What the batch overwrites, for handlers answering for an older
+        // published checkpoint (nearly all in the cache: the update read them).
+        let mut old = OldNodes::with_capacity(update.nodes.len());
+        for (id, _) in &update.nodes {
+            old.insert(*id, nodes.node(id)?);
+        }
         commit
             .state
             .extend(update.nodes.iter().map(|(id, n)| node_write(id, n)));
@@ -988,7 +1013,11 @@ impl Sequencer {
         self.frontier
             .append(leaf, |id, h| commit.nodes.push((id, *h)));
         commit.entries.push((entry, leaf));
-        self.pending_map = Some((ix.last, update.nodes));
+        self.pending_map = Some(PendingMap {
+            last: ix.last,
+            nodes: update.nodes,
+            old: Arc::new(old),
+        });
         Ok(())
     }
 
@@ -1035,15 +1064,21 @@ impl Sequencer {
         let text = signed.to_text();
         commit.checkpoint = text.clone();
         let n = commit.entries.len();
+        // The old values of the map nodes this batch overwrites are kept
+        // for the handlers BEFORE the write (they read the store at any
+        // time), and dropped again if it fails.
+        if let Some(m) = &self.pending_map {
+            self.map.overwriting(size, m.old.clone());
+        }
         // One synced write: after it returns, the batch is durable.
         let t = Instant::now();
-        self.shared
-            .store
-            .commit(commit)
-            .map_err(CommitError::Store)?;
-        if let Some((last, nodes)) = self.pending_map.take() {
-            self.map_nodes.committed(&nodes);
-            self.last_index_entry = Some(last);
+        if let Err(e) = self.shared.store.commit(commit) {
+            self.map.not_committed(size);
+            return Err(CommitError::Store(e));
+        }
+        if let Some(m) = self.pending_map.take() {
+            self.map.cache().committed(&m.nodes);
+            self.last_index_entry = Some(m.last);
         }
         self.shared
             .metrics

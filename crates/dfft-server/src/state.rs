@@ -31,6 +31,10 @@ pub const NS_ROUTE: u8 = b't';
 /// Namespace: statement ids (SHA-256 of the PAE) -> the index (u64 BE) of
 /// the entry that logged the statement.
 pub const NS_STATEMENT: u8 = b'p';
+/// Namespace: every authority statement, `<authority id>\0<index u64 BE>`
+/// -> empty (what an authority listing proves each authority's state and
+/// map key `authority <id>` from).
+pub const NS_AUTHORITY_LOG: u8 = b'h';
 /// Namespace: the map's nodes (`dfft_core::map::tree`), node id bytes ->
 /// the node's 65 bytes (`crate::mapstate`).
 pub const NS_MAP: u8 = b'm';
@@ -40,6 +44,9 @@ pub const MAP_BUILT: &[u8] = b"map_built";
 /// Key in [`NS_GENESIS`]: how many entries an interrupted map build has
 /// applied (u64 BE), so that it resumes there.
 pub const MAP_BUILD_PROGRESS: &[u8] = b"map_build_progress";
+/// Key in [`NS_GENESIS`] written once [`NS_AUTHORITY_LOG`] covers every
+/// entry (`upgrade::build_authority_log`).
+pub const AUTHORITY_LOG_DONE: &[u8] = b"authority_log";
 /// Key in [`NS_GENESIS`] written once the statement index covers every
 /// entry.
 pub const STATEMENT_INDEX_DONE: &[u8] = b"statement_index";
@@ -80,7 +87,10 @@ pub fn writes_for(change: &Change, new_record: bool) -> Vec<Write> {
             (NS_GENESIS, b"origin".to_vec(), origin.as_bytes().to_vec()),
             (NS_GENESIS, b"governance".to_vec(), json(governance)),
         ],
-        Change::Authority(a) => vec![(NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(a))],
+        Change::Authority(a) => vec![
+            (NS_AUTHORITY, a.id.as_str().as_bytes().to_vec(), json(a)),
+            authority_log_write(a.id.as_str(), a.set_at_index),
+        ],
         Change::Record(r) => {
             let id = r.record.as_str();
             let mut w = vec![record_write(r)];
@@ -91,6 +101,15 @@ pub fn writes_for(change: &Change, new_record: bool) -> Vec<Write> {
         }
         Change::Repeated { .. } | Change::Index(_) => Vec::new(),
     }
+}
+
+/// The write that logs authority statement `index` about `id`.
+pub fn authority_log_write(id: &str, index: u64) -> Write {
+    let mut k = Vec::with_capacity(id.len() + 9);
+    k.extend_from_slice(id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&index.to_be_bytes());
+    (NS_AUTHORITY_LOG, k, Vec::new())
 }
 
 /// The write of one record head.
@@ -233,6 +252,31 @@ impl<'a> RegistryState<'a> {
             }
         }
         out.sort_by_key(|h| h.events.first().map(|e| e.index));
+        Ok(out)
+    }
+
+    /// Every authority with a statement in the tree of `size`, each with the
+    /// indices of its statements there, in log order; the authorities in
+    /// the order of their enrolments.
+    pub fn authority_log(&self, size: u64) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
+        for (k, _) in self.store.state_all(NS_AUTHORITY_LOG)? {
+            let bad = || StoreError::Corrupt("an authority log key is malformed".into());
+            let split = k.len().checked_sub(9).ok_or_else(bad)?;
+            if k[split] != 0 {
+                return Err(bad());
+            }
+            let id = std::str::from_utf8(&k[..split]).map_err(|_| bad())?;
+            let index = u64_be(&k[split + 1..])?;
+            if index < size {
+                by_id.entry(id.to_owned()).or_default().push(index);
+            }
+        }
+        let mut out: Vec<(String, Vec<u64>)> = by_id.into_iter().collect();
+        for (_, v) in &mut out {
+            v.sort_unstable();
+        }
+        out.sort_by_key(|(_, v)| v.first().copied());
         Ok(out)
     }
 

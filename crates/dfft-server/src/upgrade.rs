@@ -2,8 +2,10 @@
 //! `Sequencer::open` before anything is served: the statement index
 //! (statement id -> first index) of logs written before statements were
 //! deduplicated, and, where such a log holds repeated statements, the
-//! registry state rebuilt under the current rules; and the map of a log
-//! written before the index (`build_map`).
+//! registry state rebuilt under the current rules; the map of a log
+//! written before the index (`build_map`); and the log of every authority
+//! statement (`build_authority_log`) of a log written before authority
+//! listings proved their completeness.
 //!
 //! Leaves out: the grouped hash layout migration (`dfft-store`, it is about
 //! storage only) and anything done on every start.
@@ -17,8 +19,9 @@ use dfft_store::LogStore;
 use crate::mapstate::{index_entry_at, node_write, store_error, StoredNodes};
 use crate::sequencer::OpenError;
 use crate::state::{
-    statement_write, writes_for, RegistryState, MAP_BUILD_PROGRESS, MAP_BUILT, NS_AUTHORITY,
-    NS_GENESIS, NS_MAP, NS_RECORD, NS_ROUTE, STATEMENT_INDEX_DONE,
+    authority_log_write, statement_write, writes_for, RegistryState, AUTHORITY_LOG_DONE,
+    MAP_BUILD_PROGRESS, MAP_BUILT, NS_AUTHORITY, NS_AUTHORITY_LOG, NS_GENESIS, NS_MAP, NS_RECORD,
+    NS_ROUTE, STATEMENT_INDEX_DONE,
 };
 use dfft_core::map::{tree, MapBatch};
 use dfft_core::merkle::leaf_hash;
@@ -128,11 +131,14 @@ fn rebuild_state(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
         begin = end;
     }
     let mut writes: Vec<dfft_store::StateWrite> = Vec::new();
-    for ns in [NS_AUTHORITY, NS_RECORD, NS_ROUTE] {
+    for ns in [NS_AUTHORITY, NS_AUTHORITY_LOG, NS_RECORD, NS_ROUTE] {
         for (k, _) in store.state_all(ns)? {
             writes.push((ns, k, None));
         }
     }
+    // The authority log keeps every statement, which the final state does
+    // not: `build_authority_log` builds it again.
+    writes.push((NS_GENESIS, AUTHORITY_LOG_DONE.to_vec(), None));
     let changes = registry
         .authorities()
         .map(|a| Change::Authority(a.clone()))
@@ -246,5 +252,50 @@ pub fn build_map(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
         begin = end;
     }
     tracing::info!("map built");
+    Ok(())
+}
+
+/// Builds the authority log (namespace `h`: every authority statement, by
+/// authority) of a log written before it, once, on open, by replaying the
+/// log with the core rules.
+///
+/// Crash safety: the whole log is replayed and every key written, with the
+/// done mark, in ONE synced batch (authority statements are few); a crash
+/// before it repeats the build, which writes the same keys.
+pub fn build_authority_log(store: &dyn LogStore, size: u64) -> Result<(), OpenError> {
+    let done = (NS_GENESIS, AUTHORITY_LOG_DONE.to_vec(), Some(b"1".to_vec()));
+    if store.state(NS_GENESIS, AUTHORITY_LOG_DONE)?.is_some() {
+        return Ok(());
+    }
+    if size == 0 {
+        store.put_state(&[done])?;
+        return Ok(());
+    }
+    tracing::info!(
+        entries = size,
+        "building the authority log (once, on upgrade)"
+    );
+    let mut registry = Registry::new();
+    let mut writes: Vec<dfft_store::StateWrite> = Vec::new();
+    let mut begin = 0;
+    while begin < size {
+        let end = (begin + INDEX_CHUNK).min(size);
+        for (i, bytes) in store.entries(begin, end)?.into_iter().enumerate() {
+            let index = begin + i as u64;
+            match registry.apply_entry(&bytes) {
+                Ok(Change::Authority(a)) => {
+                    let (ns, k, v) = authority_log_write(a.id.as_str(), index);
+                    writes.push((ns, k, Some(v)));
+                }
+                Ok(_) => {}
+                // As in `build_map`: such an entry has no effect.
+                Err(_) => registry.skip(),
+            }
+        }
+        begin = end;
+    }
+    writes.push(done);
+    store.put_state(&writes)?;
+    tracing::info!(statements = writes.len() - 1, "authority log built");
     Ok(())
 }

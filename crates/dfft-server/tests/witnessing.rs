@@ -159,6 +159,7 @@ fn two_of_three_publishes_with_one_down_holds_with_two_down_and_resumes() {
         witnesses.push(w);
     }
     policy.push_str("group two 2 w0 w1 w2\nquorum two\n");
+    let policy_text = policy.clone();
     let policy = Policy::parse(&policy).unwrap();
     let mut options = WitnessOptions::new(policy.clone());
     options.wait = Duration::from_millis(1500);
@@ -292,6 +293,33 @@ fn two_of_three_publishes_with_one_down_holds_with_two_down_and_resumes() {
     assert!(m.contains("dfft_witness_quorum 0"), "{m}");
     // The held entry and its batch's index entry.
     assert!(m.contains("dfft_unwitnessed_entries 2"), "{m}");
+    // Answers are still given, and proven complete, for the published
+    // tree, although the store's map already holds the held batch (the
+    // handlers read the map as it stood at the published checkpoint).
+    let client_policy =
+        Policy::parse(&format!("log {}\n{}", log_key.verifier(), policy_text)).unwrap();
+    let (s, body) = get(&agent, &base, "/v1/route?from=DE&to=JP&at=2024-01-01");
+    assert_eq!(s, 200, "{body}");
+    let ans: dfft_core::answer::RouteAnswer = serde_json::from_str(&body).unwrap();
+    assert_eq!(ans.checkpoint, before);
+    let verified = ans.verify(&client_policy).unwrap();
+    let cp = &verified.checkpoint;
+    ans.completeness
+        .as_ref()
+        .expect("a completeness part")
+        .verify_route(cp, &log_key.verifier(), &ans)
+        .unwrap();
+    let mut ids: Vec<&str> = ans.records.iter().map(|r| r.record.as_str()).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["eu.ec/r0", "eu.ec/r1", "eu.ec/r2", "eu.ec/r3", "eu.ec/r4"],
+        "the held grant is not in the published tree"
+    );
+    let (s, body) = get(&agent, &base, "/v1/records/eu.ec/r2");
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = get(&agent, &base, "/v1/records/eu.ec/r100");
+    assert_eq!(s, 404, "{body}");
 
     // One returns: publication resumes, the retry gets its receipt (200:
     // it was logged while the quorum was down).

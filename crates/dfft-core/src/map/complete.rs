@@ -127,6 +127,14 @@ pub enum CompletenessError {
         /// Events in the answer.
         events: usize,
     },
+    /// An authority's statements are not the ones the map holds.
+    #[error("authority {authority}: the map holds other statements about it than the listing's {statements} (one was dropped or added)")]
+    AuthorityStatements {
+        /// The authority.
+        authority: String,
+        /// Statements in the listing.
+        statements: usize,
+    },
     /// A key's listed ids are not the ones its value chains.
     #[error("key `{key}`: the ids listed are not the ones the map holds")]
     Ids {
@@ -403,13 +411,16 @@ impl Completeness {
         Ok(ix)
     }
 
-    /// Checks an authority listing names every authority ever enrolled:
-    /// `ids` must be exactly the `authorities` key's list (in any order).
+    /// Checks an authority listing is complete: it names exactly the
+    /// authorities the `authorities` key lists (every one ever enrolled, in
+    /// any order), and for each every statement about it: the chain of its
+    /// statements' (index, leaf hash) is the value of its key
+    /// `authority <id>`. Run after [`crate::wire::Authorities::verify`].
     pub fn verify_authorities(
         &self,
         cp: &SignedCheckpoint,
         log_key: &VerifierKey,
-        ids: &[&str],
+        listing: &crate::wire::Authorities,
     ) -> Result<IndexEntry, CompletenessError> {
         let ix = self.verify_index(cp, log_key)?;
         let proven = self.proven(&ix.map_root)?;
@@ -418,11 +429,39 @@ impl Completeness {
             .get(&key.hash())
             .ok_or_else(|| CompletenessError::NoProof(key.to_string()))?;
         let listed: BTreeSet<&str> = p.ids.unwrap_or(&[]).iter().map(String::as_str).collect();
-        let given: BTreeSet<&str> = ids.iter().copied().collect();
+        let given: BTreeSet<&str> = listing
+            .authorities
+            .iter()
+            .map(|a| a.authority.as_str())
+            .collect();
         if p.value.is_some() && p.ids.is_none() || listed != given {
             return Err(CompletenessError::Ids {
                 key: key.to_string(),
             });
+        }
+        for a in &listing.authorities {
+            let key = MapKey::Authority(AuthorityId::new(&a.authority).map_err(|e| {
+                CompletenessError::Encoding(format!("authority id {:?}: {e}", a.authority))
+            })?);
+            let (_, p) = proven
+                .get(&key.hash())
+                .ok_or_else(|| CompletenessError::NoProof(key.to_string()))?;
+            let items = a
+                .statements
+                .iter()
+                .map(|s| {
+                    let entry = B64.decode(&s.entry).map_err(|_| {
+                        CompletenessError::Encoding("a statement entry is not base64".into())
+                    })?;
+                    Ok(entry_item(s.index, &merkle::leaf_hash(&entry)))
+                })
+                .collect::<Result<Vec<_>, CompletenessError>>()?;
+            if chain_all(items) != p.value {
+                return Err(CompletenessError::AuthorityStatements {
+                    authority: a.authority.clone(),
+                    statements: a.statements.len(),
+                });
+            }
         }
         Ok(ix)
     }

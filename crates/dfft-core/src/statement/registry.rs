@@ -54,7 +54,7 @@ use super::status::{status_on, Status, StatusEvent};
 use super::types::{
     double_option, vkey_list, Action, AuthorityAction, AuthorityId, Governance, Mechanism, RecordId,
 };
-use super::{Statement, StatementError};
+use super::{AuthorityStatement, Statement, StatementError};
 
 /// How a server should answer a [`RuleError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -320,6 +320,34 @@ pub struct AuthorityState {
 }
 
 impl AuthorityState {
+    /// The state that authority statement `s`, logged at `index`, sets over
+    /// `before` (the authority's state until then; `None` for an
+    /// enrolment): `enroll` and `update` set name, competence and keys,
+    /// `retire` keeps them and marks the authority retired. The one home of
+    /// this rule: the registry applies it after its checks, and a client
+    /// rebuilds an authority listing's states with it.
+    pub fn after(
+        s: &AuthorityStatement,
+        before: Option<&AuthorityState>,
+        index: u64,
+    ) -> AuthorityState {
+        match (s.action, before) {
+            (AuthorityAction::Retire, Some(old)) => AuthorityState {
+                retired: true,
+                set_at_index: index,
+                ..old.clone()
+            },
+            _ => AuthorityState {
+                id: s.authority.clone(),
+                name: s.name.clone().unwrap_or_default(),
+                competence: s.competence.clone().unwrap_or_default(),
+                keys: s.keys.clone().unwrap_or_default(),
+                retired: false,
+                set_at_index: index,
+            },
+        }
+    }
+
     /// Whether its competence covers `from` on `date`.
     pub fn is_competent_for(&self, from: &Jurisdiction, date: Date) -> bool {
         self.competence.iter().any(|c| c.covers(from, date))
@@ -860,22 +888,7 @@ pub fn check_rules(
                     Some(current)
                 }
             };
-            let next = match (s.action, state) {
-                (AuthorityAction::Retire, Some(old)) => AuthorityState {
-                    retired: true,
-                    set_at_index: index,
-                    ..old.clone()
-                },
-                _ => AuthorityState {
-                    id: s.authority.clone(),
-                    name: s.name.clone().unwrap_or_default(),
-                    competence: s.competence.clone().unwrap_or_default(),
-                    keys: s.keys.clone().unwrap_or_default(),
-                    retired: false,
-                    set_at_index: index,
-                },
-            };
-            Ok(Change::Authority(next))
+            Ok(Change::Authority(AuthorityState::after(s, state, index)))
         }
         Statement::Recognition(r) => {
             let a = authority_usable(&r.authority, authority)?;
