@@ -80,8 +80,10 @@ pub struct MonitorArgs {
     /// NOT checked, unlike the full audit: that every entry's signer was
     /// entitled to sign it (over the whole log: the registry refuses such
     /// entries, and only a replay re-checks that), and any entry no watch
-    /// depends on; a record the log says it does not have (HTTP 404) is not
-    /// proven absent until it has been seen (watch its route for that).
+    /// depends on. A record the log says it does not have (HTTP 404, which
+    /// carries no proof of absence) is taken at its word until it has been
+    /// seen once; denied after that, it is the alert `incomplete` (watch
+    /// the record's route to have its absence proven).
     #[arg(long)]
     pub via_map: bool,
 }
