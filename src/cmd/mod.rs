@@ -167,6 +167,8 @@ fn error_kind(e: &ClientError) -> &'static str {
         ClientError::Inconsistent(i) => i.kind.as_str(),
         ClientError::Answer(_) => "answer",
         ClientError::WrongAnswer(_) => "wrong_answer",
+        ClientError::Incomplete(_) => "incomplete",
+        ClientError::Withheld { .. } => "withheld",
         ClientError::Rule { .. } => "rule",
         ClientError::GenesisOrigin { .. } => "genesis_origin",
         ClientError::ProofFile(_) => "proof_file",

@@ -1,6 +1,14 @@
 //! `dfft monitor`: follow the log, audit each new checkpoint, report
 //! changes of watched records and routes, and alert (JSON event, hook
 //! command) on a fork, a rollback or a failed audit.
+//!
+//! With `--via-map` it audits nothing: it proves each checkpoint consistent
+//! with the state and follows the watches through the log's answers,
+//! verified with their completeness proofs (`dfft_client::watch`), without
+//! downloading entries; an answer that does not prove it is complete is
+//! the alert `incomplete`. Leaves out (in that mode) what only the replay
+//! checks: the signers' entitlement over the whole log, and every entry no
+//! watch depends on.
 
 use super::progress::ProgressReport;
 use super::{
@@ -8,8 +16,10 @@ use super::{
     TrustArgs,
 };
 use clap::Args;
-use dfft_client::watch::watch_changes;
-use dfft_client::{Auditor, Client, ClientError, HttpTransport, State, Watch};
+use dfft_client::watch::{answer_changes, watch_changes};
+use dfft_client::{Auditor, Client, ClientError, HttpTransport, State, Watch, WatchChange};
+use dfft_core::checkpoint::SignedCheckpoint;
+use dfft_core::statement::Date;
 use serde_json::{json, Value};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -34,9 +44,12 @@ pub struct MonitorArgs {
     /// Poll once, report, and exit (for cron).
     #[arg(long)]
     pub once: bool,
-    /// Shell command to run on an alert (inconsistency or failed audit):
+    /// Shell command to run on an alert (inconsistency or failed check):
     /// the evidence JSON on its standard input, DFFT_ALERT set to `fork`,
-    /// `rollback` or `audit_failed`, DFFT_ALERT_MESSAGE to the reason.
+    /// `rollback`, `incomplete` (--via-map: an answer does not prove it
+    /// is complete, or the log denies a record it was seen to hold) or
+    /// `audit_failed` (any other failed check), DFFT_ALERT_MESSAGE to the
+    /// reason.
     #[arg(long, value_name = "CMD")]
     pub hook: Option<String>,
     /// Watch a record and report its changes; repeat for several.
@@ -55,6 +68,24 @@ pub struct MonitorArgs {
     /// Print one JSON object a line for each event.
     #[arg(long)]
     pub json: bool,
+    /// Follow the watched --record and --route (at least one) through the
+    /// log's answers and their map proofs instead of downloading and
+    /// auditing every entry. Each poll verifies the checkpoint (signature,
+    /// witness policy) and proves it consistent with the --state; then asks
+    /// each watched route for today and each watched record's history,
+    /// verifies every answer with its completeness proof required, proves
+    /// each answer's checkpoint consistent with the state's, and reports
+    /// changes as the full mode does (the state can be shared between the
+    /// two modes). A failed completeness check is the alert `incomplete`.
+    /// NOT checked, unlike the full audit: that every entry's signer was
+    /// entitled to sign it (over the whole log: the registry refuses such
+    /// entries, and only a replay re-checks that), and any entry no watch
+    /// depends on. A record the log says it does not have (HTTP 404, which
+    /// carries no proof of absence) is taken at its word until it has been
+    /// seen once; denied after that, it is the alert `incomplete` (watch
+    /// the record's route to have its absence proven).
+    #[arg(long)]
+    pub via_map: bool,
 }
 
 /// `dfft monitor`: follow the log, audit each new checkpoint, report
@@ -66,6 +97,7 @@ pub fn run(a: MonitorArgs) -> anyhow::Result<ExitCode> {
             let kind = match e.inconsistency() {
                 Some(i) => Some(i.kind.as_str()),
                 None if is_transient(&e) || e.is_usage() => None,
+                None if is_incomplete(&e) => Some("incomplete"),
                 None => Some("audit_failed"),
             };
             match kind {
@@ -90,6 +122,12 @@ pub fn run(a: MonitorArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// An answer that does not prove it left nothing out, or a record the log
+/// denies after it was seen.
+fn is_incomplete(e: &ClientError) -> bool {
+    matches!(e, ClientError::Incomplete(_) | ClientError::Withheld { .. })
+}
+
 fn is_transient(e: &ClientError) -> bool {
     matches!(e, ClientError::Transport { .. } | ClientError::Http { .. })
 }
@@ -110,12 +148,23 @@ fn monitor_inner(a: &MonitorArgs) -> Result<ExitCode, ClientError> {
     for r in &a.routes {
         watches.push(Watch::route(r)?);
     }
+    if a.via_map && watches.is_empty() {
+        return Err(ClientError::Usage(
+            "--via-map follows watches: give at least one --record or --route".into(),
+        ));
+    }
     let client = client(&a.log, a.timeout, policy.clone())?;
     let mut state = load_state(a.state.as_ref(), &policy)?;
     let mut auditor = Auditor::new();
+    let mut asked = None;
     loop {
         let before = state.clone();
-        match poll(a, &client, &mut auditor, &mut state, &watches) {
+        let polled = if a.via_map {
+            poll_via_map(a, &client, &mut state, &watches, &mut asked)
+        } else {
+            poll(a, &client, &mut auditor, &mut state, &watches)
+        };
+        match polled {
             Ok(()) if state != before => save_state(a.state.as_ref(), &state)?,
             Ok(()) => {}
             Err(e) if is_transient(&e) && !a.once => {
@@ -188,12 +237,83 @@ fn poll(
     } else if a.once && !a.json {
         println!("checkpoint {}: no change", cp_line(&cp));
     }
-    for c in watch_changes(watches, auditor.registry(), today()?, &mut state.watch) {
+    let changes = watch_changes(watches, auditor.registry(), today()?, &mut state.watch);
+    report_changes(a.json, &changes);
+    Ok(())
+}
+
+/// One poll of `--via-map`: the checkpoint, verified and proven consistent
+/// with the state; then, unless neither it nor the day changed since the
+/// last poll (`asked`), every watch through its verified, complete answer,
+/// each answer's checkpoint proven consistent with the state's.
+fn poll_via_map(
+    a: &MonitorArgs,
+    client: &Client<HttpTransport>,
+    state: &mut State,
+    watches: &[Watch],
+    asked: &mut Option<(SignedCheckpoint, Date)>,
+) -> Result<(), ClientError> {
+    let cp = client.checkpoint()?;
+    let trusted = state.checkpoint().cloned();
+    client.advance(state, &cp)?;
+    let today = today()?;
+    let first_poll = asked.is_none();
+    if asked.as_ref() == Some(&(cp.clone(), today)) {
+        if a.once && !a.json {
+            println!("checkpoint {}: no change", cp_line(&cp));
+        }
+        return Ok(());
+    }
+    if first_poll || trusted.as_ref() != Some(&cp) {
+        let prev = trusted.as_ref().map(|t| t.checkpoint.size);
         emit(
             a.json,
-            json!({"event": "change", "watch": c.key, "before": c.before, "after": c.after}),
+            json!({"event": "checkpoint", "checkpoint": cp_json(&cp), "previous_size": prev,
+                   "replayed": 0, "via_map": true}),
         );
         if !a.json {
+            let how = format!(
+                "no entry downloaded; following {} watch(es) through map proofs",
+                watches.len()
+            );
+            match prev {
+                Some(p) if p == cp.checkpoint.size => println!(
+                    "checkpoint {}: unchanged since last run; {how}",
+                    cp_line(&cp)
+                ),
+                Some(p) => println!(
+                    "checkpoint {}: extends size {p} by {} entries (proven consistent); {how}",
+                    cp_line(&cp),
+                    cp.checkpoint.size.saturating_sub(p)
+                ),
+                None => println!("checkpoint {}: verified; {how}", cp_line(&cp)),
+            }
+        }
+    }
+    let mut answers = Vec::with_capacity(watches.len());
+    for w in watches {
+        let answer = w.ask(client, today)?;
+        if let Some(at) = answer.checkpoint() {
+            // Larger than the state's: the state moves to it; smaller: it
+            // must be a prefix of the state's tree. Either way proven.
+            client.observe(state, at)?;
+        }
+        answers.push(answer);
+    }
+    let changes = answer_changes(watches, &answers, today, &mut state.watch)?;
+    report_changes(a.json, &changes);
+    *asked = Some((cp, today));
+    Ok(())
+}
+
+/// Prints each change: a JSON event, or the lines removed, added and kept.
+fn report_changes(json_out: bool, changes: &[WatchChange]) {
+    for c in changes {
+        emit(
+            json_out,
+            json!({"event": "change", "watch": c.key, "before": c.before, "after": c.after}),
+        );
+        if !json_out {
             match &c.before {
                 None => println!("watch {}:", c.key),
                 Some(_) => println!("change in {}:", c.key),
@@ -213,7 +333,6 @@ fn poll(
         }
     }
     let _ = std::io::stdout().flush();
-    Ok(())
 }
 
 fn run_hook(cmd: &str, kind: &str, e: &ClientError) {

@@ -184,6 +184,15 @@ pub enum ClientError {
     /// out, or a stale map was served).
     #[error("not complete: {0}")]
     Incomplete(#[from] dfft_core::map::complete::CompletenessError),
+    /// The log answers that it has no such record (HTTP 404), but the
+    /// client described the record from a verified answer or an audit
+    /// before: a record cannot leave an append-only log, so the log is
+    /// withholding it.
+    #[error("the log now says it has no record {record}, which it was verified to hold before: a record cannot leave an append-only log")]
+    Withheld {
+        /// The record id.
+        record: String,
+    },
     /// A registry-appended index entry does not match the entries it
     /// covers (found by the audit's replay of the map).
     #[error("{0}")]

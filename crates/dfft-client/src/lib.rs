@@ -25,7 +25,8 @@
 //! - [`offline`]: tlog-proof files and saved answers, checked with the
 //!   policy alone.
 //! - [`watch`]: descriptions of watched records and routes, from an
-//!   audited registry, and their changes.
+//!   audited registry or from answers verified with their completeness
+//!   proofs (no entry downloaded but those cited), and their changes.
 //! - [`submit`]: [`Client::submit`] and [`Client::submit_batch`] post
 //!   envelopes and return only receipts they verified (checkpoint signed by
 //!   the pinned key, leaf hash, inclusion proof); a refusal is a
@@ -79,4 +80,4 @@ pub use error::{ClientError, Inconsistency, InconsistencyKind};
 pub use state::State;
 pub use submit::{Refusal, VerifiedReceipt};
 pub use transport::{HttpTransport, MemoryTransport, Response, Transport, TransportError};
-pub use watch::{Watch, WatchChange};
+pub use watch::{Answer, Watch, WatchChange};
