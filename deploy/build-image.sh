@@ -27,8 +27,11 @@ if [ -z "${DFFT_BIN:-}" ]; then
     say "cargo not found; using the existing $bin"
   else
     scripts/setup
-    say "cargo build --release --locked --bin dfft"
-    cargo build --release --locked --bin dfft
+    # All targets: the same dependency features as `cargo test` (which
+    # builds this binary for the integration tests), so RocksDB is built
+    # once for both, and after the tests this is a no-op.
+    say "cargo build --release --locked --workspace --all-targets"
+    cargo build --release --locked --workspace --all-targets
   fi
 fi
 [ -x "$bin" ] || { say "$bin is not an executable"; exit 2; }

@@ -79,8 +79,19 @@ pub async fn read_suite(
             Arc::new(move |r| format!("/tile/0/{}", dfft_core::tile::encode_index(r % tiles))),
         ),
         (
-            "route DE->US 2024 (real data)",
+            "route DE->US 2024 (real data; one question: cached after the first)",
             Arc::new(|_| "/v1/route?from=DE&to=US&at=2024-01-01".to_string()),
+        ),
+        (
+            "route DE->US, a random day of 2000-2025 each (8,736 questions: mostly built)",
+            Arc::new(|r| {
+                format!(
+                    "/v1/route?from=DE&to=US&at={:04}-{:02}-{:02}",
+                    2000 + r % 26,
+                    1 + (r / 26) % 12,
+                    1 + (r / 312) % 28
+                )
+            }),
         ),
     ];
     for (name, gen) in suite {

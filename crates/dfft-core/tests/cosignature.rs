@@ -1,5 +1,7 @@
 //! ML-DSA-44 `subtree/v1` cosignatures (C2SP tlog-cosignature), checked
-//! against a second implementation (the `fips204` crate), a known answer
+//! across two implementations (`dfft_core::note` derives public keys and
+//! verifies with RustCrypto's `ml-dsa` and signs with `fips204`: here each
+//! crate's own keys and signatures are compared with ours), a known answer
 //! stored as data (`testdata/cosignature/`), and forgeries.
 
 use dfft_core::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
@@ -63,6 +65,15 @@ fn signatures_cross_verify_with_fips204_and_are_identical() {
             // fips204's deterministic signature (rnd = 32 zero bytes, empty context).
             let theirs = sk.try_sign_with_seed(&[0u8; 32], msg, &[]).unwrap();
             assert_eq!(theirs.to_vec(), sig, "deterministic signatures differ");
+            // RustCrypto's deterministic signature, from its own key.
+            let rc = ml_dsa::SigningKey::<ml_dsa::MlDsa44>::from_seed(&[seed; 32].into());
+            let rc_sig = ml_dsa::Signer::<ml_dsa::Signature<ml_dsa::MlDsa44>>::try_sign(&rc, msg)
+                .unwrap();
+            assert_eq!(
+                rc_sig.encode().as_slice(),
+                &sig[..],
+                "ml-dsa's deterministic signature differs"
+            );
             let v = ours.verifier();
             let dfft_core::note::PublicKey::MlDsa44(k) = v.public_key() else {
                 panic!("not an ML-DSA key")

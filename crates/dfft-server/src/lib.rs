@@ -13,7 +13,7 @@
 //! - [`mapstate`]: the map's nodes in the store (the index of complete
 //!   answers, docs/index.md) and the proofs answers carry.
 //! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
-//!   cached jurisdiction matrix.
+//!   cached jurisdiction matrix; [`cache`]: the answer cache they share.
 //!
 //! Leaves out: formats and rules (in `dfft-core`), storage details (in
 //! `dfft-store`), TLS (terminate it in front of the server).
@@ -26,6 +26,7 @@ pub mod error;
 /// Key files (re-exported from `dfft-keys`, their one home).
 pub use dfft_keys as keys;
 pub mod mapstate;
+pub mod cache;
 pub mod matrix;
 pub mod metrics;
 mod pinning;
@@ -218,6 +219,7 @@ pub struct App {
     /// Permits for CPU-heavy verification (one per core).
     verify_pool: Arc<tokio::sync::Semaphore>,
     matrix: Arc<matrix::MatrixCache>,
+    routes: Arc<cache::Lru<query::RouteKey, query::CachedRoute>>,
     /// Bytes of request bodies that may still be held ([`Limits::max_body_memory`]).
     body_memory: Arc<tokio::sync::Semaphore>,
     conn_stats: Arc<conn::ConnStats>,
@@ -424,6 +426,10 @@ impl Server {
                     .unwrap_or(2),
             )),
             matrix: Arc::default(),
+            routes: Arc::new(cache::Lru::new(
+                query::ROUTE_CACHED,
+                query::ROUTE_CACHED_BYTES,
+            )),
             body_memory,
             conn_stats: Arc::default(),
         };

@@ -14,8 +14,8 @@
 //! (`from=`). It is computed on a blocking thread, one computation at a
 //! time, reading one record head at a time, and the serialised answer (or
 //! the refusal) is cached per (tree size, D, X) for the last [`CACHED`]
-//! questions (at most [`CACHED_BYTES`]), so repeated questions against one
-//! checkpoint cost a copy.
+//! questions (at most [`CACHED_BYTES`]; `crate::cache`), so repeated
+//! questions against one checkpoint cost a copy.
 //!
 //! Leaves out: proofs in the matrix itself (it is an overview): each cell
 //! is proven by the complete route answer of its pair (`/v1/route`), which
@@ -34,9 +34,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use dfft_core::statement::{Date, Destination, Jurisdiction, Status};
 use dfft_core::wire;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Most (pair, record) cells in one answer (about 10 bytes each, plus the
 /// records they name).
@@ -83,17 +83,23 @@ impl Answer {
     }
 }
 
+impl crate::cache::Weigh for Arc<Answer> {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
 /// The last [`CACHED`] matrix answers, and the permit to compute one.
 #[derive(Debug)]
 pub struct MatrixCache {
-    answers: Mutex<VecDeque<(Key, Arc<Answer>)>>,
+    answers: crate::cache::Lru<Key, Arc<Answer>>,
     compute: tokio::sync::Semaphore,
 }
 
 impl Default for MatrixCache {
     fn default() -> Self {
         MatrixCache {
-            answers: Mutex::new(VecDeque::with_capacity(CACHED)),
+            answers: crate::cache::Lru::new(CACHED, CACHED_BYTES),
             compute: tokio::sync::Semaphore::new(1),
         }
     }
@@ -101,23 +107,11 @@ impl Default for MatrixCache {
 
 impl MatrixCache {
     fn get(&self, key: &Key) -> Option<Arc<Answer>> {
-        let mut a = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        let i = a.iter().position(|(k, _)| k == key)?;
-        // Most recently used at the front.
-        let hit = a.remove(i)?;
-        let answer = hit.1.clone();
-        a.push_front(hit);
-        Some(answer)
+        self.answers.get(key)
     }
 
     fn put(&self, key: Key, answer: Arc<Answer>) {
-        let mut a = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        a.retain(|(k, _)| k != &key);
-        a.push_front((key, answer));
-        a.truncate(CACHED);
-        while a.len() > 1 && a.iter().map(|(_, x)| x.len()).sum::<usize>() > CACHED_BYTES {
-            a.pop_back();
-        }
+        self.answers.put(key, answer)
     }
 }
 
@@ -272,35 +266,16 @@ mod tests {
         }
     }
 
-    fn json(n: usize) -> Arc<Answer> {
-        Arc::new(Answer::Json(Bytes::from(vec![b' '; n])))
-    }
-
     #[test]
-    fn cache_keeps_the_most_recently_used_within_its_bounds() {
+    fn another_tree_or_origin_is_another_question() {
         let c = MatrixCache::default();
-        for size in 0..CACHED as u64 {
-            c.put(key(size), json(1));
-        }
-        // Touch the oldest, then add one more: the second oldest goes.
-        assert!(c.get(&key(0)).is_some());
-        c.put(key(100), json(1));
-        assert!(c.get(&key(0)).is_some());
-        assert!(c.get(&key(1)).is_none());
-        assert!(c.get(&key(100)).is_some());
-        // Another `from=` is another question.
+        c.put(key(1), Arc::new(Answer::Json(Bytes::from_static(b"{}"))));
+        assert!(c.get(&key(1)).is_some());
+        assert!(c.get(&key(2)).is_none());
         let de = Key {
             from: Jurisdiction::new("DE").ok(),
-            ..key(100)
+            ..key(1)
         };
         assert!(c.get(&de).is_none());
-        // Over the byte budget only the newest stays, however large.
-        c.put(key(200), json(CACHED_BYTES));
-        assert!(c.get(&key(200)).is_some());
-        assert!(c.get(&key(100)).is_none());
-        // The next one pushes it out: together they are over the budget.
-        c.put(key(300), json(1));
-        assert!(c.get(&key(300)).is_some());
-        assert!(c.get(&key(200)).is_none());
     }
 }

@@ -26,6 +26,10 @@
 //! built again against the newer checkpoint (`MAP_RETRIES` times at most,
 //! then 503).
 //!
+//! Route answers are cached per (published checkpoint, question) for the
+//! last [`ROUTE_CACHED`] questions (`crate::cache`): the same question
+//! against the same checkpoint costs a copy.
+//!
 //! Record heads live in the store (namespace `r`), written in the same
 //! atomic batch as their entries. A head may already hold events that the
 //! published checkpoint does not cover yet (between the write and the
@@ -181,10 +185,78 @@ pub async fn route(
         }
         None => None,
     };
-    let ans = with_retries(&app, |published| {
-        route_answer(&app, published, &from, &to, at, mechanism)
+    let published = app.shared.published();
+    let mut key = RouteKey {
+        size: published.size,
+        from,
+        to,
+        at,
+        mechanism,
+    };
+    if let Some(hit) = app.routes.get(&key) {
+        if hit.checkpoint == published.text {
+            return Ok(json_bytes(hit.body));
+        }
+    }
+    let (ans, size) = with_retries(&app, |published| {
+        Ok(
+            route_answer(&app, published, &key.from, &key.to, at, mechanism)?
+                .map(|a| (a, published.size)),
+        )
     })?;
-    Ok(axum::Json(ans).into_response())
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&ans).map_err(|e| ApiError::internal(format!("route: {e}")))?,
+    );
+    // Kept under the tree it was built for (a newer one after a retry).
+    key.size = size;
+    app.routes.put(
+        key,
+        CachedRoute {
+            checkpoint: ans.checkpoint,
+            body: body.clone(),
+        },
+    );
+    Ok(json_bytes(body))
+}
+
+/// Route answers kept (`crate::cache`): the last [`ROUTE_CACHED`]
+/// questions, at most [`ROUTE_CACHED_BYTES`].
+pub const ROUTE_CACHED: usize = 256;
+/// See [`ROUTE_CACHED`].
+pub const ROUTE_CACHED_BYTES: usize = 32 << 20;
+
+/// The route cache's key: a question against one published tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteKey {
+    size: u64,
+    from: Jurisdiction,
+    to: Jurisdiction,
+    at: Date,
+    mechanism: Option<Mechanism>,
+}
+
+/// A cached route answer: its JSON and the checkpoint it was built
+/// against (a hit must be for the published checkpoint itself, not only
+/// its size: a tree's checkpoint can be published again with other
+/// cosignatures).
+#[derive(Debug, Clone)]
+pub struct CachedRoute {
+    checkpoint: String,
+    body: axum::body::Bytes,
+}
+
+impl crate::cache::Weigh for CachedRoute {
+    fn weight(&self) -> usize {
+        self.body.len() + self.checkpoint.len()
+    }
+}
+
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// The route answer against `published`, with its completeness part.
