@@ -116,7 +116,10 @@ fn mldsa(c: &mut Criterion) {
         use fips204::traits::{KeyGen, Signer};
         let (_, sk) = fips204::ml_dsa_44::KG::keygen_from_seed(&[2; 32]);
         g.bench_function("sign_fips204_same_message", |b| {
-            b.iter(|| sk.try_sign_with_seed(&[0u8; 32], black_box(&msg), &[]).unwrap())
+            b.iter(|| {
+                sk.try_sign_with_seed(&[0u8; 32], black_box(&msg), &[])
+                    .unwrap()
+            })
         });
         g.bench_function("sign_ml_dsa_same_message", |b| {
             b.iter(|| w.sign_mldsa44(black_box(&msg)).unwrap())

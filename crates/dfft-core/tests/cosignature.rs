@@ -67,8 +67,8 @@ fn signatures_cross_verify_with_fips204_and_are_identical() {
             assert_eq!(theirs.to_vec(), sig, "deterministic signatures differ");
             // RustCrypto's deterministic signature, from its own key.
             let rc = ml_dsa::SigningKey::<ml_dsa::MlDsa44>::from_seed(&[seed; 32].into());
-            let rc_sig = ml_dsa::Signer::<ml_dsa::Signature<ml_dsa::MlDsa44>>::try_sign(&rc, msg)
-                .unwrap();
+            let rc_sig =
+                ml_dsa::Signer::<ml_dsa::Signature<ml_dsa::MlDsa44>>::try_sign(&rc, msg).unwrap();
             assert_eq!(
                 rc_sig.encode().as_slice(),
                 &sig[..],

@@ -25,8 +25,8 @@ pub mod conn;
 pub mod error;
 /// Key files (re-exported from `dfft-keys`, their one home).
 pub use dfft_keys as keys;
-pub mod mapstate;
 pub mod cache;
+pub mod mapstate;
 pub mod matrix;
 pub mod metrics;
 mod pinning;

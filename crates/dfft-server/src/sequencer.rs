@@ -998,7 +998,11 @@ impl Sequencer {
         // In key order: RocksDB's memtable inserts keys that follow each
         // other cheaply (its skip list keeps the last insert's position),
         // and a batch's nodes come out of the tree in depth-first order.
-        let mut writes: Vec<_> = update.nodes.iter().map(|(id, n)| node_write(id, n)).collect();
+        let mut writes: Vec<_> = update
+            .nodes
+            .iter()
+            .map(|(id, n)| node_write(id, n))
+            .collect();
         writes.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         commit.state.extend(writes);
         let first = self.last_index_entry.map_or(0, |l| l + 1);
