@@ -4,7 +4,8 @@
 //! precise error: an event dropped from a record (the Court's invalidation
 //! of Privacy Shield), a record dropped from a route, a stale map served
 //! with a newer checkpoint, a map proof for another key, and an answer
-//! without completeness from an "older server" (refused unless accepted);
+//! without completeness from an "older server" (refused unless accepted),
+//! a record denied with another record's proof of absence;
 //! and in the authority listing: an authority dropped, a statement about
 //! one dropped, a state that its statements do not give.
 //! The demo's answers verify as complete, offline too, and agree with a
@@ -50,6 +51,11 @@ impl Transport for Proxy {
             if let Some(f) = &*self.rewrite.lock().unwrap() {
                 let mut v: Value = serde_json::from_slice(&r.body).unwrap();
                 f(path, &mut v);
+                // A rewrite may change the status too.
+                if let Some(status) = v.get("__status").and_then(Value::as_u64) {
+                    r.status = status as u16;
+                    v.as_object_mut().unwrap().remove("__status");
+                }
                 r.body = serde_json::to_vec(&v).unwrap();
             }
         }
@@ -218,6 +224,45 @@ fn every_lie_is_caught_by_name() {
     let e = incomplete(c.route(&q("DE", "US", "2021-01-01")).unwrap_err());
     assert!(
         matches!(&e, CompletenessError::Proof { key, .. } if key.starts_with("record ")),
+        "{e}"
+    );
+
+    // 6. A record denied. An honest 404 carries the map's proof that the
+    // record's key has no value; that proof does not deny another record,
+    // and a 404 without one is not proof of absence.
+    c.transport().set(|_, _| {});
+    let e = c.record("eu.ec/no-such-record").unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Absent { record, .. } if record == "eu.ec/no-such-record"),
+        "{e}"
+    );
+    let (st, absent) = reg.get_json("/v1/records/eu.ec/no-such-record");
+    assert_eq!(st, 404);
+    assert!(absent["completeness"].is_object(), "{absent}");
+    c.transport().set(move |path, v| {
+        if path.starts_with("/v1/records") {
+            *v = absent.clone();
+            v["__status"] = 404.into();
+        }
+    });
+    let e = incomplete(c.record(PRIVACY_SHIELD).unwrap_err());
+    assert!(
+        matches!(&e, CompletenessError::NoProof(key) if key == &format!("record {PRIVACY_SHIELD}")),
+        "{e}"
+    );
+    // The proof of another record's absence relabelled as this record's:
+    // its key's proof fails (the key is present in the map).
+    let (_, absent) = reg.get_json("/v1/records/eu.ec/no-such-record");
+    c.transport().set(move |path, v| {
+        if path.starts_with("/v1/records") {
+            *v = absent.clone();
+            v["completeness"]["keys"][0]["key"][1] = PRIVACY_SHIELD.into();
+            v["__status"] = 404.into();
+        }
+    });
+    let e = incomplete(c.record(PRIVACY_SHIELD).unwrap_err());
+    assert!(
+        matches!(&e, CompletenessError::Proof { key, .. } if key == &format!("record {PRIVACY_SHIELD}")),
         "{e}"
     );
 

@@ -32,7 +32,7 @@ enum Lie {
     None,
     /// Drops this record from every route answer.
     DropFromRoute(&'static str),
-    /// Answers 404 to every record history.
+    /// Answers 404, without a proof of absence, to every record history.
     DenyRecords,
 }
 
@@ -428,7 +428,10 @@ fn via_map_monitor_alerts_on_a_record_left_out() {
     assert_eq!(code, 1, "{ev:?}{err}");
     let alert = of_kind(&ev, "alert");
     assert_eq!(alert[0]["alert"], "incomplete", "{ev:?}");
-    assert_eq!(alert[0]["error"]["kind"], "withheld");
+    // A 404 without the map's proof of absence is not taken on its word.
+    assert_eq!(alert[0]["error"]["kind"], "incomplete");
+    let message = alert[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no completeness proof"), "{message}");
     assert_eq!(std::fs::read_to_string(&hook_kind).unwrap(), "incomplete");
     assert_eq!(proxy.entry_requests(), 0);
 
@@ -495,12 +498,11 @@ fn registry_and_answers_describe_every_demo_watch_alike() {
         let answer = w
             .ask(&client, today)
             .unwrap_or_else(|e| panic!("{}: {e}", w.key()));
+        // Every answer, the absent record's proof of absence included, is
+        // under the same checkpoint.
         assert_eq!(
             answer.checkpoint().map(|c| c.checkpoint.size),
-            match w {
-                Watch::Record(id) if id.as_str() == ABSENT => None,
-                _ => Some(cp.checkpoint.size),
-            },
+            Some(cp.checkpoint.size),
             "{}",
             w.key()
         );

@@ -169,6 +169,7 @@ fn error_kind(e: &ClientError) -> &'static str {
         ClientError::WrongAnswer(_) => "wrong_answer",
         ClientError::Incomplete(_) => "incomplete",
         ClientError::Withheld { .. } => "withheld",
+        ClientError::Absent { .. } => "absent",
         ClientError::Rule { .. } => "rule",
         ClientError::GenesisOrigin { .. } => "genesis_origin",
         ClientError::ProofFile(_) => "proof_file",

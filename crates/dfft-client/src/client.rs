@@ -684,12 +684,50 @@ impl<T: Transport> Client<T> {
         Ok((answer, verified))
     }
 
-    /// Fetches one record's history and verifies it.
+    /// Fetches one record's history and verifies it. A record the log does
+    /// not hold is [`ClientError::Absent`] when the log proves it (its map
+    /// proof verified), else the 404 as [`ClientError::Http`].
     pub fn record(&self, id: &str) -> Result<(RecordHistory, VerifiedRecord), ClientError> {
         let id =
             RecordId::new(id).map_err(|e| ClientError::Usage(format!("record id {id:?}: {e}")))?;
         let path = format!("/v1/records/{}", id.as_str());
-        let body = self.fetch(&path)?;
+        let r = self
+            .transport
+            .get(&path)
+            .map_err(|source| ClientError::Transport {
+                path: path.clone(),
+                source,
+            })?;
+        if r.status == 404 {
+            // A proof of absence, if the log sent one; without, the log's
+            // plain word (an older server).
+            if let Ok(wire::ErrorBody {
+                checkpoint: Some(text),
+                completeness: Some(part),
+                ..
+            }) = serde_json::from_slice::<wire::ErrorBody>(&r.body)
+            {
+                let cp = self.policy.parse_checkpoint(text.as_bytes())?;
+                part.verify_absent(
+                    &cp,
+                    self.policy.log_key(),
+                    &dfft_core::map::MapKey::Record(id.clone()),
+                )?;
+                return Err(ClientError::Absent {
+                    record: id.as_str().to_owned(),
+                    size: cp.checkpoint.size,
+                    checkpoint: Box::new(cp),
+                });
+            }
+        }
+        if r.status != 200 {
+            return Err(ClientError::Http {
+                path,
+                status: r.status,
+                message: error_body(&r.body).1,
+            });
+        }
+        let body = r.body;
         let history: RecordHistory =
             serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))?;
         if history.record.record != id.as_str() {

@@ -193,6 +193,17 @@ pub enum ClientError {
         /// The record id.
         record: String,
     },
+    /// The log has no such record, proven: the map the checkpoint commits
+    /// to has no value for the record's key (its 404 carried the proof).
+    #[error("no record {record} in the log as of the checkpoint of size {size} (proven absent by the map)")]
+    Absent {
+        /// The record id.
+        record: String,
+        /// The checkpoint's tree size.
+        size: u64,
+        /// The checkpoint the absence is proven under.
+        checkpoint: Box<dfft_core::checkpoint::SignedCheckpoint>,
+    },
     /// A registry-appended index entry does not match the entries it
     /// covers (found by the audit's replay of the map).
     #[error("{0}")]

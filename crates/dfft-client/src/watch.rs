@@ -58,6 +58,9 @@ pub enum Answer {
         id: RecordId,
         /// Its verified history.
         history: Option<VerifiedRecord>,
+        /// Without a history: the checkpoint under which the log proved
+        /// the record absent.
+        absent_under: Option<Box<SignedCheckpoint>>,
     },
     /// A route answer, verified and proven complete.
     Route {
@@ -73,12 +76,19 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// The checkpoint the answer was verified against (none for a record
-    /// the log says it does not have): the caller must check it against its
-    /// state ([`Client::observe`]).
+    /// The checkpoint the answer was verified against (for a record the log
+    /// proved absent, the one the proof is under): the caller must check it
+    /// against its state ([`Client::observe`]).
     pub fn checkpoint(&self) -> Option<&SignedCheckpoint> {
         match self {
-            Answer::Record { history, .. } => history.as_ref().map(|h| &h.checkpoint),
+            Answer::Record {
+                history,
+                absent_under,
+                ..
+            } => history
+                .as_ref()
+                .map(|h| &h.checkpoint)
+                .or(absent_under.as_deref()),
             Answer::Route { verified, .. } => Some(&verified.checkpoint),
         }
     }
@@ -211,12 +221,20 @@ impl Watch {
                     Ok(Answer::Record {
                         id: id.clone(),
                         history: Some(verified),
+                        absent_under: None,
                     })
                 }
-                Err(ClientError::Http { status: 404, .. }) => Ok(Answer::Record {
+                // Absent, proven by the map (the answer's checkpoint is
+                // the caller's to check against its state).
+                Err(ClientError::Absent { checkpoint, .. }) => Ok(Answer::Record {
                     id: id.clone(),
                     history: None,
+                    absent_under: Some(checkpoint),
                 }),
+                // A 404 without a proof of absence: not taken on the log's word.
+                Err(ClientError::Http { status: 404, .. }) => {
+                    Err(CompletenessError::Missing.into())
+                }
                 Err(e) => Err(e),
             },
             Watch::Route { from, to } => {
@@ -250,7 +268,12 @@ impl Watch {
         today: Date,
     ) -> Result<Vec<String>, ClientError> {
         match (self, answer) {
-            (Watch::Record(id), Answer::Record { id: got, history }) if id == got => {
+            (
+                Watch::Record(id),
+                Answer::Record {
+                    id: got, history, ..
+                },
+            ) if id == got => {
                 if let Some(h) = history {
                     if h.head.record != *id {
                         return Err(ClientError::WrongAnswer(format!(
@@ -350,7 +373,10 @@ pub fn answer_changes(
     for (w, a) in watches.iter().zip(answers) {
         let key = w.key();
         let now = w.describe_answer(a, today)?;
-        if let Answer::Record { id, history: None } = a {
+        if let Answer::Record {
+            id, history: None, ..
+        } = a
+        {
             if seen.get(&key).is_some_and(|b| strip_dates(b) != absent) {
                 return Err(ClientError::Withheld {
                     record: id.as_str().to_string(),
@@ -454,6 +480,7 @@ mod tests {
                 checkpoint: checkpoint(),
                 head,
             }),
+            absent_under: None,
         }
     }
 

@@ -422,6 +422,14 @@ pub struct ErrorBody {
     pub error: String,
     /// A human-readable explanation.
     pub message: String,
+    /// A 404 for a record history: the checkpoint under which the record
+    /// is proven absent (absent from an older server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// With it, the completeness part whose map proof shows the record's
+    /// key has no value (`Completeness::verify_absent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<crate::map::complete::Completeness>,
 }
 
 #[cfg(test)]

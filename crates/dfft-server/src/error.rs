@@ -27,6 +27,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for a `Retry-After` header (429, 503).
     pub retry_after: Option<u64>,
+    /// A 404's proof of absence: the checkpoint and the completeness part.
+    pub absence: Option<Box<(String, dfft_core::map::complete::Completeness)>>,
 }
 
 impl ApiError {
@@ -36,6 +38,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            absence: None,
         }
     }
     /// 400: the request is malformed.
@@ -45,6 +48,15 @@ impl ApiError {
     /// 404: no such thing (yet).
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    /// This error with a proof of absence (a 404 for a record history).
+    pub fn with_absence(
+        mut self,
+        checkpoint: String,
+        completeness: dfft_core::map::complete::Completeness,
+    ) -> Self {
+        self.absence = Some(Box::new((checkpoint, completeness)));
+        self
     }
     /// 413: body or entry too large.
     pub fn too_large(message: impl Into<String>) -> Self {
@@ -199,9 +211,15 @@ impl From<dfft_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let (checkpoint, completeness) = match self.absence {
+            Some(a) => (Some(a.0), Some(a.1)),
+            None => (None, None),
+        };
         let body = dfft_core::wire::ErrorBody {
             error: self.code.to_owned(),
             message: self.message,
+            checkpoint,
+            completeness,
         };
         let mut r = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after {

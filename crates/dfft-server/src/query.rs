@@ -347,15 +347,25 @@ fn route_answer(
     }))
 }
 
-/// `GET /v1/records/<record>`: the whole history of one record.
+/// `GET /v1/records/<record>`: the whole history of one record; a 404
+/// for a record the published tree does not hold carries the checkpoint
+/// and the map proof of its absence.
 pub async fn record(
     State(app): State<App>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let history = with_retries(&app, |published| {
-        let h = RegistryState::new(&*app.shared.store)
-            .record_at(&id, published.size)?
-            .ok_or_else(|| ApiError::not_found(format!("no record {id:?}")))?;
+        let Some(h) = RegistryState::new(&*app.shared.store).record_at(&id, published.size)? else {
+            // Proven absent: the map proof that `record <id>` has no value.
+            let not_found = ApiError::not_found(format!("no record {id:?}"));
+            let Ok(rid) = dfft_core::statement::RecordId::new(&id) else {
+                return Err(not_found);
+            };
+            return match completeness(&app, published, vec![(MapKey::Record(rid), None)])? {
+                Ok(c) => Err(not_found.with_absence(published.text.clone(), c)),
+                Err(Retry) => Ok(Err(Retry)),
+            };
+        };
         if h.events.len() > MAX_ANSWER_EVENTS {
             return Err(ApiError::too_large(format!(
                 "record {id:?} has {} events; one answer cites at most {MAX_ANSWER_EVENTS}: \

@@ -127,6 +127,12 @@ pub enum CompletenessError {
         /// Events in the answer.
         events: usize,
     },
+    /// The log says a key is absent, but the map holds a value for it.
+    #[error("the log says there is nothing under `{key}`, but the map holds a value for it")]
+    Present {
+        /// The key.
+        key: String,
+    },
     /// An authority's statements are not the ones the map holds.
     #[error("authority {authority}: the map holds other statements about it than the listing's {statements} (one was dropped or added)")]
     AuthorityStatements {
@@ -406,6 +412,27 @@ impl Completeness {
             return Err(CompletenessError::Omitted {
                 record: (*id).to_owned(),
                 key: key.clone(),
+            });
+        }
+        Ok(ix)
+    }
+
+    /// Checks that `key` has no value in the map the checkpoint commits to:
+    /// the proof of absence a 404 for a record history carries.
+    pub fn verify_absent(
+        &self,
+        cp: &SignedCheckpoint,
+        log_key: &VerifierKey,
+        key: &MapKey,
+    ) -> Result<IndexEntry, CompletenessError> {
+        let ix = self.verify_index(cp, log_key)?;
+        let proven = self.proven(&ix.map_root)?;
+        let (_, p) = proven
+            .get(&key.hash())
+            .ok_or_else(|| CompletenessError::NoProof(key.to_string()))?;
+        if p.value.is_some() {
+            return Err(CompletenessError::Present {
+                key: key.to_string(),
             });
         }
         Ok(ix)
