@@ -13,7 +13,8 @@
 //! - [`mapstate`]: the map's nodes in the store (the index of complete
 //!   answers, docs/index.md) and the proofs answers carry.
 //! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
-//!   cached jurisdiction matrix; [`cache`]: the answer cache they share.
+//!   cached jurisdiction matrix; [`cache`]: the answer cache they share;
+//!   `explorer`: HTML pages for people (`/`, `/route`).
 //!
 //! Leaves out: formats and rules (in `dfft-core`), storage details (in
 //! `dfft-store`), TLS (terminate it in front of the server).
@@ -26,6 +27,7 @@ pub mod error;
 /// Key files (re-exported from `dfft-keys`, their one home).
 pub use dfft_keys as keys;
 pub mod cache;
+mod explorer;
 pub mod mapstate;
 pub mod matrix;
 pub mod metrics;
@@ -477,6 +479,8 @@ fn router(app: App) -> Router {
         .route("/v1/records/{*id}", get(query::record))
         .route("/v1/authorities", get(query::authorities))
         .route("/v1/matrix", get(matrix::matrix))
+        .route("/", get(explorer::route_page))
+        .route("/route", get(explorer::route_page))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -219,6 +219,21 @@ pub async fn route(
     Ok(json_bytes(body))
 }
 
+/// The route answer for a question against the published checkpoint (a
+/// newer one if the map moved on meanwhile), for pages built from the
+/// typed answer (`crate::explorer`) rather than its JSON.
+pub(crate) fn route_typed(
+    app: &App,
+    from: &Jurisdiction,
+    to: &Jurisdiction,
+    at: Date,
+    mechanism: Option<Mechanism>,
+) -> Result<RouteAnswer, ApiError> {
+    with_retries(app, |published| {
+        route_answer(app, published, from, to, at, mechanism)
+    })
+}
+
 /// Route answers kept (`crate::cache`): the last [`ROUTE_CACHED`]
 /// questions, at most [`ROUTE_CACHED_BYTES`].
 pub const ROUTE_CACHED: usize = 256;

@@ -1,0 +1,117 @@
+//! The explorer's first pages against the demo (the real EU history):
+//! the route page gives the right status, in words, for DE -> US on the
+//! days that matter (Safe Harbor, Privacy Shield, the Court's
+//! invalidation, the Data Privacy Framework), with timelines and legal
+//! references; the language follows `?lang=`, then `Accept-Language`; bad
+//! questions get an error page that echoes nothing unescaped; and the page
+//! says plainly that the browser has not verified it.
+
+mod common;
+
+use common::*;
+
+fn page(reg: &Registry, path: &str, accept_language: Option<&str>) -> (u16, String, String) {
+    let mut req = agent().get(&format!("{}{path}", reg.base));
+    if let Some(l) = accept_language {
+        req = req.set("Accept-Language", l);
+    }
+    let r = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{path}: {e}"),
+    };
+    let status = r.status();
+    let lang = r.header("content-language").unwrap_or_default().to_owned();
+    assert!(
+        r.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{path}"
+    );
+    (status, lang, r.into_string().unwrap())
+}
+
+/// The status badge of `record` on the page.
+fn badge(html: &str, record: &str) -> String {
+    let at = html
+        .find(&format!("<h3>{record}</h3>"))
+        .unwrap_or_else(|| panic!("{record} is not on the page"));
+    let rest = &html[at..];
+    let start = rest.find("class=\"badge").unwrap();
+    let text = &rest[start..];
+    let open = text.find('>').unwrap() + 1;
+    let close = text.find("</strong>").unwrap();
+    text[open..close].to_string()
+}
+
+#[test]
+fn route_page_gives_the_right_status_in_words_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    const SH: &str = "eu.ec/eu-adq-us-safeharbor-2000";
+    const PS: &str = "eu.ec/eu-adq-us-privacyshield-2016";
+
+    let (s, lang, home) = page(&reg, "/", None);
+    assert_eq!((s, lang.as_str()), (200, "en"));
+    assert!(home.contains("<form") && home.contains("<label for=\"from\">From</label>"));
+
+    let ask = |at: &str| page(&reg, &format!("/route?from=DE&to=US&at={at}"), None);
+    let (s, _, p2014) = ask("2014-01-01");
+    assert_eq!(s, 200);
+    assert_eq!(badge(&p2014, SH), "In force");
+    let (_, _, p2016) = ask("2016-01-01");
+    assert!(
+        badge(&p2016, SH).starts_with("Ended"),
+        "Safe Harbor, invalidated in 2015"
+    );
+    let (_, _, p2021) = ask("2021-01-01");
+    assert!(
+        badge(&p2021, PS).starts_with("Ended"),
+        "Privacy Shield, invalidated in 2020"
+    );
+    assert!(p2021.contains("invalidated"));
+    let (_, _, p2024) = ask("2024-01-01");
+    assert!(
+        p2024.contains("In force"),
+        "the Data Privacy Framework is in force in 2024"
+    );
+    // Timelines with dates, legal references linked, and the plain note
+    // on what this page does not check, with the way to check it.
+    assert!(p2021.contains("<ol class=\"timeline\">") && p2021.contains("<time datetime=\""));
+    assert!(p2021.contains("Legal reference") && p2021.contains("<a href=\"http"));
+    assert!(p2021.contains("Your browser has not verified this page"));
+    assert!(p2021.contains("href=\"/v1/route?from=DE&amp;to=US&amp;at=2021-01-01\""));
+    assert!(p2021.contains("dfft route --from DE --to US --at 2021-01-01"));
+
+    // Japanese: by Accept-Language, and the switch wins over it.
+    let (_, lang, ja) = page(
+        &reg,
+        "/route?from=DE&to=US&at=2021-01-01",
+        Some("ja,en;q=0.5"),
+    );
+    assert_eq!(lang, "ja");
+    assert!(ja.contains("<html lang=\"ja\">"));
+    assert!(badge(&ja, PS).starts_with("終了"), "{}", badge(&ja, PS));
+    let (_, lang, en) = page(
+        &reg,
+        "/route?from=DE&to=US&at=2021-01-01&lang=en",
+        Some("ja"),
+    );
+    assert_eq!(lang, "en");
+    assert!(
+        en.contains("lang=\"ja\">日本語</a>"),
+        "the switch to Japanese"
+    );
+
+    // A route with nothing recorded says so, and not that it is allowed.
+    let (s, _, none) = page(&reg, "/route?from=JP&to=BR&at=2024-01-01", None);
+    assert_eq!(s, 200);
+    assert!(none.contains("holds no recognition") && none.contains("not a prohibition"));
+
+    // Bad input: an error page with the API's status and message, and
+    // nothing the request carried is echoed unescaped.
+    let (s, _, bad) = page(&reg, "/route?from=%3Cscript%3E&to=US", None);
+    assert_eq!(s, 400);
+    assert!(bad.contains("role=\"alert\""));
+    assert!(!bad.contains("<script>"), "{bad}");
+    assert!(bad.contains("&lt;script&gt;"));
+}
