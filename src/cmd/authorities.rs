@@ -5,7 +5,7 @@
 
 use super::{
     audit_note, client, complete_note, completeness, cp_json, cp_line, finish, load_state, policy,
-    policy_line, print_json, read_input, save_state, usage, write_output, TrustArgs,
+    policy_line, print_json, read_input, save_state, usage, write_output, AnswerArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::offline::verify_authorities;
@@ -13,7 +13,6 @@ use dfft_client::{ClientError, Policy};
 use dfft_core::answer::VerifiedAuthorities;
 use dfft_core::wire;
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Options of `dfft authorities`.
@@ -29,57 +28,39 @@ pub struct AuthoritiesArgs {
     pub log: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// Re-verify a saved listing (from --save) offline instead of asking the log.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["save", "state"])]
-    pub answer: Option<PathBuf>,
-    /// Save the verified listing (JSON) to FILE, to re-verify it later with --answer.
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
-    /// Client state file: the listing's checkpoint must be consistent with
-    /// the last checkpoint verified (the file is created and kept up to date).
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// Accept a listing that does not prove it is complete (from a server
-    /// older than the index); the output says so.
-    #[arg(long)]
-    pub accept_incomplete: bool,
-    /// Timeout of each request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
-    /// Print the result as JSON (with the listing itself).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub io: AnswerArgs,
 }
 
 /// `dfft authorities`: the verified authority listing.
 pub fn run(a: AuthoritiesArgs) -> anyhow::Result<ExitCode> {
-    finish("authorities", a.json, authorities_inner(&a))
+    finish("authorities", a.io.json, authorities_inner(&a))
 }
 
 fn authorities_inner(a: &AuthoritiesArgs) -> Result<ExitCode, ClientError> {
     let policy = policy(&a.trust)?;
-    if let Some(file) = &a.answer {
+    if let Some(file) = &a.io.answer {
         let listing: wire::Authorities = serde_json::from_slice(&read_input(file)?)
             .map_err(|e| ClientError::Usage(format!("not an authority listing: {e}")))?;
-        let verified = verify_authorities(&listing, &policy, completeness(a.accept_incomplete))?;
-        print_listing(&listing, &verified, &policy, a.json);
+        let verified = verify_authorities(&listing, &policy, completeness(a.io.accept_incomplete))?;
+        print_listing(&listing, &verified, &policy, a.io.json);
         return Ok(ExitCode::SUCCESS);
     }
     let log = a.log.clone().ok_or_else(|| usage("--log is required"))?;
-    let client = client(&log, a.timeout, policy.clone())?
-        .with_completeness(completeness(a.accept_incomplete));
-    let mut state = load_state(a.state.as_ref(), &policy)?;
+    let client = client(&log, a.io.timeout, policy.clone())?
+        .with_completeness(completeness(a.io.accept_incomplete));
+    let mut state = load_state(a.io.state.as_ref(), &policy)?;
     let (listing, verified) = client.authorities()?;
-    if a.state.is_some() {
+    if a.io.state.is_some() {
         client.observe(&mut state, &verified.checkpoint)?;
     }
-    save_state(a.state.as_ref(), &state)?;
-    if let Some(p) = &a.save {
+    save_state(a.io.state.as_ref(), &state)?;
+    if let Some(p) = &a.io.save {
         let mut bytes = serde_json::to_vec_pretty(&listing).map_err(|e| usage(e.to_string()))?;
         bytes.push(b'\n');
         write_output(p, &bytes)?;
     }
-    print_listing(&listing, &verified, &policy, a.json);
+    print_listing(&listing, &verified, &policy, a.io.json);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -69,6 +69,34 @@ fn usage(msg: impl Into<String>) -> ClientError {
     ClientError::Usage(msg.into())
 }
 
+/// The options every answer command shares (`route`, `record`,
+/// `authorities`): a saved answer to re-verify offline, or where to save
+/// the verified one, the client state, completeness, timeout and output.
+#[derive(Args, Debug)]
+pub struct AnswerArgs {
+    /// Re-verify a saved answer (from --save) offline instead of asking the log.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["save", "state"])]
+    pub answer: Option<PathBuf>,
+    /// Save the verified answer (JSON) to FILE, to re-verify it later with --answer.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Client state file: the answer's checkpoint must be consistent with
+    /// the last checkpoint verified (the file is created and kept up to date).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Accept an answer that does not prove it is complete (from a server
+    /// older than the index): it then proves only that the cited entries
+    /// are in the log, and the output says so.
+    #[arg(long)]
+    pub accept_incomplete: bool,
+    /// Timeout of each request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Print the result as JSON (with the answer itself).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The trust policy of the flags: a --witness-policy file (pinned to its
 /// one log, or to --log-key), or --log-key with k of n --witness keys.
 fn policy(t: &TrustArgs) -> Result<Policy, ClientError> {

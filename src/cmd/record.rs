@@ -6,7 +6,7 @@ use super::progress::ProgressReport;
 use super::{
     audit_note, client, complete_note, completeness, cp_json, cp_line, date_arg, finish,
     load_state, policy, policy_line, print_head, print_json, read_input, save_state, usage,
-    write_output, TrustArgs,
+    write_output, AnswerArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::audit::check_record_complete;
@@ -15,7 +15,6 @@ use dfft_client::{Auditor, ClientError, Policy};
 use dfft_core::answer::RecordHistory;
 use dfft_core::statement::Date;
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Options of `dfft record`.
@@ -37,46 +36,27 @@ pub struct RecordArgs {
     /// The day to give the record's status for, YYYY-MM-DD (default: today, UTC).
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
-    /// Re-verify a saved history (from --save) offline instead of asking the log.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["save", "state", "audit"])]
-    pub answer: Option<PathBuf>,
-    /// Save the verified history (JSON) to FILE, to re-verify it later with --answer.
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
-    /// Client state file: the history's checkpoint must be consistent with
-    /// the last checkpoint verified (the file is created and kept up to date).
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
     /// Also replay the log up to the history's checkpoint: checks every
     /// signer's entitlement and that no event of the record is left out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "answer")]
     pub audit: bool,
-    /// Accept an answer that does not prove it is complete (from a server
-    /// older than the index): it then proves only that the cited entries
-    /// are in the log, and the output says so.
-    #[arg(long)]
-    pub accept_incomplete: bool,
-    /// Timeout of each request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
-    /// Print the result as JSON (with the history itself).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub io: AnswerArgs,
 }
 
 /// `dfft record ID`: the verified history of one record.
 pub fn run(a: RecordArgs) -> anyhow::Result<ExitCode> {
-    finish("record", a.json, record_inner(&a))
+    finish("record", a.io.json, record_inner(&a))
 }
 
 fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
     let policy = policy(&a.trust)?;
     let at = date_arg(a.at.as_deref())?;
-    if let Some(file) = &a.answer {
+    if let Some(file) = &a.io.answer {
         let (history, verified) = verify_record_json(
             &read_input(file)?,
             &policy,
-            completeness(a.accept_incomplete),
+            completeness(a.io.accept_incomplete),
         )?;
         if let Some(id) = &a.id {
             if &history.record.record != id {
@@ -86,21 +66,21 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
                 )));
             }
         }
-        print_record(&history, &verified, &policy, at, None, a.json);
+        print_record(&history, &verified, &policy, at, None, a.io.json);
         return Ok(ExitCode::SUCCESS);
     }
     let id = a.id.clone().ok_or_else(|| usage("give the record id"))?;
     let log = a.log.clone().ok_or_else(|| usage("--log is required"))?;
-    let client = client(&log, a.timeout, policy.clone())?
-        .with_completeness(completeness(a.accept_incomplete));
-    let mut state = load_state(a.state.as_ref(), &policy)?;
+    let client = client(&log, a.io.timeout, policy.clone())?
+        .with_completeness(completeness(a.io.accept_incomplete));
+    let mut state = load_state(a.io.state.as_ref(), &policy)?;
     let (history, verified) = client.record(&id)?;
-    if a.state.is_some() {
+    if a.io.state.is_some() {
         client.observe(&mut state, &verified.checkpoint)?;
     }
     let audited = if a.audit {
         let mut auditor = Auditor::new();
-        let mut progress = ProgressReport::new("audit", a.json);
+        let mut progress = ProgressReport::new("audit", a.io.json);
         let report = auditor.advance(&client, &verified.checkpoint, None, &mut |p| {
             progress.update(p)
         })?;
@@ -109,13 +89,13 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
     } else {
         None
     };
-    save_state(a.state.as_ref(), &state)?;
-    if let Some(p) = &a.save {
+    save_state(a.io.state.as_ref(), &state)?;
+    if let Some(p) = &a.io.save {
         let mut bytes = serde_json::to_vec_pretty(&history).map_err(|e| usage(e.to_string()))?;
         bytes.push(b'\n');
         write_output(p, &bytes)?;
     }
-    print_record(&history, &verified, &policy, at, audited, a.json);
+    print_record(&history, &verified, &policy, at, audited, a.io.json);
     Ok(ExitCode::SUCCESS)
 }
 

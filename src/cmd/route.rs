@@ -6,7 +6,7 @@ use super::progress::ProgressReport;
 use super::{
     audit_note, client, complete_note, completeness, cp_json, cp_line, date_arg, finish,
     load_state, policy, policy_line, print_head, print_json, read_input, save_state, usage,
-    write_output, TrustArgs,
+    write_output, AnswerArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::audit::check_route_complete;
@@ -15,24 +15,33 @@ use dfft_client::{Auditor, ClientError, Policy, RouteQuery};
 use dfft_core::answer::{RouteAnswer, VerifiedRoute};
 use dfft_core::statement::{Jurisdiction, Mechanism};
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Options of `dfft route`.
 #[derive(Args, Debug)]
 pub struct RouteArgs {
     /// Where data comes from: a jurisdiction code (DE, AE-DU, IO:EPO, EU, EEA).
-    #[arg(long, value_name = "CODE", required_unless_present = "answer")]
+    #[arg(
+        long,
+        value_name = "CODE",
+        required_unless_present = "answer",
+        conflicts_with = "answer"
+    )]
     pub from: Option<String>,
     /// Where data goes: a jurisdiction code.
-    #[arg(long, value_name = "CODE", required_unless_present = "answer")]
+    #[arg(
+        long,
+        value_name = "CODE",
+        required_unless_present = "answer",
+        conflicts_with = "answer"
+    )]
     pub to: Option<String>,
     /// The day asked about, YYYY-MM-DD (default: today, UTC).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", conflicts_with = "answer")]
     pub at: Option<String>,
     /// Only records of this mechanism (adequacy, data_bridge, designation,
     /// scc, bcr, certification, code_of_conduct, cbpr, dpf, other).
-    #[arg(long, value_name = "MECHANISM")]
+    #[arg(long, value_name = "MECHANISM", conflicts_with = "answer")]
     pub mechanism: Option<String>,
     /// Base URL of the registry, e.g. http://127.0.0.1:8080 (ignored with --answer).
     #[arg(
@@ -44,48 +53,29 @@ pub struct RouteArgs {
     pub log: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// Re-verify a saved answer (from --save) offline instead of asking the log.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "at", "mechanism", "save", "state", "audit"])]
-    pub answer: Option<PathBuf>,
-    /// Save the verified answer (JSON) to FILE, to re-verify it later with --answer.
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
-    /// Client state file: the answer's checkpoint must be consistent with
-    /// the last checkpoint verified (the file is created and kept up to date).
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
     /// Also replay the log up to the answer's checkpoint: checks that every
     /// cited entry's signer was entitled to sign it and that the answer
     /// leaves no record out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "answer")]
     pub audit: bool,
-    /// Accept an answer that does not prove it is complete (from a server
-    /// older than the index): it then proves only that the cited entries
-    /// are in the log, and the output says so.
-    #[arg(long)]
-    pub accept_incomplete: bool,
-    /// Timeout of each request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
-    /// Print the result as JSON (with the answer itself).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub io: AnswerArgs,
 }
 
 /// `dfft route`: ask and verify, or re-verify a saved answer.
 pub fn run(a: RouteArgs) -> anyhow::Result<ExitCode> {
-    finish("route", a.json, route_inner(&a))
+    finish("route", a.io.json, route_inner(&a))
 }
 
 fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
     let policy = policy(&a.trust)?;
-    if let Some(file) = &a.answer {
+    if let Some(file) = &a.io.answer {
         let (answer, verified) = verify_route_json(
             &read_input(file)?,
             &policy,
-            completeness(a.accept_incomplete),
+            completeness(a.io.accept_incomplete),
         )?;
-        print_route(&answer, &verified, &policy, None, a.json);
+        print_route(&answer, &verified, &policy, None, a.io.json);
         return Ok(ExitCode::SUCCESS);
     }
     let need = |v: &Option<String>, name: &str| {
@@ -104,16 +94,16 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
             .transpose()
             .map_err(|e| usage(format!("--mechanism: {e}")))?,
     };
-    let client = client(&need(&a.log, "log")?, a.timeout, policy.clone())?
-        .with_completeness(completeness(a.accept_incomplete));
-    let mut state = load_state(a.state.as_ref(), &policy)?;
+    let client = client(&need(&a.log, "log")?, a.io.timeout, policy.clone())?
+        .with_completeness(completeness(a.io.accept_incomplete));
+    let mut state = load_state(a.io.state.as_ref(), &policy)?;
     let (answer, verified) = client.route(&q)?;
-    if a.state.is_some() {
+    if a.io.state.is_some() {
         client.observe(&mut state, &verified.checkpoint)?;
     }
     let audited = if a.audit {
         let mut auditor = Auditor::new();
-        let mut progress = ProgressReport::new("audit", a.json);
+        let mut progress = ProgressReport::new("audit", a.io.json);
         let report = auditor.advance(&client, &verified.checkpoint, None, &mut |p| {
             progress.update(p)
         })?;
@@ -122,13 +112,13 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
     } else {
         None
     };
-    save_state(a.state.as_ref(), &state)?;
-    if let Some(p) = &a.save {
+    save_state(a.io.state.as_ref(), &state)?;
+    if let Some(p) = &a.io.save {
         let mut bytes = serde_json::to_vec_pretty(&answer).map_err(|e| usage(e.to_string()))?;
         bytes.push(b'\n');
         write_output(p, &bytes)?;
     }
-    print_route(&answer, &verified, &policy, audited, a.json);
+    print_route(&answer, &verified, &policy, audited, a.io.json);
     Ok(ExitCode::SUCCESS)
 }
 
