@@ -5,7 +5,7 @@
 
 use super::{
     audit_note, client, complete_note, completeness, cp_json, cp_line, finish, load_state, policy,
-    policy_line, print_json, read_input, save_state, usage, write_output, AnswerArgs, TrustArgs,
+    policy_line, print_json, read_input, save_state, usage, AnswerArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::offline::verify_authorities;
@@ -55,11 +55,7 @@ fn authorities_inner(a: &AuthoritiesArgs) -> Result<ExitCode, ClientError> {
         client.observe(&mut state, &verified.checkpoint)?;
     }
     save_state(a.io.state.as_ref(), &state)?;
-    if let Some(p) = &a.io.save {
-        let mut bytes = serde_json::to_vec_pretty(&listing).map_err(|e| usage(e.to_string()))?;
-        bytes.push(b'\n');
-        write_output(p, &bytes)?;
-    }
+    a.io.save_answer(|| serde_json::to_vec_pretty(&listing))?;
     print_listing(&listing, &verified, &policy, a.io.json);
     Ok(ExitCode::SUCCESS)
 }

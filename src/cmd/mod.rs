@@ -97,6 +97,22 @@ pub struct AnswerArgs {
     pub json: bool,
 }
 
+impl AnswerArgs {
+    /// Writes the verified answer (`json`: its pretty JSON, made only if
+    /// needed) atomically to `--save`, if given.
+    fn save_answer(
+        &self,
+        json: impl FnOnce() -> serde_json::Result<Vec<u8>>,
+    ) -> Result<(), ClientError> {
+        let Some(p) = &self.save else {
+            return Ok(());
+        };
+        let mut bytes = json().map_err(|e| usage(e.to_string()))?;
+        bytes.push(b'\n');
+        write_output(p, &bytes)
+    }
+}
+
 /// The trust policy of the flags: a --witness-policy file (pinned to its
 /// one log, or to --log-key), or --log-key with k of n --witness keys.
 fn policy(t: &TrustArgs) -> Result<Policy, ClientError> {

@@ -6,7 +6,7 @@ use super::progress::ProgressReport;
 use super::{
     audit_note, client, complete_note, completeness, cp_json, cp_line, date_arg, finish,
     load_state, policy, policy_line, print_head, print_json, read_input, save_state, usage,
-    write_output, AnswerArgs, TrustArgs,
+    AnswerArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::audit::check_route_complete;
@@ -113,11 +113,7 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
         None
     };
     save_state(a.io.state.as_ref(), &state)?;
-    if let Some(p) = &a.io.save {
-        let mut bytes = serde_json::to_vec_pretty(&answer).map_err(|e| usage(e.to_string()))?;
-        bytes.push(b'\n');
-        write_output(p, &bytes)?;
-    }
+    a.io.save_answer(|| serde_json::to_vec_pretty(&answer))?;
     print_route(&answer, &verified, &policy, audited, a.io.json);
     Ok(ExitCode::SUCCESS)
 }
