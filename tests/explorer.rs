@@ -3,8 +3,10 @@
 //! days that matter (Safe Harbor, Privacy Shield, the Court's
 //! invalidation, the Data Privacy Framework), with timelines and legal
 //! references; the language follows `?lang=`, then `Accept-Language`; bad
-//! questions get an error page that echoes nothing unescaped; and the page
-//! says plainly that the browser has not verified it.
+//! questions get an error page that echoes nothing unescaped; the page
+//! says plainly that the browser has not verified it; a record's page
+//! shows its whole history and status on a day; the log page shows the
+//! checkpoint and its signers.
 
 mod common;
 
@@ -106,6 +108,35 @@ fn route_page_gives_the_right_status_in_words_in_both_languages() {
     let (s, _, none) = page(&reg, "/route?from=JP&to=BR&at=2024-01-01", None);
     assert_eq!(s, 200);
     assert!(none.contains("holds no recognition") && none.contains("not a prohibition"));
+
+    // One record's page: its whole history, its status on the day asked.
+    let (s, _, rec) = page(&reg, &format!("/record/{PS}?at=2019-01-01"), None);
+    assert_eq!(s, 200);
+    assert_eq!(badge(&rec, PS), "In force");
+    assert!(
+        rec.contains("invalidated"),
+        "the whole history, the invalidation too"
+    );
+    assert!(rec.contains(&format!("dfft record {PS} --log URL")));
+    let (_, _, rec_ja) = page(&reg, &format!("/record/{PS}?at=2021-01-01&lang=ja"), None);
+    assert!(badge(&rec_ja, PS).starts_with("終了"));
+    let (s, _, missing) = page(&reg, "/record/eu.ec/no-such-record", None);
+    assert_eq!(s, 404);
+    assert!(missing.contains("role=\"alert\""));
+
+    // The log page: the published checkpoint and who signed it.
+    let (s, _, log) = page(&reg, "/log", None);
+    assert_eq!(s, 200);
+    let cp = reg.checkpoint();
+    assert!(
+        log.contains(&format!("<dd>{}</dd>", cp.checkpoint.size)),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("<li>{}</li>", cp.checkpoint.origin)),
+        "the log's own signature"
+    );
+    assert!(log.contains("Your browser has not verified these signatures"));
 
     // Bad input: an error page with the API's status and message, and
     // nothing the request carried is echoed unescaped.

@@ -14,7 +14,7 @@
 //!   answers, docs/index.md) and the proofs answers carry.
 //! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
 //!   cached jurisdiction matrix; [`cache`]: the answer cache they share;
-//!   `explorer`: HTML pages for people (`/`, `/route`).
+//!   `explorer`: HTML pages for people (`/`, `/route`, `/record/<id>`, `/log`).
 //!
 //! Leaves out: formats and rules (in `dfft-core`), storage details (in
 //! `dfft-store`), TLS (terminate it in front of the server).
@@ -481,6 +481,8 @@ fn router(app: App) -> Router {
         .route("/v1/matrix", get(matrix::matrix))
         .route("/", get(explorer::route_page))
         .route("/route", get(explorer::route_page))
+        .route("/record/{*id}", get(explorer::record_page))
+        .route("/log", get(explorer::log_page))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -369,14 +369,21 @@ pub async fn record(
     State(app): State<App>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let history = with_retries(&app, |published| {
-        let Some(h) = RegistryState::new(&*app.shared.store).record_at(&id, published.size)? else {
+    let history = record_typed(&app, &id)?;
+    Ok(axum::Json(history).into_response())
+}
+
+/// The history of record `id` against the published checkpoint (see
+/// [`record`]), typed, for `/v1/records/<id>` and the explorer's pages.
+pub(crate) fn record_typed(app: &App, id: &str) -> Result<RecordHistory, ApiError> {
+    with_retries(app, |published| {
+        let Some(h) = RegistryState::new(&*app.shared.store).record_at(id, published.size)? else {
             // Proven absent: the map proof that `record <id>` has no value.
             let not_found = ApiError::not_found(format!("no record {id:?}"));
-            let Ok(rid) = dfft_core::statement::RecordId::new(&id) else {
+            let Ok(rid) = dfft_core::statement::RecordId::new(id) else {
                 return Err(not_found);
             };
-            return match completeness(&app, published, vec![(MapKey::Record(rid), None)])? {
+            return match completeness(app, published, vec![(MapKey::Record(rid), None)])? {
                 Ok(c) => Err(not_found.with_absence(published.text.clone(), c)),
                 Err(Retry) => Ok(Err(Retry)),
             };
@@ -389,21 +396,20 @@ pub async fn record(
             )));
         }
         let complete = match completeness(
-            &app,
+            app,
             published,
             vec![(MapKey::Record(h.record.clone()), None)],
         )? {
             Ok(c) => c,
             Err(Retry) => return Ok(Err(Retry)),
         };
-        let record = answer(&app, &h, None, published)?;
+        let record = answer(app, &h, None, published)?;
         Ok(Ok(RecordHistory {
             checkpoint: published.text.clone(),
             record,
             completeness: Some(complete),
         }))
-    })?;
-    Ok(axum::Json(history).into_response())
+    })
 }
 
 /// `GET /v1/authorities`: every authority ever enrolled in the published

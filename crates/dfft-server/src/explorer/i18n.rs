@@ -108,6 +108,12 @@ pub struct Words {
     pub verify_offline: &'static str,
     pub json: &'static str,
     pub error: &'static str,
+    pub log: &'static str,
+    pub origin: &'static str,
+    pub size: &'static str,
+    pub root: &'static str,
+    pub signed_by: &'static str,
+    pub not_verified_log: &'static str,
 }
 
 const EN: Words = Words {
@@ -133,6 +139,12 @@ const EN: Words = Words {
     verify_offline: "Verify it yourself, offline, with the log's key:",
     json: "The answer with its proofs (JSON)",
     error: "The question could not be answered",
+    log: "The log",
+    origin: "Origin",
+    size: "Entries",
+    root: "Root hash",
+    signed_by: "Signed by",
+    not_verified_log: "Your browser has not verified these signatures: check them with dfft verify or any C2SP tlog-checkpoint verifier, with the log's key (and the witnesses' keys).",
 };
 
 const JA: Words = Words {
@@ -158,6 +170,12 @@ const JA: Words = Words {
     verify_offline: "ログの公開鍵を使って、ご自身でオフライン検証できます：",
     json: "証明付きの回答（JSON）",
     error: "照会に回答できませんでした",
+    log: "ログ",
+    origin: "オリジン",
+    size: "項目数",
+    root: "ルートハッシュ",
+    signed_by: "署名者",
+    not_verified_log: "これらの署名はお使いのブラウザでは検証されていません。ログの公開鍵（および証人の公開鍵）を使い、dfft verify または C2SP tlog-checkpoint の検証ツールで確認してください。",
 };
 
 impl Words {

@@ -3,17 +3,18 @@
 //! without JavaScript, in English and Japanese ([`i18n`]).
 //!
 //! Covers: `/` (the question "may data go from X to Y on D?" as a form,
-//! with the answer below it when asked) and `/route` (the same page for a
-//! question), each record with its status in words, its timeline and its
+//! with the answer below it when asked), `/route` (the same page for a
+//! question), `/record/<id>` (one record's whole history, its status on
+//! `at=`, default today) and `/log` (the published checkpoint and who
+//! signed it), each record with its status in words, its timeline and its
 //! legal references linked, the records shown to be left out, the signed
 //! checkpoint, and how to verify the answer offline; the language switch
 //! (`?lang=`, else `Accept-Language`); HTML escaping ([`html`]).
 //!
 //! Leaves out, for the next slices: verification in the browser (until it
 //! exists every page says plainly that the browser has not verified it,
-//! and links the JSON answer with its proofs and the `dfft route` command
-//! that does), the matrix, record, authority and log pages, feeds, and
-//! evidence downloads.
+//! and links the JSON answer with its proofs and the `dfft` command that
+//! does), the matrix and authority pages, feeds, and evidence downloads.
 
 mod html;
 pub mod i18n;
@@ -29,8 +30,9 @@ use dfft_core::answer::{RecordAnswer, RouteAnswer};
 use dfft_core::statement::registry::Submission;
 use dfft_core::statement::{Date, Jurisdiction, Mechanism, Statement};
 
+use crate::error::ApiPath;
 use crate::error::{ApiError, ApiQuery};
-use crate::query::{date_param, route_typed};
+use crate::query::{date_param, record_typed, route_typed};
 use crate::App;
 use html::{attr, esc};
 use i18n::{Lang, Words};
@@ -93,12 +95,7 @@ pub async fn route_page(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::choose(
-        q.get("lang").map(String::as_str),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = lang_of(&q, &headers);
     let w = lang.words();
     let question = Question::of(&q);
     let mut body = String::new();
@@ -109,16 +106,24 @@ pub async fn route_page(
             Ok(ans) => render_answer(&mut body, w, lang, &question, &ans),
             Err(e) => {
                 status = e.status;
-                let _ = write!(
-                    body,
-                    "<section aria-labelledby=\"err\"><h2 id=\"err\">{}</h2><p role=\"alert\">{}</p></section>",
-                    esc(w.error),
-                    esc(&e.message)
-                );
+                error_section(&mut body, w, &e);
             }
         }
     }
     let page = html::page(lang, w.title, &body, &switch_href(&question, lang));
+    respond(status, lang, page)
+}
+
+fn lang_of(q: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
+    Lang::choose(
+        q.get("lang").map(String::as_str),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn respond(status: StatusCode, lang: Lang, page: String) -> Response {
     (
         status,
         [
@@ -129,6 +134,104 @@ pub async fn route_page(
         page,
     )
         .into_response()
+}
+
+fn error_section(out: &mut String, w: &Words, e: &ApiError) {
+    let _ = write!(
+        out,
+        "<section aria-labelledby=\"err\"><h2 id=\"err\">{}</h2><p role=\"alert\">{}</p></section>",
+        esc(w.error),
+        esc(&e.message)
+    );
+}
+
+/// `GET /record/<id>[?at=D]`: one record's whole history.
+pub async fn record_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Response {
+    let lang = lang_of(&q, &headers);
+    let w = lang.words();
+    let mut body = format!("<h1>{}</h1>", esc(&id));
+    let mut status = StatusCode::OK;
+    let shown = record_typed(&app, &id).and_then(|h| {
+        let at = date_param(&q)?;
+        let cp = dfft_core::checkpoint::SignedCheckpoint::parse(h.checkpoint.as_bytes())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let head = h
+            .record
+            .verify(&cp, None)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut r = h.record.clone();
+        r.status = head.status_on(at);
+        Ok((h, r, at))
+    });
+    match shown {
+        Ok((h, r, at)) => {
+            let _ = write!(body, "<p>{} {at}</p>", esc(w.date));
+            record(&mut body, w, &r);
+            let api = format!("/v1/records/{}", h.record.record);
+            let command = format!("dfft record {} --log URL --log-key VKEY", h.record.record);
+            checkpoint_section(&mut body, w, &h.checkpoint, &api, &command);
+        }
+        Err(e) => {
+            status = e.status;
+            error_section(&mut body, w, &e);
+        }
+    }
+    let switch = format!(
+        "/record/{}?lang={}",
+        urlencode_path(&id),
+        lang.other().tag()
+    );
+    respond(status, lang, html::page(lang, w.title, &body, &switch))
+}
+
+/// A record id in a path: its `/` separators kept, the rest encoded.
+fn urlencode_path(id: &str) -> String {
+    id.split('/').map(urlencode).collect::<Vec<_>>().join("/")
+}
+
+/// `GET /log`: the published checkpoint and who signed it.
+pub async fn log_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Response {
+    let lang = lang_of(&q, &headers);
+    let w = lang.words();
+    let p = app.shared.published();
+    let mut body = format!(
+        "<h1>{}</h1><dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><code>{}</code></dd></dl><h2>{}</h2><ul>",
+        esc(w.log),
+        esc(w.origin),
+        esc(&p.signed.checkpoint.origin),
+        esc(w.size),
+        p.size,
+        esc(w.root),
+        dfft_core::hex::encode(&p.root),
+        esc(w.signed_by),
+    );
+    // The note's signature lines: "\u{2014} <name> <base64>".
+    for line in p.text.lines().filter(|l| l.starts_with('\u{2014}')) {
+        if let Some(name) = line.split(' ').nth(1) {
+            let _ = write!(body, "<li>{}</li>", esc(name));
+        }
+    }
+    let _ = write!(
+        body,
+        "</ul><pre>{}</pre><p>{}</p>",
+        esc(&p.text),
+        esc(w.not_verified_log)
+    );
+    let switch = format!("/log?lang={}", lang.other().tag());
+    respond(
+        StatusCode::OK,
+        lang,
+        html::page(lang, w.title, &body, &switch),
+    )
 }
 
 fn switch_href(q: &Question, lang: Lang) -> String {
@@ -225,30 +328,36 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, q: &Question, a: &Rout
     }
     out.push_str("</section>");
     // What was and was not checked, and how to check it.
-    let size = dfft_core::checkpoint::SignedCheckpoint::parse(a.checkpoint.as_bytes())
-        .map(|c| c.checkpoint.size)
-        .unwrap_or(0);
     let api = format!(
         "/v1/route?{}",
         q.query(lang).replace(&format!("&lang={}", lang.tag()), "")
     );
+    let command = format!(
+        "dfft route --from {} --to {} --at {} --log URL --log-key VKEY",
+        a.from, a.to, a.at
+    );
+    checkpoint_section(out, w, &a.checkpoint, &api, &command);
+}
+
+/// What the page did not check, how to check it, and the checkpoint.
+fn checkpoint_section(out: &mut String, w: &Words, checkpoint: &str, api: &str, command: &str) {
+    let size = dfft_core::checkpoint::SignedCheckpoint::parse(checkpoint.as_bytes())
+        .map(|c| c.checkpoint.size)
+        .unwrap_or(0);
     let _ = write!(
         out,
         "<section aria-labelledby=\"verify\" class=\"verify\"><h2 id=\"verify\">{cp}</h2>\
          <p>{not}</p><p>{how}</p>\
-         <pre>dfft route --from {from} --to {to} --at {at} --log URL --log-key VKEY</pre>\
+         <pre>{command}</pre>\
          <p><a href=\"{api}\">{json}</a> ({size})</p>\
          <details><summary>{cp}</summary><pre>{text}</pre></details></section>",
         cp = esc(w.checkpoint),
         not = esc(w.not_verified_here),
         how = esc(w.verify_offline),
-        from = esc(&a.from.to_string()),
-        to = esc(&a.to.to_string()),
-        at = a.at,
-        api = attr(&api),
+        command = esc(command),
+        api = attr(api),
         json = esc(w.json),
-        size = size,
-        text = esc(&a.checkpoint),
+        text = esc(checkpoint),
     );
 }
 
