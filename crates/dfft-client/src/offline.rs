@@ -93,6 +93,24 @@ pub enum Completeness {
     AcceptIncomplete,
 }
 
+impl Completeness {
+    /// The one rule for an answer's completeness part: checked with
+    /// `verify` when present; when absent, refused unless accepted.
+    fn check(
+        self,
+        part: Option<&dfft_core::map::complete::Completeness>,
+        verify: impl FnOnce(
+            &dfft_core::map::complete::Completeness,
+        ) -> Result<dfft_core::map::index::IndexEntry, CompletenessError>,
+    ) -> Result<(), CompletenessError> {
+        match (part, self) {
+            (Some(part), _) => verify(part).map(|_| ()),
+            (None, Completeness::AcceptIncomplete) => Ok(()),
+            (None, Completeness::Required) => Err(CompletenessError::Missing),
+        }
+    }
+}
+
 /// Verifies a route answer against the policy (checkpoint with witnesses,
 /// every cited entry and proof, every status recomputed from the entries)
 /// and its completeness part (`dfft_core::map::complete`): the records
@@ -109,13 +127,9 @@ pub fn verify_route_with(
 ) -> Result<VerifiedRoute, ClientError> {
     policy.check_origin(&SignedCheckpoint::parse(answer.checkpoint.as_bytes())?)?;
     let verified = answer.verify(policy.core())?;
-    match (&answer.completeness, c) {
-        (Some(part), _) => {
-            part.verify_route(&verified.checkpoint, policy.log_key(), answer)?;
-        }
-        (None, Completeness::AcceptIncomplete) => {}
-        (None, Completeness::Required) => return Err(CompletenessError::Missing.into()),
-    }
+    c.check(answer.completeness.as_ref(), |part| {
+        part.verify_route(&verified.checkpoint, policy.log_key(), answer)
+    })?;
     Ok(verified)
 }
 
@@ -151,13 +165,9 @@ pub fn verify_record(
 ) -> Result<VerifiedRecord, ClientError> {
     let checkpoint = policy.parse_checkpoint(history.checkpoint.as_bytes())?;
     let head = history.record.verify(&checkpoint, None)?;
-    match (&history.completeness, c) {
-        (Some(part), _) => {
-            part.verify_record(&checkpoint, policy.log_key(), &history.record)?;
-        }
-        (None, Completeness::AcceptIncomplete) => {}
-        (None, Completeness::Required) => return Err(CompletenessError::Missing.into()),
-    }
+    c.check(history.completeness.as_ref(), |part| {
+        part.verify_record(&checkpoint, policy.log_key(), &history.record)
+    })?;
     Ok(VerifiedRecord { checkpoint, head })
 }
 
@@ -185,12 +195,8 @@ pub fn verify_authorities(
 ) -> Result<VerifiedAuthorities, ClientError> {
     policy.check_origin(&SignedCheckpoint::parse(listing.checkpoint.as_bytes())?)?;
     let verified = listing.verify(policy.core())?;
-    match (&listing.completeness, c) {
-        (Some(part), _) => {
-            part.verify_authorities(&verified.checkpoint, policy.log_key(), listing)?;
-        }
-        (None, Completeness::AcceptIncomplete) => {}
-        (None, Completeness::Required) => return Err(CompletenessError::Missing.into()),
-    }
+    c.check(listing.completeness.as_ref(), |part| {
+        part.verify_authorities(&verified.checkpoint, policy.log_key(), listing)
+    })?;
     Ok(verified)
 }

@@ -369,13 +369,18 @@ pub async fn record(
     State(app): State<App>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let history = record_typed(&app, &id)?;
+    let history = record_typed(&app, &id, None)?;
     Ok(axum::Json(history).into_response())
 }
 
 /// The history of record `id` against the published checkpoint (see
-/// [`record`]), typed, for `/v1/records/<id>` and the explorer's pages.
-pub(crate) fn record_typed(app: &App, id: &str) -> Result<RecordHistory, ApiError> {
+/// [`record`]), typed, for `/v1/records/<id>` and the explorer's pages;
+/// with `at`, the record carries its status on that day.
+pub(crate) fn record_typed(
+    app: &App,
+    id: &str,
+    at: Option<Date>,
+) -> Result<RecordHistory, ApiError> {
     with_retries(app, |published| {
         let Some(h) = RegistryState::new(&*app.shared.store).record_at(id, published.size)? else {
             // Proven absent: the map proof that `record <id>` has no value.
@@ -403,7 +408,7 @@ pub(crate) fn record_typed(app: &App, id: &str) -> Result<RecordHistory, ApiErro
             Ok(c) => c,
             Err(Retry) => return Ok(Err(Retry)),
         };
-        let record = answer(app, &h, None, published)?;
+        let record = answer(app, &h, at.and_then(|d| h.status_on(d)), published)?;
         Ok(Ok(RecordHistory {
             checkpoint: published.text.clone(),
             record,

@@ -156,22 +156,11 @@ pub async fn record_page(
     let w = lang.words();
     let mut body = format!("<h1>{}</h1>", esc(&id));
     let mut status = StatusCode::OK;
-    let shown = record_typed(&app, &id).and_then(|h| {
-        let at = date_param(&q)?;
-        let cp = dfft_core::checkpoint::SignedCheckpoint::parse(h.checkpoint.as_bytes())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let head = h
-            .record
-            .verify(&cp, None)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let mut r = h.record.clone();
-        r.status = head.status_on(at);
-        Ok((h, r, at))
-    });
+    let shown = date_param(&q).and_then(|at| Ok((record_typed(&app, &id, Some(at))?, at)));
     match shown {
-        Ok((h, r, at)) => {
+        Ok((h, at)) => {
             let _ = write!(body, "<p>{} {at}</p>", esc(w.date));
-            record(&mut body, w, &r);
+            record(&mut body, w, &h.record);
             let api = format!("/v1/records/{}", h.record.record);
             let command = format!("dfft record {} --log URL --log-key VKEY", h.record.record);
             checkpoint_section(&mut body, w, &h.checkpoint, &api, &command);
