@@ -35,7 +35,7 @@ fn page(reg: &Registry, path: &str, accept_language: Option<&str>) -> (u16, Stri
 /// The status badge of `record` on the page.
 fn badge(html: &str, record: &str) -> String {
     let at = html
-        .find(&format!("<h3>{record}</h3>"))
+        .find(&format!("data-record=\"{record}\""))
         .unwrap_or_else(|| panic!("{record} is not on the page"));
     let rest = &html[at..];
     let start = rest.find("class=\"badge").unwrap();
@@ -145,4 +145,82 @@ fn route_page_gives_the_right_status_in_words_in_both_languages() {
     assert!(bad.contains("role=\"alert\""));
     assert!(!bad.contains("<script>"), "{bad}");
     assert!(bad.contains("&lt;script&gt;"));
+}
+
+#[test]
+fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    const PS: &str = "eu.ec/eu-adq-us-privacyshield-2016";
+
+    // Atom feeds: the route's events newest first, the invalidation with
+    // its signed time; a record's own feed.
+    let r = agent()
+        .get(&format!("{}/route.atom?from=DE&to=US", reg.base))
+        .call()
+        .unwrap();
+    assert!(r
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/atom+xml")));
+    let feed = r.into_string().unwrap();
+    assert!(feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+    assert!(feed.contains(&format!("<title>{PS}: invalidated (2020-07-16)</title>")), "{feed}");
+    let first = feed.find("<entry>").unwrap();
+    let grant = feed.find(&format!("<title>{PS}: granted")).unwrap();
+    let invalidation = feed.find(&format!("<title>{PS}: invalidated")).unwrap();
+    assert!(first < invalidation && invalidation < grant, "newest first");
+    let (s, body) = reg.get(&format!("/record/{PS}.atom"));
+    assert_eq!(s, 200);
+    let rec_feed = String::from_utf8(body).unwrap();
+    assert_eq!(rec_feed.matches("<entry>").count(), 2, "{rec_feed}");
+    let (s, _) = reg.get("/route.atom?from=DE");
+    assert_eq!(s, 400, "a bad question is refused");
+
+    // Authority pages: the list and one, keys and history; records link them.
+    let (s, _, list) = page(&reg, "/authorities", None);
+    assert_eq!(s, 200);
+    assert!(list.contains("data-authority=\"eu.ec\"") && list.contains("data-authority=\"eu.cjeu\""));
+    let (s, _, ec) = page(&reg, "/authority/eu.ec", None);
+    assert_eq!(s, 200);
+    assert!(ec.contains("Signing keys") && ec.contains("eu.ec+") && ec.contains("enrolled"));
+    assert!(ec.contains("data-kind=\"authority\""));
+    let (s, _, _) = page(&reg, "/authority/no.such", None);
+    assert_eq!(s, 404);
+    let (_, _, route) = page(&reg, "/route?from=DE&to=US&at=2021-01-01", None);
+    assert!(route.contains("href=\"/authority/eu.ec\""));
+    assert!(route.contains(&format!("href=\"/record/{PS}?at=2021-01-01\"")));
+
+    // The matrix page: a table with headers, a legend, cells linking routes.
+    let (s, _, m) = page(&reg, "/matrix?at=2024-01-01&from=DE", None);
+    assert_eq!(s, 200);
+    assert!(m.contains("<table class=\"matrix\">") && m.contains("<th scope=\"row\">DE</th>"));
+    assert!(m.contains("<strong>A</strong> = adequacy decision"), "legend");
+    assert!(m.contains("href=\"/route?from=DE&amp;to=JP&amp;at=2024-01-01&amp;lang=en\""));
+    let (s, _, bad) = page(&reg, "/matrix?at=2024-13-01", None);
+    assert_eq!(s, 400);
+    assert!(bad.contains("role=\"alert\""));
+
+    // Every answer page carries the panel, its words, and the scripts,
+    // under a policy that lets only the registry's own scripts run.
+    let r = agent()
+        .get(&format!("{}/route?from=DE&to=US&at=2021-01-01", reg.base))
+        .call()
+        .unwrap();
+    let csp = r.header("content-security-policy").unwrap_or_default().to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+    let html = r.into_string().unwrap();
+    assert!(html.contains("id=\"check\"") && html.contains("data-api=\"/v1/route?from=DE&amp;to=US&amp;at=2021-01-01\""));
+    assert!(html.contains("<script type=\"module\" src=\"/explorer/page.mjs\"></script>"));
+    assert!(html.contains("data-status=\"ended\""));
+    for f in ["page.mjs", "verify.mjs"] {
+        let r = agent().get(&format!("{}/explorer/{f}", reg.base)).call().unwrap();
+        assert!(r.header("content-type").unwrap_or_default().starts_with("text/javascript"));
+    }
+    let (s, _) = reg.get("/explorer/nope.js");
+    assert_eq!(s, 404);
+    // The record API answers with a status on a day when asked.
+    let (s, v) = reg.get_json(&format!("/v1/records/{PS}?at=2021-01-01"));
+    assert_eq!((s, v["status"].as_str()), (200, Some("ended")));
+    let (s, _) = reg.get_json(&format!("/v1/records/{PS}?at=nope"));
+    assert_eq!(s, 400);
 }

@@ -56,29 +56,39 @@ struct Key {
     from: Option<Jurisdiction>,
 }
 
-/// A computed answer: the JSON body, or the refusal's message.
+/// A computed answer: the typed matrix (for the explorer's page) and its
+/// JSON body, or the refusal's message.
 #[derive(Debug)]
-enum Answer {
-    Json(Bytes),
+pub(crate) enum Answer {
+    Built(Box<wire::Matrix>, Bytes),
     TooLarge(String),
 }
 
 impl Answer {
     fn len(&self) -> usize {
         match self {
-            Answer::Json(b) => b.len(),
+            // The typed copy weighs about as much as its JSON.
+            Answer::Built(_, b) => 2 * b.len(),
             Answer::TooLarge(m) => m.len(),
         }
     }
 
     fn respond(&self) -> Response {
         match self {
-            Answer::Json(b) => (
+            Answer::Built(_, b) => (
                 [(header::CONTENT_TYPE, "application/json")],
                 Bytes::clone(b),
             )
                 .into_response(),
             Answer::TooLarge(m) => ApiError::too_large(m.clone()).into_response(),
+        }
+    }
+
+    /// The typed matrix, or the refusal as an error.
+    pub(crate) fn typed(&self) -> Result<&wire::Matrix, ApiError> {
+        match self {
+            Answer::Built(m, _) => Ok(m),
+            Answer::TooLarge(m) => Err(ApiError::too_large(m.clone())),
         }
     }
 }
@@ -210,7 +220,7 @@ fn build(
         pairs,
     };
     let json = serde_json::to_vec(&body).map_err(|e| ApiError::internal(format!("matrix: {e}")))?;
-    Ok(Answer::Json(Bytes::from(json)))
+    Ok(Answer::Built(Box::new(body), Bytes::from(json)))
 }
 
 /// `GET /v1/matrix?at=D[&from=X]` (see the module docs).
@@ -224,6 +234,17 @@ pub async fn matrix(
         .map(|s| Jurisdiction::new(s))
         .transpose()
         .map_err(|e| ApiError::malformed(format!("from: {e}")))?;
+    Ok(matrix_typed(&app, at, from).await?.respond())
+}
+
+/// The matrix on `at` (from `from` only, if given) against the published
+/// checkpoint, from the cache or computed: for `/v1/matrix` and the
+/// explorer's matrix page.
+pub(crate) async fn matrix_typed(
+    app: &App,
+    at: Date,
+    from: Option<Jurisdiction>,
+) -> Result<Arc<Answer>, ApiError> {
     let published = app.shared.published();
     let key = Key {
         size: published.size,
@@ -231,7 +252,7 @@ pub async fn matrix(
         from,
     };
     if let Some(a) = app.matrix.get(&key) {
-        return Ok(a.respond());
+        return Ok(a);
     }
     // One computation at a time; a question asked meanwhile finds the
     // answer in the cache once the permit is free.
@@ -242,7 +263,7 @@ pub async fn matrix(
         .await
         .map_err(|_| ApiError::internal("matrix: closed"))?;
     if let Some(a) = app.matrix.get(&key) {
-        return Ok(a.respond());
+        return Ok(a);
     }
     let app2 = app.clone();
     let from = key.from.clone();
@@ -251,7 +272,7 @@ pub async fn matrix(
         .map_err(|e| ApiError::internal(format!("matrix: {e}")))??;
     let answer = Arc::new(answer);
     app.matrix.put(key, answer.clone());
-    Ok(answer.respond())
+    Ok(answer)
 }
 
 #[cfg(test)]
@@ -269,7 +290,7 @@ mod tests {
     #[test]
     fn another_tree_or_origin_is_another_question() {
         let c = MatrixCache::default();
-        c.put(key(1), Arc::new(Answer::Json(Bytes::from_static(b"{}"))));
+        c.put(key(1), Arc::new(Answer::TooLarge("x".into())));
         assert!(c.get(&key(1)).is_some());
         assert!(c.get(&key(2)).is_none());
         let de = Key {

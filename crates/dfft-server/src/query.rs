@@ -362,14 +362,22 @@ fn route_answer(
     }))
 }
 
-/// `GET /v1/records/<record>`: the whole history of one record; a 404
+/// `GET /v1/records/<record>[?at=D]`: the whole history of one record (with
+/// `at`, its status on D too); a 404
 /// for a record the published tree does not hold carries the checkpoint
 /// and the map proof of its absence.
 pub async fn record(
     State(app): State<App>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let history = record_typed(&app, &id, None)?;
+    // `at=D`: the record also carries its status on D (the explorer's
+    // record page checks the status it shows against it).
+    let at = match q.get("at") {
+        Some(_) => Some(date_param(&q)?),
+        None => None,
+    };
+    let history = record_typed(&app, &id, at)?;
     Ok(axum::Json(history).into_response())
 }
 
@@ -421,8 +429,14 @@ pub(crate) fn record_typed(
 /// tree, in its state there, with every statement about it and the
 /// completeness part (keys `authorities` and each `authority <id>`).
 pub async fn authorities(State(app): State<App>) -> Result<Response, ApiError> {
-    let listing = with_retries(&app, |published| authorities_answer(&app, published))?;
+    let listing = authorities_typed(&app)?;
     Ok(axum::Json(listing).into_response())
+}
+
+/// The authority listing against the published checkpoint, typed, for
+/// `/v1/authorities` and the explorer's authority pages.
+pub(crate) fn authorities_typed(app: &App) -> Result<wire::Authorities, ApiError> {
+    with_retries(app, |published| authorities_answer(app, published))
 }
 
 /// The authority listing against `published`.

@@ -86,6 +86,8 @@ impl Lang {
 
 /// Every fixed string of the pages.
 pub struct Words {
+    /// Which language these are (chooses the words of the methods below).
+    pub lang: Lang,
     pub title: &'static str,
     pub question: &'static str,
     pub from: &'static str,
@@ -114,9 +116,29 @@ pub struct Words {
     pub root: &'static str,
     pub signed_by: &'static str,
     pub not_verified_log: &'static str,
+    pub feed: &'static str,
+    pub authorities: &'static str,
+    pub competence: &'static str,
+    pub keys: &'static str,
+    pub state: &'static str,
+    pub active: &'static str,
+    pub retired: &'static str,
+    pub history: &'static str,
+    pub issued: &'static str,
+    pub nav: &'static str,
+    pub nav_ask: &'static str,
+    pub nav_matrix: &'static str,
+    pub nav_authorities: &'static str,
+    pub matrix_title: &'static str,
+    pub matrix_hint: &'static str,
+    pub matrix_on: &'static str,
+    pub matrix_explain: &'static str,
+    pub any_destination: &'static str,
+    pub show: &'static str,
 }
 
-const EN: Words = Words {
+static EN: Words = Words {
+    lang: Lang::En,
     title: "Data transfer registry",
     question: "May data go from one jurisdiction to another on a given day?",
     from: "From",
@@ -145,9 +167,29 @@ const EN: Words = Words {
     root: "Root hash",
     signed_by: "Signed by",
     not_verified_log: "Your browser has not verified these signatures: check them with dfft verify or any C2SP tlog-checkpoint verifier, with the log's key (and the witnesses' keys).",
+    feed: "Follow changes in a feed reader (Atom)",
+    authorities: "Authorities enrolled in this registry",
+    competence: "Competent for",
+    keys: "Signing keys",
+    state: "State",
+    active: "Active",
+    retired: "Retired (no further statements accepted)",
+    history: "Enrolment history",
+    issued: "signed",
+    nav: "Pages",
+    nav_ask: "Ask",
+    nav_matrix: "Matrix",
+    nav_authorities: "Authorities",
+    matrix_title: "Which recognitions are in force between jurisdictions on a day?",
+    matrix_hint: "Leave From empty for every origin, or give a country (DE) or a group (EU).",
+    matrix_on: "Recognitions in force on",
+    matrix_explain: "Each cell lists the mechanisms recognised for that origin and destination, in letters; the column “any destination” holds those that cover every destination (clauses). A dash means the registry holds none: not a prohibition. The matrix carries no proofs: each cell links its route page, which verifies it in your browser.",
+    any_destination: "any destination",
+    show: "Show",
 };
 
-const JA: Words = Words {
+static JA: Words = Words {
+    lang: Lang::Ja,
     title: "データ移転レジストリ",
     question: "ある日に、ある法域から別の法域へデータを移転できますか？",
     from: "移転元",
@@ -176,12 +218,115 @@ const JA: Words = Words {
     root: "ルートハッシュ",
     signed_by: "署名者",
     not_verified_log: "これらの署名はお使いのブラウザでは検証されていません。ログの公開鍵（および証人の公開鍵）を使い、dfft verify または C2SP tlog-checkpoint の検証ツールで確認してください。",
+    feed: "フィードリーダーで変更を購読（Atom）",
+    authorities: "このレジストリに登録された当局",
+    competence: "管轄",
+    keys: "署名鍵",
+    state: "状態",
+    active: "有効",
+    retired: "退任（以後の声明は受け付けられません）",
+    history: "登録の経過",
+    issued: "署名日時",
+    nav: "ページ",
+    nav_ask: "照会",
+    nav_matrix: "一覧表",
+    nav_authorities: "当局",
+    matrix_title: "ある日に法域間で有効な認定は何ですか？",
+    matrix_hint: "移転元を空欄にするとすべての移転元を表示します。国（DE）またはグループ（EU）を指定できます。",
+    matrix_on: "有効な認定：",
+    matrix_explain: "各セルは、その移転元と移転先について認められた仕組みを略号で示します。「すべての移転先」の列は、すべての移転先を対象とするもの（契約条項）です。ダッシュはレジストリに該当がないことを示し、禁止を意味しません。この一覧表には証明が含まれません。各セルから経路のページを開くと、ブラウザで検証されます。",
+    any_destination: "すべての移転先",
+    show: "表示",
 };
+
+/// The verification panel's words (`assets/page.mjs` reads them from the
+/// page as JSON; `{name}` is filled in by the script). A test checks that
+/// both languages have the same keys and every key the script uses.
+pub fn check_words(lang: Lang) -> &'static [(&'static str, &'static str)] {
+    match lang {
+        Lang::En => CHECK_EN,
+        Lang::Ja => CHECK_JA,
+    }
+}
+
+const CHECK_EN: &[(&str, &str)] = &[
+    ("heading", "Verification"),
+    ("checking", "Checking the proofs in your browser…"),
+    ("verified", "Verified in your browser"),
+    ("failed", "Verification FAILED: do not rely on this page"),
+    ("unverifiable", "Could not verify"),
+    ("alarm", "ALARM: this registry has shown your browser two different histories"),
+    ("signed", "The checkpoint (entries: {size}) is signed by the log key {key}."),
+    ("trust_pinned", "That key is the one pinned in this browser."),
+    ("trust_server", "No key is pinned: this trusts the key the server itself announces. Pin a key you got from the authority that runs this registry (a link with #key=...) to check the server too."),
+    ("proofs", "{n} entries checked: each is included in the signed tree and is the event it is shown as; each status recomputed from the entries."),
+    ("complete", "Complete: the map bound into the checkpoint proves that no record on this question was left out."),
+    ("absent_proven", "The map bound into the checkpoint proves that the log holds no record with this id."),
+    ("incomplete", "NOT proven complete: the answer carries no completeness proof."),
+    ("first_visit", "This browser had not verified this log before; it now remembers this checkpoint, and checks the next one against it."),
+    ("consistent", "The log only grew since your last visit: the checkpoint is consistent with the one verified before (entries: {old} then {now})."),
+    ("consistent_same", "Same checkpoint as your last visit (entries: {size})."),
+    ("alarm_rollback", "The log now shows {now} entries, but this browser verified a checkpoint of {old} entries signed by the same key: the log was rolled back, or you are shown another copy of its history."),
+    ("alarm_fork", "The signed checkpoint is not consistent with the one this browser verified before: the log forked."),
+    ("evidence", "Evidence: both checkpoints are signed by the log's key. Keep them and report them to the registry's operator and its witnesses."),
+    ("earlier", "Verified before"),
+    ("now", "Shown now"),
+    ("download_evidence", "Download the evidence (JSON)"),
+    ("page_differs", "The page shows other records or statuses than the verified answer says."),
+    ("changed_reload", "The registry changed since this page was built; reload it to verify."),
+    ("key_pinned", "Log key (pinned in this browser):"),
+    ("key_server", "Log key (the server's own, not pinned):"),
+    ("pin", "Pin this key"),
+    ("unpin", "Forget the pinned key"),
+    ("changes_since", "Changes on this route since your last visit ({date})"),
+    ("no_changes", "Nothing changed."),
+    ("change_new", "New: {id}"),
+    ("change_changed", "Changed: {id}"),
+    ("change_gone", "No longer listed: {id}"),
+    ("matrix_unproven", "The cells themselves are not proven: the matrix carries no proofs. Open a cell: its route page verifies it, completeness included."),
+];
+
+const CHECK_JA: &[(&str, &str)] = &[
+    ("heading", "検証"),
+    ("checking", "ブラウザで証明を確認しています…"),
+    ("verified", "ブラウザで検証済み"),
+    ("failed", "検証に失敗しました：このページを信頼しないでください"),
+    ("unverifiable", "検証できませんでした"),
+    ("alarm", "警告：このレジストリはお使いのブラウザに異なる二つの履歴を示しました"),
+    ("signed", "チェックポイント（項目数：{size}）はログの鍵 {key} で署名されています。"),
+    ("trust_pinned", "この鍵は、このブラウザに固定された鍵です。"),
+    ("trust_server", "鍵が固定されていません：サーバー自身が示す鍵を信頼しています。サーバーも確認するには、このレジストリを運営する当局から入手した鍵（#key=... 付きのリンク）を固定してください。"),
+    ("proofs", "{n} 件の項目を確認しました：各項目が署名付きツリーに含まれ、表示どおりの事象であること、各状態を項目から再計算しました。"),
+    ("complete", "完全：チェックポイントに結び付けられたマップにより、この照会に関する記録が一つも省かれていないことが証明されています。"),
+    ("absent_proven", "チェックポイントに結び付けられたマップにより、この ID の記録がログにないことが証明されています。"),
+    ("incomplete", "完全性は証明されていません：回答に完全性の証明がありません。"),
+    ("first_visit", "このブラウザはこのログを初めて検証しました。このチェックポイントを記憶し、次回はこれと照合します。"),
+    ("consistent", "前回の訪問以降、ログは追加のみです：チェックポイントは前回検証したものと整合しています（項目数：{old} から {now}）。"),
+    ("consistent_same", "前回の訪問と同じチェックポイントです（項目数：{size}）。"),
+    ("alarm_rollback", "ログは現在 {now} 項目を示していますが、このブラウザは同じ鍵で署名された {old} 項目のチェックポイントを検証済みです：ログが巻き戻されたか、別の履歴が示されています。"),
+    ("alarm_fork", "署名付きチェックポイントが、このブラウザが以前に検証したものと整合しません：ログが分岐しました。"),
+    ("evidence", "証拠：両方のチェックポイントはログの鍵で署名されています。保存し、レジストリの運営者と証人に報告してください。"),
+    ("earlier", "以前に検証したもの"),
+    ("now", "現在示されているもの"),
+    ("download_evidence", "証拠をダウンロード（JSON）"),
+    ("page_differs", "このページは、検証済みの回答とは異なる記録または状態を表示しています。"),
+    ("changed_reload", "このページの作成後にレジストリが更新されました。検証するには再読み込みしてください。"),
+    ("key_pinned", "ログの鍵（このブラウザに固定）："),
+    ("key_server", "ログの鍵（サーバー自身のもの、未固定）："),
+    ("pin", "この鍵を固定する"),
+    ("unpin", "固定した鍵を解除する"),
+    ("changes_since", "前回の訪問（{date}）以降のこの経路の変更"),
+    ("no_changes", "変更はありません。"),
+    ("change_new", "新規：{id}"),
+    ("change_changed", "変更：{id}"),
+    ("change_gone", "掲載なし：{id}"),
+    ("matrix_unproven", "セル自体は証明されていません：一覧表には証明が含まれません。セルを開くと、経路のページが完全性を含めて検証します。"),
+];
 
 impl Words {
     /// A status in words (never colour alone).
     pub fn status(&self, s: Option<Status>) -> &'static str {
-        let en = std::ptr::eq(self, &EN);
+        let en = self.lang == Lang::En;
         match (s, en) {
             (Some(Status::InForce), true) => "In force",
             (Some(Status::Suspended), true) => "Suspended",
@@ -198,7 +343,7 @@ impl Words {
 
     /// An event's action in words.
     pub fn action(&self, a: Action) -> &'static str {
-        let en = std::ptr::eq(self, &EN);
+        let en = self.lang == Lang::En;
         match (a, en) {
             (Action::Granted, true) => "granted",
             (Action::Amended, true) => "amended",
@@ -219,9 +364,23 @@ impl Words {
         }
     }
 
+    /// An authority statement's action in words.
+    pub fn authority_action(&self, a: dfft_core::statement::AuthorityAction) -> &'static str {
+        use dfft_core::statement::AuthorityAction as A;
+        let en = self.lang == Lang::En;
+        match (a, en) {
+            (A::Enroll, true) => "enrolled",
+            (A::Update, true) => "updated (name, competence and keys replaced)",
+            (A::Retire, true) => "retired",
+            (A::Enroll, false) => "登録",
+            (A::Update, false) => "更新（名称、管轄、鍵を置換）",
+            (A::Retire, false) => "退任",
+        }
+    }
+
     /// A mechanism in words.
     pub fn mechanism(&self, m: Mechanism) -> &'static str {
-        let en = std::ptr::eq(self, &EN);
+        let en = self.lang == Lang::En;
         match (m, en) {
             (Mechanism::Adequacy, true) => "adequacy decision",
             (Mechanism::DataBridge, true) => "data bridge",
@@ -260,6 +419,23 @@ mod tests {
         assert_eq!(Lang::choose(None, Some("fr, de")), Lang::En);
         assert_eq!(Lang::choose(None, Some("ja;q=bad")), Lang::Ja);
         assert_eq!(Lang::choose(None, None), Lang::En);
+    }
+
+    #[test]
+    fn the_panel_has_every_word_the_script_uses_in_both_languages() {
+        let keys = |l: Lang| check_words(l).iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        assert_eq!(keys(Lang::En), keys(Lang::Ja));
+        let script = include_str!("assets/page.mjs");
+        let mut used = 0;
+        for (i, _) in script.match_indices("words.") {
+            let name: String = script[i + 6..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(keys(Lang::En).contains(&name.as_str()), "page.mjs uses words.{name}");
+            used += 1;
+        }
+        assert!(used > 20);
     }
 
     #[test]

@@ -1,0 +1,135 @@
+//! The explorer's in-browser verifier (`crates/dfft-server/src/explorer/
+//! assets/verify.mjs`), run with node: against the core's test vectors
+//! (tests/js/vectors.mjs), and against real answers of the demo registry
+//! with the core as oracle (tests/js/answers.mjs: the statuses it computes
+//! are the ones `dfft_core::answer` computes, and every lie is refused);
+//! its copy of the group membership tables is the core's.
+
+mod common;
+
+use common::*;
+use dfft_core::answer::{RecordHistory, RouteAnswer};
+use dfft_core::note::{KeyName, SignerKey};
+use dfft_core::policy::Policy;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PS: &str = "eu.ec/eu-adq-us-privacyshield-2016";
+const SH: &str = "eu.ec/eu-adq-us-safeharbor-2000";
+
+fn node(script: &str, args: &[&Path]) {
+    let out = Command::new("node")
+        .arg(Path::new(ROOT).join(script))
+        .args(args)
+        .output()
+        .expect("node is needed for the explorer's verifier tests (scripts/setup installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{script} failed:\n{text}");
+    assert!(text.contains("checks passed"), "{text}");
+    eprintln!("{}", text.trim());
+}
+
+#[test]
+fn verifier_passes_the_core_vectors_in_node() {
+    node("tests/js/vectors.mjs", &[]);
+}
+
+#[test]
+fn verifier_membership_tables_are_the_cores() {
+    let js = std::fs::read_to_string(
+        Path::new(ROOT).join("crates/dfft-server/src/explorer/assets/verify.mjs"),
+    )
+    .unwrap();
+    let start = js.find("// BEGIN MEMBERSHIPS").unwrap();
+    let end = js.find("// END MEMBERSHIPS").unwrap();
+    let block = &js[start..end];
+    let obj = &block[block.find('{').unwrap()..=block.rfind('}').unwrap()];
+    let got: Value = serde_json::from_str(obj).expect("the MEMBERSHIPS block is JSON");
+    let mut want = serde_json::Map::new();
+    for (name, rows) in dfft_core::statement::jurisdiction::membership_tables() {
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(|(c, from, until)| json!([c, from.to_string(), until.map(|u| u.to_string())]))
+            .collect();
+        want.insert(name.to_owned(), Value::Array(rows));
+    }
+    assert_eq!(got, Value::Object(want));
+}
+
+#[test]
+fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    let out = tempfile::tempdir().unwrap();
+    let policy = Policy::from_keys(reg.log_key.clone(), Vec::new(), 0).unwrap();
+    let save = |name: &str, body: &[u8]| std::fs::write(out.path().join(name), body).unwrap();
+
+    let mut route = serde_json::Map::new();
+    for at in ["2014-01-01", "2016-01-01", "2021-01-01", "2024-01-01"] {
+        let (s, body) = reg.get(&format!("/v1/route?from=DE&to=US&at={at}"));
+        assert_eq!(s, 200);
+        save(&format!("route-{at}.json"), &body);
+        // The oracle: the core's own verification of the same answer.
+        let a: RouteAnswer = serde_json::from_slice(&body).unwrap();
+        let ok = a.verify(&policy).unwrap();
+        let c = a.completeness.as_ref().expect("complete answers");
+        let cp = dfft_core::checkpoint::SignedCheckpoint::parse(a.checkpoint.as_bytes()).unwrap();
+        c.verify_route(&cp, &reg.log_key, &a).unwrap();
+        let statuses: serde_json::Map<String, Value> = ok
+            .records
+            .iter()
+            .map(|(h, st)| (h.record.to_string(), json!(st.as_str())))
+            .collect();
+        route.insert(at.to_owned(), Value::Object(statuses));
+    }
+    // The facts the scenario stands on.
+    assert_eq!(route["2014-01-01"][SH], "in_force");
+    assert_eq!(route["2021-01-01"][PS], "ended");
+
+    let (s, body) = reg.get(&format!("/v1/records/{PS}?at=2021-01-01"));
+    assert_eq!(s, 200);
+    save("record.json", &body);
+    let h: RecordHistory = serde_json::from_slice(&body).unwrap();
+    h.verify(&policy).unwrap();
+    let (s, body) = reg.get("/v1/records/eu.ec/no-such-record");
+    assert_eq!(s, 404);
+    save("absent.json", &body);
+
+    let (s, body) = reg.get("/v1/authorities");
+    assert_eq!(s, 200);
+    save("authorities.json", &body);
+    let listing: dfft_core::wire::Authorities = serde_json::from_slice(&body).unwrap();
+    let verified = listing.verify(&policy).unwrap();
+    let mut authorities: Vec<String> = verified
+        .authorities
+        .iter()
+        .map(|a| a.id.to_string())
+        .collect();
+    authorities.sort();
+    assert!(authorities.len() >= 2, "{authorities:?}");
+
+    save("log.vkey", reg.log_key.to_string().as_bytes());
+    let origin = reg.checkpoint().checkpoint.origin;
+    let other = SignerKey::from_seed(KeyName::new(&origin).unwrap(), [7; 32]).verifier();
+    save("other.vkey", other.to_string().as_bytes());
+    save(
+        "expected.json",
+        serde_json::to_string(&json!({
+            "route": route,
+            "privacy_shield": PS,
+            "record_at": "2021-01-01",
+            "record_status": h.record.status.map(|s| s.as_str()),
+            "absent": "eu.ec/no-such-record",
+            "authorities": authorities,
+        }))
+        .unwrap()
+        .as_bytes(),
+    );
+    node("tests/js/answers.mjs", &[out.path()]);
+}
