@@ -224,3 +224,32 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
     let (s, _) = reg.get_json(&format!("/v1/records/{PS}?at=nope"));
     assert_eq!(s, 400);
 }
+
+#[test]
+fn pages_and_answers_are_gzipped_when_asked_and_log_bytes_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    let gz = |path: &str| {
+        let r = agent()
+            .get(&format!("{}{path}", reg.base))
+            .set("Accept-Encoding", "gzip")
+            .call()
+            .unwrap();
+        let enc = r.header("content-encoding").map(str::to_owned);
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+        (enc, body)
+    };
+    for path in [
+        "/route?from=DE&to=US&at=2021-01-01",
+        "/v1/route?from=DE&to=US&at=2021-01-01",
+        "/explorer/verify.mjs",
+    ] {
+        let (enc, body) = gz(path);
+        assert_eq!(enc.as_deref(), Some("gzip"), "{path}");
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
+    }
+    let (enc, body) = gz("/checkpoint");
+    assert_eq!(enc, None, "the checkpoint keeps its bytes");
+    assert!(body.starts_with(b"demo."));
+}

@@ -466,15 +466,10 @@ impl Server {
 }
 
 fn router(app: App) -> Router {
-    Router::new()
-        .route("/checkpoint", get(api::checkpoint))
-        .route("/tile/{*rest}", get(api::tile))
-        .route("/v1/entries", post(submit::submit))
-        .route("/v1/entries/batch", post(submit::submit_batch))
-        .route("/v1/entries/{index}", get(api::entry))
-        .route("/v1/proof/inclusion", get(api::inclusion))
-        .route("/v1/proof/consistency", get(api::consistency))
-        .route("/v1/info", get(api::info))
+    // Answers and the explorer's pages and scripts are read by people on
+    // slow connections and are text: gzip when the client asks for it.
+    // Tiles, entries and checkpoints keep their exact bytes on the wire.
+    let compressed = Router::new()
         .route("/v1/route", get(query::route))
         .route("/v1/records/{*id}", get(query::record))
         .route("/v1/authorities", get(query::authorities))
@@ -488,6 +483,17 @@ fn router(app: App) -> Router {
         .route("/matrix", get(explorer::matrix_page))
         .route("/authority/{*id}", get(explorer::authority_page))
         .route("/explorer/{file}", get(explorer::asset))
+        .layer(tower_http::compression::CompressionLayer::new());
+    Router::new()
+        .route("/checkpoint", get(api::checkpoint))
+        .route("/tile/{*rest}", get(api::tile))
+        .route("/v1/entries", post(submit::submit))
+        .route("/v1/entries/batch", post(submit::submit_batch))
+        .route("/v1/entries/{index}", get(api::entry))
+        .route("/v1/proof/inclusion", get(api::inclusion))
+        .route("/v1/proof/consistency", get(api::consistency))
+        .route("/v1/info", get(api::info))
+        .merge(compressed)
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .method_not_allowed_fallback(error::method_not_allowed)

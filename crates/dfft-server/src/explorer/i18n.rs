@@ -135,6 +135,7 @@ pub struct Words {
     pub matrix_explain: &'static str,
     pub any_destination: &'static str,
     pub show: &'static str,
+    pub verify_link: &'static str,
 }
 
 static EN: Words = Words {
@@ -186,6 +187,7 @@ static EN: Words = Words {
     matrix_explain: "Each cell lists the mechanisms recognised for that origin and destination, in letters; the column “any destination” holds those that cover every destination (clauses). A dash means the registry holds none: not a prohibition. The matrix carries no proofs: each cell links its route page, which verifies it in your browser.",
     any_destination: "any destination",
     show: "Show",
+    verify_link: "Not yet verified by your browser: see Verification below",
 };
 
 static JA: Words = Words {
@@ -237,6 +239,7 @@ static JA: Words = Words {
     matrix_explain: "各セルは、その移転元と移転先について認められた仕組みを略号で示します。「すべての移転先」の列は、すべての移転先を対象とするもの（契約条項）です。ダッシュはレジストリに該当がないことを示し、禁止を意味しません。この一覧表には証明が含まれません。各セルから経路のページを開くと、ブラウザで検証されます。",
     any_destination: "すべての移転先",
     show: "表示",
+    verify_link: "ブラウザではまだ検証されていません：下記の「検証」を参照",
 };
 
 /// The verification panel's words (`assets/page.mjs` reads them from the

@@ -284,7 +284,7 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
     }
     let _ = write!(
         out,
-        "<div class=\"wide\" tabindex=\"0\" role=\"region\" aria-labelledby=\"mx\"><table class=\"matrix\"><caption>{} {}</caption><thead><tr><th scope=\"col\">{} \\ {}</th>",
+        "<div class=\"wide\" tabindex=\"0\" role=\"region\" aria-labelledby=\"mx-cap\"><table class=\"matrix\"><caption id=\"mx-cap\">{} {}</caption><thead><tr><th scope=\"col\">{} \\ {}</th>",
         esc(w.matrix_on),
         m.at,
         esc(w.from),
@@ -721,6 +721,12 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer) {
         esc(&a.to.to_string()),
         a.at
     );
+    // The verdict of the panel below, repeated where the answer starts.
+    let _ = write!(
+        out,
+        "<p id=\"check-summary\"><a href=\"#check\">{}</a></p>",
+        esc(w.verify_link)
+    );
     if a.records.is_empty() {
         let _ = write!(
             out,
@@ -844,6 +850,8 @@ fn panel(out: &mut String, w: &Words, lang: Lang, p: &Panel<'_>) {
 }
 
 fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) {
+    // Under the answer's h2 on a route page; under the h1 on its own page.
+    let (h, h_sub) = if link_at.is_some() { (3, 4) } else { (2, 3) };
     let class = match r.status {
         Some(dfft_core::statement::Status::InForce) => "in-force",
         Some(dfft_core::statement::Status::Suspended) => "suspended",
@@ -851,11 +859,11 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
     };
     let _ = write!(
         out,
-        "<article class=\"record\" data-record=\"{rid}\" data-status=\"{code}\"><h3>{heading}</h3>\
+        "<article class=\"record\" data-record=\"{rid}\" data-status=\"{code}\"><h{h}>{heading}</h{h}>\
          <p><strong class=\"badge {class}\">{status}</strong></p>\
          <dl><dt>{mech_l}</dt><dd>{mech}</dd><dt>{from_l} → {to_l}</dt><dd>{from} → {to}</dd>\
          <dt>{auth_l}</dt><dd><a href=\"/authority/{auth_path}\">{auth}</a></dd></dl>\
-         <h4>{timeline}</h4><ol class=\"timeline\">",
+         <h{h_sub}>{timeline}</h{h_sub}><ol class=\"timeline\">",
         heading = match link_at {
             Some(d) => format!(
                 "<a href=\"/record/{}?at={d}\">{}</a>",

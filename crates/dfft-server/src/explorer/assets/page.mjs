@@ -32,6 +32,11 @@ function show(state, headline, lines = [], extra = []) {
   const status = document.getElementById("check-state");
   status.replaceChildren(el("strong", { class: `state ${state}` }, headline));
   if (state === "failed" || state === "alarm") status.setAttribute("role", "alert");
+  const summary = document.querySelector("#check-summary a");
+  if (summary) {
+    summary.textContent = headline;
+    summary.className = `state ${state}`;
+  }
   const detail = document.getElementById("check-detail");
   detail.replaceChildren(el("ul", {}, ...lines.map((l) => el("li", {}, l))), ...extra);
 }
