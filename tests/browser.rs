@@ -59,7 +59,13 @@ fn explorer_verifies_in_chromium_refuses_lies_and_raises_the_rollback_alarm() {
     assert_eq!(old.log_key.to_string(), vkey);
     // Grow the log past the copy.
     let extra = key("test.extra", 9);
-    let (s, body) = reg.post(&enroll_in(&origin, &reg.governance(), "test.extra", &[&extra], &["DE"]));
+    let (s, body) = reg.post(&enroll_in(
+        &origin,
+        &reg.governance(),
+        "test.extra",
+        &[&extra],
+        &["DE"],
+    ));
     assert!((200..300).contains(&s), "{s}: {body}");
     let (grown, rolled) = (reg.checkpoint(), old.checkpoint());
     assert!(grown.checkpoint.size > rolled.checkpoint.size);

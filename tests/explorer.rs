@@ -163,8 +163,13 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/atom+xml")));
     let feed = r.into_string().unwrap();
-    assert!(feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
-    assert!(feed.contains(&format!("<title>{PS}: invalidated (2020-07-16)</title>")), "{feed}");
+    assert!(
+        feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">")
+    );
+    assert!(
+        feed.contains(&format!("<title>{PS}: invalidated (2020-07-16)</title>")),
+        "{feed}"
+    );
     let first = feed.find("<entry>").unwrap();
     let grant = feed.find(&format!("<title>{PS}: granted")).unwrap();
     let invalidation = feed.find(&format!("<title>{PS}: invalidated")).unwrap();
@@ -179,7 +184,9 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
     // Authority pages: the list and one, keys and history; records link them.
     let (s, _, list) = page(&reg, "/authorities", None);
     assert_eq!(s, 200);
-    assert!(list.contains("data-authority=\"eu.ec\"") && list.contains("data-authority=\"eu.cjeu\""));
+    assert!(
+        list.contains("data-authority=\"eu.ec\"") && list.contains("data-authority=\"eu.cjeu\"")
+    );
     let (s, _, ec) = page(&reg, "/authority/eu.ec", None);
     assert_eq!(s, 200);
     assert!(ec.contains("Signing keys") && ec.contains("eu.ec+") && ec.contains("enrolled"));
@@ -194,7 +201,10 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
     let (s, _, m) = page(&reg, "/matrix?at=2024-01-01&from=DE", None);
     assert_eq!(s, 200);
     assert!(m.contains("<table class=\"matrix\">") && m.contains("<th scope=\"row\">DE</th>"));
-    assert!(m.contains("<strong>A</strong> = adequacy decision"), "legend");
+    assert!(
+        m.contains("<strong>A</strong> = adequacy decision"),
+        "legend"
+    );
     assert!(m.contains("href=\"/route?from=DE&amp;to=JP&amp;at=2024-01-01&amp;lang=en\""));
     let (s, _, bad) = page(&reg, "/matrix?at=2024-13-01", None);
     assert_eq!(s, 400);
@@ -206,18 +216,70 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
         .get(&format!("{}/route?from=DE&to=US&at=2021-01-01", reg.base))
         .call()
         .unwrap();
-    let csp = r.header("content-security-policy").unwrap_or_default().to_owned();
-    assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
     let html = r.into_string().unwrap();
-    assert!(html.contains("id=\"check\"") && html.contains("data-api=\"/v1/route?from=DE&amp;to=US&amp;at=2021-01-01\""));
+    assert!(
+        html.contains("id=\"check\"")
+            && html.contains("data-api=\"/v1/route?from=DE&amp;to=US&amp;at=2021-01-01\"")
+    );
     assert!(html.contains("<script type=\"module\" src=\"/explorer/page.mjs\"></script>"));
     assert!(html.contains("data-status=\"ended\""));
     for f in ["page.mjs", "verify.mjs"] {
-        let r = agent().get(&format!("{}/explorer/{f}", reg.base)).call().unwrap();
-        assert!(r.header("content-type").unwrap_or_default().starts_with("text/javascript"));
+        let r = agent()
+            .get(&format!("{}/explorer/{f}", reg.base))
+            .call()
+            .unwrap();
+        assert!(r
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/javascript"));
     }
     let (s, _) = reg.get("/explorer/nope.js");
     assert_eq!(s, 404);
+    // Evidence to keep: every event links its c2sp.org/tlog-proof file,
+    // which verifies offline against the log's key.
+    let at = html.find("/v1/proof/tlog?index=").expect("a proof link");
+    let index: u64 = html[at + 21..].split('"').next().unwrap().parse().unwrap();
+    let (s, body) = reg.get(&format!("/v1/proof/tlog?index={index}"));
+    assert_eq!(s, 200);
+    let tp = dfft_core::tlog_proof::TlogProof::parse(&body).unwrap();
+    assert_eq!(tp.index, index);
+    tp.verify_with_extra(&reg.log_key, &[], 0).unwrap();
+    let (s, _) = reg.get("/v1/proof/tlog?index=999999");
+    assert_eq!(s, 404);
+    let (s, _) = reg.get("/v1/proof/tlog");
+    assert_eq!(s, 400);
+    // The answer the page links for download is what `dfft route --answer`
+    // re-verifies offline, completeness included.
+    let api = html
+        .split("data-api=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let (s, saved) = reg.get(&api);
+    assert_eq!(s, 200);
+    let file = dir.path().join("route-DE-US-2021-01-01.json");
+    std::fs::write(&file, &saved).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dfft"))
+        .args(["route", "--answer"])
+        .arg(&file)
+        .args(["--log-key", &reg.log_key.to_string()])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("complete"), "{text}");
     // The record API answers with a status on a day when asked.
     let (s, v) = reg.get_json(&format!("/v1/records/{PS}?at=2021-01-01"));
     assert_eq!((s, v["status"].as_str()), (200, Some("ended")));

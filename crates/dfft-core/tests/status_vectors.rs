@@ -32,11 +32,7 @@ fn status_rule_matches_its_vectors() {
             .collect();
         for (day, want) in case["on"].as_object().unwrap() {
             let got = status_on(&events, Date::parse(day).unwrap());
-            assert_eq!(
-                got.map(|s| s.as_str()),
-                want.as_str(),
-                "{desc}: on {day}"
-            );
+            assert_eq!(got.map(|s| s.as_str()), want.as_str(), "{desc}: on {day}");
             checked += 1;
         }
     }

@@ -265,6 +265,49 @@ pub async fn consistency(
     .into_response())
 }
 
+/// `GET /v1/proof/tlog?index=N`: entry N as a c2sp.org/tlog-proof file
+/// (the entry as `extra`, its inclusion proof, the published checkpoint),
+/// evidence to keep that `dfft verify` and any tlog-proof verifier check
+/// offline. The explorer links it from every event.
+pub async fn tlog_proof(
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let published = app.shared.published();
+    let index = parse_u64(&q, "index")?.ok_or_else(|| ApiError::malformed("index is required"))?;
+    if index >= published.size {
+        return Err(ApiError::not_found(format!(
+            "no entry {index}; the tree has {} entries",
+            published.size
+        )));
+    }
+    let entry = app
+        .shared
+        .store
+        .entry(index)?
+        .ok_or_else(|| ApiError::internal("entry missing from store"))?;
+    let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size)
+        .map_err(|e| ApiError::internal(format!("proof: {e}")))?;
+    let text = dfft_core::tlog_proof::TlogProof {
+        extra: Some(entry),
+        index,
+        proof,
+        checkpoint: published.signed.clone(),
+    }
+    .to_text();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                &format!("attachment; filename=\"entry-{index}.tlog-proof\""),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
 /// `GET /v1/info`.
 pub async fn info(State(app): State<App>) -> Response {
     let snap = app.shared.snapshot();

@@ -492,6 +492,7 @@ fn router(app: App) -> Router {
         .route("/v1/entries/{index}", get(api::entry))
         .route("/v1/proof/inclusion", get(api::inclusion))
         .route("/v1/proof/consistency", get(api::consistency))
+        .route("/v1/proof/tlog", get(api::tlog_proof))
         .route("/v1/info", get(api::info))
         .merge(compressed)
         .route("/healthz", get(api::healthz))

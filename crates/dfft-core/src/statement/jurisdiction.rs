@@ -192,13 +192,19 @@ impl Group {
     }
 }
 
+/// One row of a membership table: country code, first day, last day.
+pub type MembershipRow = (&'static str, Date, Option<Date>);
+
 /// The membership tables as data, for copies that a test checks against
 /// them (the explorer's in-browser verifier carries one): `EU`, then
 /// `EEA_ONLY` (the EEA members outside the EU), each as (country code,
 /// first day, last day if it left), in table order.
-pub fn membership_tables() -> [(&'static str, Vec<(&'static str, Date, Option<Date>)>); 2] {
+pub fn membership_tables() -> [(&'static str, Vec<MembershipRow>); 2] {
     let rows = |t: &[Membership]| t.iter().map(|m| (m.code, m.from, m.until)).collect();
-    [("EU", rows(EU_MEMBERS)), ("EEA_ONLY", rows(EEA_ONLY_MEMBERS))]
+    [
+        ("EU", rows(EU_MEMBERS)),
+        ("EEA_ONLY", rows(EEA_ONLY_MEMBERS)),
+    ]
 }
 
 /// What kind of code a [`Jurisdiction`] is.

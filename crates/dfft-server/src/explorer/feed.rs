@@ -36,9 +36,14 @@ pub fn atom(
 ) -> String {
     let mut items: Vec<Item<'_>> = records
         .iter()
-        .flat_map(|r| r.events.iter().map(move |e| Item { record: r, event: e }))
+        .flat_map(|r| {
+            r.events.iter().map(move |e| Item {
+                record: r,
+                event: e,
+            })
+        })
         .collect();
-    items.sort_by(|a, b| b.event.index.cmp(&a.event.index));
+    items.sort_by_key(|i| std::cmp::Reverse(i.event.index));
     let facts: Vec<(String, Option<dfft_core::statement::LegalReference>)> =
         items.iter().map(|i| facts(&i.event.entry)).collect();
     // The feed's time: its newest entry's (a fixed epoch for an empty one).

@@ -136,6 +136,7 @@ pub struct Words {
     pub any_destination: &'static str,
     pub show: &'static str,
     pub verify_link: &'static str,
+    pub proof_download: &'static str,
 }
 
 static EN: Words = Words {
@@ -188,6 +189,7 @@ static EN: Words = Words {
     any_destination: "any destination",
     show: "Show",
     verify_link: "Not yet verified by your browser: see Verification below",
+    proof_download: "[proof file]",
 };
 
 static JA: Words = Words {
@@ -240,6 +242,7 @@ static JA: Words = Words {
     any_destination: "すべての移転先",
     show: "表示",
     verify_link: "ブラウザではまだ検証されていません：下記の「検証」を参照",
+    proof_download: "［証明ファイル］",
 };
 
 /// The verification panel's words (`assets/page.mjs` reads them from the
@@ -435,7 +438,10 @@ mod tests {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            assert!(keys(Lang::En).contains(&name.as_str()), "page.mjs uses words.{name}");
+            assert!(
+                keys(Lang::En).contains(&name.as_str()),
+                "page.mjs uses words.{name}"
+            );
             used += 1;
         }
         assert!(used > 20);

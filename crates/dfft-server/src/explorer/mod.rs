@@ -160,7 +160,10 @@ pub async fn matrix_page(
     let lang = lang_of(&q, &headers);
     let w = lang.words();
     let at_text = q.get("at").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let from_text = q.get("from").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let from_text = q
+        .get("from")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
     let mut body = String::new();
     let _ = write!(
         body,
@@ -233,7 +236,11 @@ pub async fn matrix_page(
             download: &format!("matrix-{at}.json"),
         },
     );
-    respond(StatusCode::OK, lang, html::page(lang, w.title, &body, &switch))
+    respond(
+        StatusCode::OK,
+        lang,
+        html::page(lang, w.title, &body, &switch),
+    )
 }
 
 /// A mechanism's letters in the matrix (the legend says them in words).
@@ -270,12 +277,17 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
     let used: BTreeSet<Mechanism> = cells.values().flatten().copied().collect();
     let _ = write!(
         out,
-        "<section aria-labelledby=\"mx\"><h2 id=\"mx\">{} {}</h2><p class=\"legend\">",
+        "<section><h2 id=\"mx\">{} {}</h2><p class=\"legend\">",
         esc(w.matrix_on),
         m.at
     );
     for mech in &used {
-        let _ = write!(out, "<span><strong>{}</strong> = {}</span>", letters(*mech), esc(w.mechanism(*mech)));
+        let _ = write!(
+            out,
+            "<span><strong>{}</strong> = {}</span>",
+            letters(*mech),
+            esc(w.mechanism(*mech))
+        );
     }
     let _ = write!(out, "</p><p>{}</p>", esc(w.matrix_explain));
     if cells.is_empty() {
@@ -291,7 +303,11 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
         esc(w.to)
     );
     for t in &tos {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(if *t == "*" { w.any_destination } else { t }));
+        let _ = write!(
+            out,
+            "<th scope=\"col\">{}</th>",
+            esc(if *t == "*" { w.any_destination } else { t })
+        );
     }
     out.push_str("</tr></thead><tbody>");
     for f in &froms {
@@ -300,16 +316,34 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
             match cells.get(&(*f, *t)) {
                 Some(ms) => {
                     let text: Vec<&str> = ms.iter().map(|x| letters(*x)).collect();
-                    let class = if ms.iter().any(|x| *x != Mechanism::Scc && *x != Mechanism::Bcr) { "on" } else { "some" };
+                    let class = if ms
+                        .iter()
+                        .any(|x| *x != Mechanism::Scc && *x != Mechanism::Bcr)
+                    {
+                        "on"
+                    } else {
+                        "some"
+                    };
                     let href = if *t == "*" {
                         String::new()
                     } else {
-                        format!("/route?from={}&to={}&at={}&lang={}", urlencode(f), urlencode(t), m.at, lang.tag())
+                        format!(
+                            "/route?from={}&to={}&at={}&lang={}",
+                            urlencode(f),
+                            urlencode(t),
+                            m.at,
+                            lang.tag()
+                        )
                     };
                     if href.is_empty() {
                         let _ = write!(out, "<td class=\"{class}\">{}</td>", esc(&text.join(" ")));
                     } else {
-                        let _ = write!(out, "<td class=\"{class}\"><a href=\"{}\">{}</a></td>", attr(&href), esc(&text.join(" ")));
+                        let _ = write!(
+                            out,
+                            "<td class=\"{class}\"><a href=\"{}\">{}</a></td>",
+                            attr(&href),
+                            esc(&text.join(" "))
+                        );
                     }
                 }
                 None => out.push_str("<td>–</td>"),
@@ -351,7 +385,11 @@ fn authority_pages(
     let lang = lang_of(q, headers);
     let w = lang.words();
     let switch = match one {
-        Some(id) => format!("/authority/{}?lang={}", urlencode_path(id), lang.other().tag()),
+        Some(id) => format!(
+            "/authority/{}?lang={}",
+            urlencode_path(id),
+            lang.other().tag()
+        ),
         None => format!("/authorities?lang={}", lang.other().tag()),
     };
     let listing = match query::authorities_typed(app) {
@@ -365,7 +403,11 @@ fn authority_pages(
     let mut body = String::new();
     let shown: Vec<&dfft_core::wire::AuthorityItem> = match one {
         Some(id) => {
-            let found: Vec<_> = listing.authorities.iter().filter(|a| a.authority == id).collect();
+            let found: Vec<_> = listing
+                .authorities
+                .iter()
+                .filter(|a| a.authority == id)
+                .collect();
             if found.is_empty() {
                 let e = ApiError::not_found(format!("no authority {id:?}"));
                 let _ = write!(body, "<h1>{}</h1>", esc(id));
@@ -397,7 +439,11 @@ fn authority_pages(
             download: "authorities.json",
         },
     );
-    respond(StatusCode::OK, lang, html::page(lang, w.title, &body, &switch))
+    respond(
+        StatusCode::OK,
+        lang,
+        html::page(lang, w.title, &body, &switch),
+    )
 }
 
 fn authority(out: &mut String, w: &Words, a: &dfft_core::wire::AuthorityItem, full: bool) {
@@ -424,7 +470,11 @@ fn authority(out: &mut String, w: &Words, a: &dfft_core::wire::AuthorityItem, fu
         for k in &a.keys {
             let _ = write!(out, "<li><code>{}</code></li>", esc(k));
         }
-        let _ = write!(out, "</ul></dd></dl><h3>{}</h3><ol class=\"timeline\">", esc(w.history));
+        let _ = write!(
+            out,
+            "</ul></dd></dl><h3>{}</h3><ol class=\"timeline\">",
+            esc(w.history)
+        );
         for st in &a.statements {
             let parsed = base64::engine::general_purpose::STANDARD
                 .decode(&st.entry)
@@ -917,6 +967,12 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
                 }
             }
         }
+        let _ = write!(
+            out,
+            " <a href=\"/v1/proof/tlog?index={i}\" download=\"entry-{i}.tlog-proof\">{}</a>",
+            esc(w.proof_download),
+            i = e.index
+        );
         out.push_str("</li>");
     }
     out.push_str("</ol></article>");

@@ -41,6 +41,12 @@ function show(state, headline, lines = [], extra = []) {
   detail.replaceChildren(el("ul", {}, ...lines.map((l) => el("li", {}, l))), ...extra);
 }
 
+/** When the verdict came: since the navigation started, and how long the checks took. */
+function stamp(t0) {
+  panel.dataset.ms = String(Math.round(performance.now()));
+  panel.dataset.verifyMs = String(Math.round(performance.now() - t0));
+}
+
 function pinFromHash() {
   const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
   if (!m) return null;
@@ -209,7 +215,7 @@ async function run() {
   }
   if (result.matrix) {
     const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, words.matrix_unproven, cons.line];
-    panel.dataset.ms = String(Math.round(performance.now() - t0));
+    stamp(t0);
     return show("unverifiable", words.unverifiable, lines, [controls]);
   }
   const events =
@@ -229,7 +235,7 @@ async function run() {
     if (c) extra.push(c);
   }
   extra.push(controls);
-  panel.dataset.ms = String(Math.round(performance.now() - t0));
+  stamp(t0);
   show("verified", words.verified, lines, extra);
 }
 
