@@ -105,7 +105,7 @@ fn route_page_gives_the_right_status_in_words_in_both_languages() {
     );
 
     // A route with nothing recorded says so, and not that it is allowed.
-    let (s, _, none) = page(&reg, "/route?from=JP&to=BR&at=2024-01-01", None);
+    let (s, _, none) = page(&reg, "/route?from=BR&to=JP&at=2024-01-01", None);
     assert_eq!(s, 200);
     assert!(none.contains("holds no recognition") && none.contains("not a prohibition"));
 

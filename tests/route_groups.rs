@@ -49,15 +49,15 @@ fn add_group_records(reg: &Registry) {
     let gov = reg.governance();
     let (_, info) = reg.get_json("/v1/info");
     let origin = info["origin"].as_str().expect("origin").to_owned();
-    let jp = key("jp.ppc", 61);
-    let gb = key("gb.ico", 62);
+    let jp = key("jp.test-ppc", 61);
+    let gb = key("gb.test-ico", 62);
     let eu = key("eu.x", 63);
     let ch = key("ch.fdpic", 64);
     let no = key("no.dt", 65);
     let ae = key("ae.dubai", 66);
     for (id, k, comp) in [
-        ("jp.ppc", &jp, &["JP"][..]),
-        ("gb.ico", &gb, &["GB"]),
+        ("jp.test-ppc", &jp, &["JP"][..]),
+        ("gb.test-ico", &gb, &["GB"]),
         ("eu.x", &eu, &["EU", "EEA"]),
         ("ch.fdpic", &ch, &["CH"]),
         ("no.dt", &no, &["NO"]),
@@ -69,7 +69,7 @@ fn add_group_records(reg: &Registry) {
         // The case: JP -> EEA answers to=EU as well.
         event(
             &jp,
-            "jp.ppc/eea",
+            "jp.test-ppc/eea",
             "granted",
             "designation",
             "JP",
@@ -78,7 +78,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &jp,
-            "jp.ppc/eu",
+            "jp.test-ppc/eu",
             "granted",
             "designation",
             "JP",
@@ -87,7 +87,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &jp,
-            "jp.ppc/gb",
+            "jp.test-ppc/gb",
             "granted",
             "designation",
             "JP",
@@ -96,7 +96,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &jp,
-            "jp.ppc/any",
+            "jp.test-ppc/any",
             "granted",
             "cbpr",
             "JP",
@@ -105,7 +105,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &jp,
-            "jp.ppc/any",
+            "jp.test-ppc/any",
             "suspended",
             "cbpr",
             "JP",
@@ -241,7 +241,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &gb,
-            "gb.ico/eea",
+            "gb.test-ico/eea",
             "granted",
             "data_bridge",
             "GB",
@@ -250,14 +250,22 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &gb,
-            "gb.ico/eu",
+            "gb.test-ico/eu",
             "granted",
             "data_bridge",
             "GB",
             "EU",
             "2021-01-01",
         ),
-        event(&gb, "gb.ico/any", "granted", "scc", "GB", "*", "2022-03-21"),
+        event(
+            &gb,
+            "gb.test-ico/any",
+            "granted",
+            "scc",
+            "GB",
+            "*",
+            "2022-03-21",
+        ),
         event(
             &ch,
             "ch.fdpic/eea",
@@ -351,8 +359,9 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
     let transport = HttpTransport::new(&reg.base, Duration::from_secs(30)).unwrap();
     let client = Client::new(transport, policy);
     let cp = client.checkpoint().unwrap();
-    // Genesis, 3 + 6 enrolments, 59 + 26 events.
-    assert_eq!(statements(&reg), 1 + 3 + 59 + 6 + 26);
+    // Genesis, 3 + 11 demo enrolments (EU, world) and 6 here, 59 + 35
+    // demo events and 26 here.
+    assert_eq!(statements(&reg), 1 + 3 + 11 + 6 + 59 + 35 + 26);
     let mut auditor = Auditor::new();
     auditor.advance(&client, &cp, None, &mut |_| {}).unwrap();
     let core = auditor.registry();
@@ -369,13 +378,13 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
     for to in ["EU", "EEA", "DE", "NO"] {
         let (ans, _) = client.route(&q("JP", to, None)).unwrap();
         assert!(
-            ans.records.iter().any(|r| r.record == "jp.ppc/eea"),
+            ans.records.iter().any(|r| r.record == "jp.test-ppc/eea"),
             "JP -> EEA answers to={to}"
         );
     }
     let (ans, _) = client.route(&q("JP", "EEA", None)).unwrap();
     assert!(
-        !ans.records.iter().any(|r| r.record == "jp.ppc/eu"),
+        !ans.records.iter().any(|r| r.record == "jp.test-ppc/eu"),
         "JP -> EU does not answer to=EEA"
     );
 
@@ -465,8 +474,18 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
         )
         .into_iter()
         .map(|m| m.record.record.to_string())
+        // This test's own records, not the demo's (EU and world data).
         .filter(|r| {
-            !r.starts_with("eu.ec/") && !r.starts_with("eu.cjeu/") && !r.starts_with("eu.edpb/")
+            [
+                "eu.x/",
+                "jp.test-ppc/",
+                "gb.test-ico/",
+                "ch.fdpic/",
+                "no.dt/",
+                "ae.dubai/",
+            ]
+            .iter()
+            .any(|p| r.starts_with(p))
         })
         .collect()
     };
@@ -494,9 +513,9 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
     assert_eq!(ids("EU", "JP", day), ["eu.x/eea-any", "eu.x/eea-jp"]);
     assert_eq!(
         ids("JP", "EU", day),
-        ["jp.ppc/any", "jp.ppc/eea", "jp.ppc/eu"]
+        ["jp.test-ppc/any", "jp.test-ppc/eea", "jp.test-ppc/eu"]
     );
-    assert_eq!(ids("JP", "NO", day), ["jp.ppc/any", "jp.ppc/eea"]);
+    assert_eq!(ids("JP", "NO", day), ["jp.test-ppc/any", "jp.test-ppc/eea"]);
     // GB: a member on 2020-12-31, not on 2021-01-01, on either side.
     assert_eq!(
         ids("GB", "JP", "2020-12-31"),
@@ -505,12 +524,20 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
     assert_eq!(ids("GB", "JP", "2021-01-01"), ["eu.x/gb-jp"]);
     assert_eq!(
         ids("JP", "GB", "2020-12-31"),
-        ["jp.ppc/any", "jp.ppc/eea", "jp.ppc/eu", "jp.ppc/gb"]
+        [
+            "jp.test-ppc/any",
+            "jp.test-ppc/eea",
+            "jp.test-ppc/eu",
+            "jp.test-ppc/gb"
+        ]
     );
-    assert_eq!(ids("JP", "GB", "2021-01-01"), ["jp.ppc/any", "jp.ppc/gb"]);
+    assert_eq!(
+        ids("JP", "GB", "2021-01-01"),
+        ["jp.test-ppc/any", "jp.test-ppc/gb"]
+    );
     assert_eq!(
         ids("GB", "DE", "2024-01-01"),
-        ["gb.ico/any", "gb.ico/eea", "gb.ico/eu"]
+        ["gb.test-ico/any", "gb.test-ico/eea", "gb.test-ico/eu"]
     );
     // No group covers a subdivision or an organisation.
     assert_eq!(ids("AE-DU", "FR", day), ["ae.dubai/eea"]);
@@ -551,5 +578,17 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
         .iter()
         .filter_map(|r| r["record"].as_str())
         .collect();
-    assert_eq!(listed, ["jp.ppc/any", "jp.ppc/eea", "jp.ppc/eu"], "{v}");
+    // The demo's own JP records (world.json: Japan's designation of the
+    // EEA, Global CBPR) beside this test's.
+    assert_eq!(
+        listed,
+        [
+            "gcbpr.forum/gcbpr-founding-jp",
+            "jp.ppc/jp-ppc-designation-eu-2019",
+            "jp.test-ppc/any",
+            "jp.test-ppc/eea",
+            "jp.test-ppc/eu"
+        ],
+        "{v}"
+    );
 }
