@@ -289,6 +289,7 @@ const CHECK_EN: &[(&str, &str)] = &[
     ("change_new", "New: {id}"),
     ("change_changed", "Changed: {id}"),
     ("change_gone", "No longer listed: {id}"),
+    ("cosigners_unchecked", "Witness cosignatures, if the page lists any, are not checked by the browser: dfft verify --witness-policy checks them."),
     ("matrix_unproven", "The cells themselves are not proven: the matrix carries no proofs. Open a cell: its route page verifies it, completeness included."),
 ];
 
@@ -326,6 +327,7 @@ const CHECK_JA: &[(&str, &str)] = &[
     ("change_new", "新規：{id}"),
     ("change_changed", "変更：{id}"),
     ("change_gone", "掲載なし：{id}"),
+    ("cosigners_unchecked", "証人の連署（表示されている場合）はブラウザでは確認されません。dfft verify --witness-policy で確認できます。"),
     ("matrix_unproven", "セル自体は証明されていません：一覧表には証明が含まれません。セルを開くと、経路のページが完全性を含めて検証します。"),
 ];
 

@@ -234,6 +234,7 @@ pub async fn matrix_page(
             command: &format!("dfft route --from X --to Y --at {at} --log URL --log-key VKEY"),
             extra: &[],
             download: &format!("matrix-{at}.json"),
+            not_yet: None,
         },
     );
     respond(
@@ -437,6 +438,7 @@ fn authority_pages(
             command: &command,
             extra: &[],
             download: "authorities.json",
+            not_yet: None,
         },
     );
     respond(
@@ -625,6 +627,7 @@ pub async fn record_page(
                     command: &command,
                     extra: &[("id", &h.record.record), ("at", &at)],
                     download: "record.json",
+                    not_yet: None,
                 },
             );
         }
@@ -646,6 +649,7 @@ pub async fn record_page(
                         command: &command,
                         extra: &[("id", &id)],
                         download: "absence.json",
+                        not_yet: None,
                     },
                 );
             }
@@ -690,11 +694,21 @@ pub async fn log_page(
             let _ = write!(body, "<li>{}</li>", esc(name));
         }
     }
-    let _ = write!(
-        body,
-        "</ul><pre>{}</pre><p>{}</p>",
-        esc(&p.text),
-        esc(w.not_verified_log)
+    let _ = write!(body, "</ul><pre>{}</pre>", esc(&p.text));
+    let root = dfft_core::hex::encode(&p.root);
+    panel(
+        &mut body,
+        w,
+        lang,
+        &Panel {
+            kind: "log",
+            api: "/checkpoint",
+            checkpoint: &p.text,
+            command: "dfft audit --log URL --log-key VKEY",
+            extra: &[("root", &root)],
+            download: "checkpoint.txt",
+            not_yet: Some(w.not_verified_log),
+        },
     );
     let switch = format!("/log?lang={}", lang.other().tag());
     respond(
@@ -841,6 +855,7 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer) {
             command: &command,
             extra: &[("question", &question)],
             download: &format!("route-{}-{}-{}.json", a.from, a.to, a.at),
+            not_yet: None,
         },
     );
 }
@@ -855,6 +870,9 @@ struct Panel<'a> {
     command: &'a str,
     extra: &'a [(&'static str, &'a str)],
     download: &'a str,
+    /// What the panel says before (or without) the script; default: that
+    /// the browser has not verified the answer.
+    not_yet: Option<&'a str>,
 }
 
 fn panel(out: &mut String, w: &Words, lang: Lang, p: &Panel<'_>) {
@@ -889,7 +907,7 @@ fn panel(out: &mut String, w: &Words, lang: Lang, p: &Panel<'_>) {
         kind = p.kind,
         api = attr(p.api),
         heading = esc(heading),
-        not = esc(w.not_verified_here),
+        not = esc(p.not_yet.unwrap_or(w.not_verified_here)),
         how = esc(w.verify_offline),
         command = esc(p.command),
         download = attr(p.download),

@@ -163,8 +163,14 @@ async function run() {
   let body;
   try {
     const r = await fetch(panel.dataset.api, { cache: "no-store" });
-    body = await r.json();
-    if (panel.dataset.kind === "route") {
+    if (panel.dataset.kind === "log") {
+      if (!r.ok) throw new Error(`${panel.dataset.api}: HTTP ${r.status}`);
+      result = { checkpoint: await v.verifyCheckpoint(await r.text(), key), log: true };
+    }
+    body = result ? null : await r.json();
+    if (result) {
+      // the log page: the checkpoint alone
+    } else if (panel.dataset.kind === "route") {
       if (!r.ok) throw new Error(`${panel.dataset.api}: HTTP ${r.status}`);
       result = await v.verifyRoute(body, key);
     } else if (panel.dataset.kind === "authority") {
@@ -192,6 +198,8 @@ async function run() {
     const shown = [...document.querySelectorAll("[data-authority]")];
     same = shown.every((e) => proven.get(e.dataset.authority) === `${e.dataset.retired}|${e.dataset.keys}|${e.dataset.competence}`);
     if (location.pathname === "/authorities") same &&= shown.length === proven.size;
+  } else if (result.log) {
+    same = v.hex(result.checkpoint.root) === panel.dataset.root;
   } else if (!result.matrix) {
     const shown = claims();
     const proven = new Map((result.records ?? []).map((r) => [r.record, r.status ?? ""]));
@@ -212,6 +220,11 @@ async function run() {
   if (cons.alarm) {
     panel.dataset.alarm = cons.alarm;
     return show("alarm", words.alarm, [cons.reason], [...evidence(cons.alarm, cons.previousText, { key: key.text, checkpoint: cp.text }, cons.reason), controls]);
+  }
+  if (result.log) {
+    const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, words.cosigners_unchecked, cons.line];
+    stamp(t0);
+    return show("verified", words.verified, lines, [controls]);
   }
   if (result.matrix) {
     const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, words.matrix_unproven, cons.line];
