@@ -5,19 +5,6 @@
 mod common;
 
 use common::*;
-use std::process::Command;
-
-fn dfft(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dfft"))
-        .args(args)
-        .output()
-        .expect("run dfft");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A registry in a temp dir, with eu.ec's key pair generated into
 /// `ec.key` there.

@@ -13,21 +13,6 @@ use dfft_core::note::SignerKey;
 use dfft_store::{Commit, Store};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn dfft(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dfft"))
-        .args(args)
-        .env_remove("DFFT_LOG")
-        .env_remove("DFFT_LOG_KEY")
-        .output()
-        .expect("run dfft");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -270,15 +270,16 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
     assert_eq!(s, 200);
     let file = dir.path().join("route-DE-US-2021-01-01.json");
     std::fs::write(&file, &saved).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dfft"))
-        .args(["route", "--answer"])
-        .arg(&file)
-        .args(["--log-key", &reg.log_key.to_string()])
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+    let vkey = reg.log_key.to_string();
+    let (code, out, err) = dfft(&[
+        "route",
+        "--answer",
+        file.to_str().unwrap(),
+        "--log-key",
+        &vkey,
+    ]);
+    let text = out + &err;
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("complete"), "{text}");
     // The record API answers with a status on a day when asked.
     let (s, v) = reg.get_json(&format!("/v1/records/{PS}?at=2021-01-01"));

@@ -63,6 +63,19 @@ fn verifier_membership_tables_are_the_cores() {
 }
 
 #[test]
+fn verifier_payload_type_is_the_cores() {
+    let js = std::fs::read_to_string(
+        Path::new(ROOT).join("crates/dfft-server/src/explorer/assets/verify.mjs"),
+    )
+    .unwrap();
+    let want = format!(
+        "export const PAYLOAD_TYPE = \"{}\";",
+        dfft_core::statement::dsse::PAYLOAD_TYPE
+    );
+    assert!(js.contains(&want), "verify.mjs must say {want}");
+}
+
+#[test]
 fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::start_cmd(dir.path(), &["demo"]);

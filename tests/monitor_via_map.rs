@@ -18,7 +18,6 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -146,21 +145,6 @@ fn serve(
     )?;
     conn.write_all(&body)?;
     conn.flush()
-}
-
-fn dfft(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dfft"))
-        .args(args)
-        .env_remove("DFFT_LOG")
-        .env_remove("DFFT_LOG_KEY")
-        .env_remove("DFFT_WITNESS_POLICY")
-        .output()
-        .expect("run dfft");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn s(p: &Path) -> &str {

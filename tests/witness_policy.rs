@@ -9,22 +9,6 @@ mod common;
 use common::*;
 use dfft_core::note::{KeyKind, KeyName, SignerKey};
 use dfft_core::tlog_proof::TlogProof;
-use std::process::Command;
-
-fn dfft(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dfft"))
-        .args(args)
-        .env_remove("DFFT_LOG")
-        .env_remove("DFFT_LOG_KEY")
-        .env_remove("DFFT_WITNESS_POLICY")
-        .output()
-        .expect("run dfft");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn witness_keys() -> Vec<SignerKey> {
     vec![

@@ -124,6 +124,24 @@ impl Drop for Registry {
     }
 }
 
+/// Runs the `dfft` binary with `args` and without the environment's
+/// `DFFT_LOG`, `DFFT_LOG_KEY` and `DFFT_WITNESS_POLICY` (a test says what
+/// it means in flags): (exit code, stdout, stderr).
+pub fn dfft(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dfft"))
+        .args(args)
+        .env_remove("DFFT_LOG")
+        .env_remove("DFFT_LOG_KEY")
+        .env_remove("DFFT_WITNESS_POLICY")
+        .output()
+        .expect("run dfft");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))

@@ -130,17 +130,7 @@ pub async fn entry(
         .parse()
         .map_err(|_| ApiError::malformed("index must be a non-negative integer"))?;
     let published = app.shared.published();
-    if index >= published.size {
-        return Err(ApiError::not_found(format!(
-            "no entry {index}; the tree has {} entries",
-            published.size
-        )));
-    }
-    let bytes = app
-        .shared
-        .store
-        .entry(index)?
-        .ok_or_else(|| ApiError::internal("entry missing from store"))?;
+    let bytes = published_entry(&app, index, published.size)?;
     // A statement or a registry-appended index entry: both are canonical
     // DSSE envelopes.
     let env = dfft_core::statement::dsse::Envelope::parse_canonical(&bytes)
@@ -265,6 +255,19 @@ pub async fn consistency(
     .into_response())
 }
 
+/// Entry `index` of the published tree of `size` entries (404 beyond it).
+fn published_entry(app: &App, index: u64, size: u64) -> Result<Vec<u8>, ApiError> {
+    if index >= size {
+        return Err(ApiError::not_found(format!(
+            "no entry {index}; the tree has {size} entries"
+        )));
+    }
+    app.shared
+        .store
+        .entry(index)?
+        .ok_or_else(|| ApiError::internal("entry missing from store"))
+}
+
 /// `GET /v1/proof/tlog?index=N`: entry N as a c2sp.org/tlog-proof file
 /// (the entry as `extra`, its inclusion proof, the published checkpoint),
 /// evidence to keep that `dfft verify` and any tlog-proof verifier check
@@ -275,17 +278,7 @@ pub async fn tlog_proof(
 ) -> Result<Response, ApiError> {
     let published = app.shared.published();
     let index = parse_u64(&q, "index")?.ok_or_else(|| ApiError::malformed("index is required"))?;
-    if index >= published.size {
-        return Err(ApiError::not_found(format!(
-            "no entry {index}; the tree has {} entries",
-            published.size
-        )));
-    }
-    let entry = app
-        .shared
-        .store
-        .entry(index)?
-        .ok_or_else(|| ApiError::internal("entry missing from store"))?;
+    let entry = published_entry(&app, index, published.size)?;
     let proof = merkle::inclusion_proof(&*app.shared.store, index, published.size)
         .map_err(|e| ApiError::internal(format!("proof: {e}")))?;
     let text = dfft_core::tlog_proof::TlogProof {

@@ -248,6 +248,9 @@ export async function verifyConsistency(size1, size2, proof, root1, root2) {
 
 // ---- DSSE entries -------------------------------------------------------------
 
+/** What every entry carries (dsse::PAYLOAD_TYPE). */
+export const PAYLOAD_TYPE = "application/vnd.dfft.statement.v1+json";
+
 /** An entry (canonical DSSE envelope bytes): {payloadType, payload, signatures}. */
 export function parseEnvelope(bytes) {
   let text;
@@ -270,6 +273,7 @@ export function parseEnvelope(bytes) {
     env.signatures.map((s) => `{"keyid":${JSON.stringify(s.keyid)},"sig":${JSON.stringify(s.sig)}}`).join(",") +
     "]}";
   if (canonical !== text) fail("entry", "the entry is not in canonical form");
+  if (env.payloadType !== PAYLOAD_TYPE) fail("entry", `the entry's payload type is not ${PAYLOAD_TYPE}`);
   const payload = b64decode(env.payload, "the payload");
   return { payloadType: env.payloadType, payload, signatures: env.signatures };
 }
