@@ -60,6 +60,9 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Ask, and verify, which recognitions cover a route on a date.
     Route(cmd::route::RouteArgs),
+    /// Ask, and verify, many route questions from a CSV file (compliance
+    /// batches): one verified row each, with its saved answer.
+    Check(cmd::check::CheckArgs),
     /// Show, and verify, the history of one record.
     Record(cmd::record::RecordArgs),
     /// List, and verify, every authority ever enrolled, in its current state.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Submit(a) => authority::submit(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Route(a) => cmd::route::run(a),
+        Command::Check(a) => cmd::check::run(a),
         Command::Record(a) => cmd::record::run(a),
         Command::Authorities(a) => cmd::authorities::run(a),
         Command::Audit(a) => cmd::audit::run(a),

@@ -1,4 +1,4 @@
-//! Verifying client commands, one file each: `verify`, `route`, `record`, `authorities`,
+//! Verifying client commands, one file each: `verify`, `route`, `check`, `record`, `authorities`,
 //! `audit`, `monitor`; and `witness`, which runs a witness server (its
 //! own module, sharing nothing below). They trust the pinned log key (and witness policy)
 //! alone and check everything the log says with `dfft-client`. This module
@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod authorities;
+pub mod check;
 pub mod monitor;
 mod progress;
 pub mod record;

@@ -1,0 +1,287 @@
+//! `dfft check --routes FILE.csv`: many route questions at once, for
+//! compliance teams. Every row is asked, verified (signature, every proof,
+//! completeness), proven consistent with the rows before it (one client
+//! state across the batch), and written out as one CSV (or JSON) row: the
+//! question, a verdict in words, the records in force, the checkpoint it was
+//! checked against, and the saved answer that `dfft route --answer`
+//! re-verifies offline.
+//!
+//! Input: a header line naming the columns `from`, `to`, and optionally
+//! `at` (YYYY-MM-DD; empty or absent: today) and `mechanism`, in any order;
+//! then one question per line; blank lines and lines starting with `#` are
+//! skipped. Plain comma-separated values: codes and dates hold no commas or
+//! quotes, so a quote is refused rather than guessed at. The whole file is
+//! checked before anything is asked: a bad row is a usage error (exit 2)
+//! naming its line, and nothing is written.
+//!
+//! Leaves out: organisations (counterparty checks need the listing kind of
+//! statements v2, issue 16; docs/statements.md).
+
+use super::{
+    client, completeness, date_arg, finish, load_state, policy, read_input, save_state, usage,
+    write_output, TrustArgs,
+};
+use clap::Args;
+use dfft_client::{Client, ClientError, HttpTransport, RouteQuery};
+use dfft_core::answer::{RouteAnswer, VerifiedRoute};
+use dfft_core::statement::{Jurisdiction, Mechanism, Status};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Options of `dfft check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The questions: a CSV file with a header naming `from`, `to` and
+    /// optionally `at` and `mechanism` (`-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub routes: PathBuf,
+    /// Base URL of the registry, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL", env = "DFFT_LOG")]
+    pub log: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Save each verified answer in DIR (created if needed) as
+    /// `<row>-<from>-<to>-<at>.json`; the output names the file.
+    #[arg(long, value_name = "DIR")]
+    pub answers: Option<PathBuf>,
+    /// Client state file: every answer's checkpoint must be consistent with
+    /// the last one verified (created and kept up to date).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Accept answers that do not prove they are complete (older servers);
+    /// such rows say so.
+    #[arg(long)]
+    pub accept_incomplete: bool,
+    /// Timeout of each request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Print a JSON array instead of CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Requests in flight at once.
+const WORKERS: usize = 4;
+/// Rows asked before their answers are written and dropped.
+const WINDOW: usize = 512;
+
+/// Asks and verifies every row of `rows` with [`WORKERS`] threads; the
+/// answers in the rows' order (`None` for rows not asked because one
+/// failed before them).
+#[allow(clippy::type_complexity)]
+fn ask_all(
+    client: &Client<HttpTransport>,
+    rows: &[Row],
+) -> Vec<Option<Result<(RouteAnswer, VerifiedRoute), ClientError>>> {
+    let next = AtomicUsize::new(0);
+    let mut answers: Vec<Option<_>> = (0..rows.len()).map(|_| None).collect();
+    let slots: Vec<Mutex<&mut Option<_>>> = answers.iter_mut().map(Mutex::new).collect();
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS.min(rows.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(row) = rows.get(i) else { break };
+                let r = client.route(&row.q);
+                if r.is_err() {
+                    // Stop asking: the batch fails at its first bad row.
+                    next.store(rows.len(), Ordering::Relaxed);
+                }
+                if let Ok(mut slot) = slots[i].lock() {
+                    **slot = Some(r);
+                }
+            });
+        }
+    });
+    drop(slots);
+    answers
+}
+
+/// One question of the file, and the line it came from.
+struct Row {
+    line: usize,
+    q: RouteQuery,
+}
+
+/// Parses the whole file (see the module docs).
+fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let (_, header) = lines.next().ok_or_else(|| {
+        usage("the routes file is empty: it needs a header line (from,to,at,mechanism)")
+    })?;
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    for c in &cols {
+        if !["from", "to", "at", "mechanism"].contains(&c.as_str()) {
+            return Err(usage(format!(
+                "routes file: unknown column {c:?} in the header (known: from, to, at, mechanism)"
+            )));
+        }
+        if cols.iter().filter(|x| *x == c).count() > 1 {
+            return Err(usage(format!("routes file: column {c:?} appears twice")));
+        }
+    }
+    let col = |name: &str| cols.iter().position(|c| c == name);
+    let (Some(from_i), Some(to_i)) = (col("from"), col("to")) else {
+        return Err(usage(
+            "routes file: the header must name the columns from and to",
+        ));
+    };
+    let (at_i, mech_i) = (col("at"), col("mechanism"));
+    let mut rows = Vec::new();
+    for (line, l) in lines {
+        let bad = |m: String| usage(format!("routes file, line {line}: {m}"));
+        if l.contains('"') {
+            return Err(bad(
+                "quotes are not accepted: codes and dates hold no commas".into(),
+            ));
+        }
+        let f: Vec<&str> = l.split(',').map(str::trim).collect();
+        if f.len() != cols.len() {
+            return Err(bad(format!(
+                "{} fields, the header has {}",
+                f.len(),
+                cols.len()
+            )));
+        }
+        let code = |i: usize, name: &str| {
+            Jurisdiction::new(&f[i].to_ascii_uppercase()).map_err(|e| bad(format!("{name}: {e}")))
+        };
+        let at = match at_i.map(|i| f[i]).filter(|s| !s.is_empty()) {
+            Some(s) => date_arg(Some(s)).map_err(|e| bad(e.to_string()))?,
+            None => date_arg(None)?,
+        };
+        let mechanism = match mech_i.map(|i| f[i]).filter(|s| !s.is_empty()) {
+            Some(m) => Some(Mechanism::new(m).map_err(|e| bad(format!("mechanism: {e}")))?),
+            None => None,
+        };
+        rows.push(Row {
+            line,
+            q: RouteQuery {
+                from: code(from_i, "from")?,
+                to: code(to_i, "to")?,
+                at,
+                mechanism,
+            },
+        });
+    }
+    if rows.is_empty() {
+        return Err(usage("the routes file has a header but no questions"));
+    }
+    Ok(rows)
+}
+
+/// `dfft check`.
+pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
+    finish("check", a.json, check_inner(&a))
+}
+
+fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
+    let text = String::from_utf8(read_input(&a.routes)?)
+        .map_err(|_| usage("the routes file is not UTF-8"))?;
+    let rows = parse(&text)?;
+    let policy = policy(&a.trust)?;
+    let client = client(&a.log, a.timeout, policy.clone())?
+        .with_completeness(completeness(a.accept_incomplete));
+    let mut state = load_state(a.state.as_ref(), &policy)?;
+    if let Some(d) = &a.answers {
+        std::fs::create_dir_all(d).map_err(|e| usage(format!("creating {}: {e}", d.display())))?;
+    }
+    // Asked and verified by a few workers at once (each answer is checked
+    // whole on its own), a window of rows at a time so that memory stays
+    // bounded; then, in the file's order, each checkpoint is proven
+    // consistent with the state and the row written.
+    let mut out = Vec::with_capacity(rows.len());
+    for (w, window) in rows.chunks(WINDOW).enumerate() {
+        let answers = ask_all(&client, window);
+        for (k, (row, answer)) in window.iter().zip(answers).enumerate() {
+            let n = w * WINDOW + k;
+            // Every row is verified; a row that does not verify stops the
+            // batch (a lying or broken registry), naming the row.
+            let Some(answer) = answer else { break };
+            let (answer, verified) = answer.inspect_err(|_| {
+                eprintln!(
+                    "check: line {}: {} -> {} on {} did not verify",
+                    row.line, row.q.from, row.q.to, row.q.at
+                )
+            })?;
+            client.observe(&mut state, &verified.checkpoint)?;
+
+            let in_force: Vec<&str> = verified
+                .records
+                .iter()
+                .filter(|(_, s)| *s == Status::InForce)
+                .map(|(h, _)| h.record.as_str())
+                .collect();
+            let verdict = if !in_force.is_empty() {
+                "recognised"
+            } else if verified.records.is_empty() {
+                "no_information"
+            } else {
+                "none_in_force"
+            };
+            let file = match &a.answers {
+                Some(d) => {
+                    let name =
+                        format!("{:04}-{}-{}-{}.json", n + 1, row.q.from, row.q.to, row.q.at)
+                            .replace([':', '/'], "_");
+                    let mut bytes =
+                        serde_json::to_vec_pretty(&answer).map_err(|e| usage(e.to_string()))?;
+                    bytes.push(b'\n');
+                    write_output(&d.join(&name), &bytes)?;
+                    Some(d.join(name).display().to_string())
+                }
+                None => None,
+            };
+            out.push(json!({
+                "line": row.line,
+                "from": row.q.from, "to": row.q.to, "at": row.q.at, "mechanism": row.q.mechanism,
+                "verdict": verdict,
+                "in_force": in_force,
+                "records": verified.records.len(),
+                "complete": answer.completeness.is_some(),
+                "checkpoint_size": verified.checkpoint.checkpoint.size,
+                "answer_file": file,
+            }));
+        }
+        if rows.len() > WINDOW {
+            eprintln!("check: {} of {} verified", out.len(), rows.len());
+        }
+    }
+    save_state(a.state.as_ref(), &state)?;
+    if a.json {
+        super::print_json(&serde_json::Value::Array(out));
+    } else {
+        println!("line,from,to,at,mechanism,verdict,in_force,records,complete,checkpoint_size,answer_file");
+        for r in &out {
+            let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+            let in_force: Vec<&str> = r["in_force"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            println!(
+                "{},{},{},{},{},{},{},{},{},{},{}",
+                r["line"],
+                s("from"),
+                s("to"),
+                s("at"),
+                s("mechanism"),
+                s("verdict"),
+                in_force.join(";"),
+                r["records"],
+                r["complete"],
+                r["checkpoint_size"],
+                s("answer_file"),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
