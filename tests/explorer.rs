@@ -55,6 +55,10 @@ fn route_page_gives_the_right_status_in_words_in_both_languages() {
     let (s, lang, home) = page(&reg, "/", None);
     assert_eq!((s, lang.as_str()), (200, "en"));
     assert!(home.contains("<form") && home.contains("<label for=\"from\">From</label>"));
+    assert!(
+        home.contains("href=\"/route?from=DE&amp;to=US&amp;at=2021-01-01&amp;lang=en\""),
+        "examples to start from"
+    );
 
     let ask = |at: &str| page(&reg, &format!("/route?from=DE&to=US&at={at}"), None);
     let (s, _, p2014) = ask("2014-01-01");

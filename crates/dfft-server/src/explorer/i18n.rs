@@ -137,6 +137,7 @@ pub struct Words {
     pub show: &'static str,
     pub verify_link: &'static str,
     pub proof_download: &'static str,
+    pub examples: &'static str,
 }
 
 static EN: Words = Words {
@@ -190,6 +191,7 @@ static EN: Words = Words {
     show: "Show",
     verify_link: "Not yet verified by your browser: see Verification below",
     proof_download: "[proof file]",
+    examples: "For example",
 };
 
 static JA: Words = Words {
@@ -243,6 +245,7 @@ static JA: Words = Words {
     show: "表示",
     verify_link: "ブラウザではまだ検証されていません：下記の「検証」を参照",
     proof_download: "［証明ファイル］",
+    examples: "例",
 };
 
 /// The verification panel's words (`assets/page.mjs` reads them from the

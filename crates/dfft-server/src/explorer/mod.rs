@@ -114,9 +114,38 @@ pub async fn route_page(
                 error_section(&mut body, w, &e);
             }
         }
+    } else {
+        examples(&mut body, w, lang);
     }
     let page = html::page(lang, w.title, &body, &switch_href(&question, lang));
     respond(status, lang, page)
+}
+
+/// Questions to start from: the history of transfers to the US, in four
+/// days (Safe Harbor, its invalidation, Privacy Shield's, the DPF).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    ("DE", "US", "2014-01-01"),
+    ("DE", "US", "2016-01-01"),
+    ("DE", "US", "2021-01-01"),
+    ("DE", "US", "2024-01-01"),
+    ("GB", "US", "2024-01-01"),
+    ("JP", "GB", "2021-01-01"),
+];
+
+fn examples(out: &mut String, w: &Words, lang: Lang) {
+    let _ = write!(
+        out,
+        "<section aria-labelledby=\"ex\"><h2 id=\"ex\">{}</h2><ul>",
+        esc(w.examples)
+    );
+    for (from, to, at) in EXAMPLES {
+        let _ = write!(
+            out,
+            "<li><a href=\"/route?from={from}&amp;to={to}&amp;at={at}&amp;lang={l}\">{from} → {to}, {at}</a></li>",
+            l = lang.tag()
+        );
+    }
+    out.push_str("</ul></section>");
 }
 
 fn lang_of(q: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
