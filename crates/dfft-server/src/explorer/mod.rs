@@ -264,6 +264,7 @@ pub async fn matrix_page(
             extra: &[],
             download: &format!("matrix-{at}.json"),
             not_yet: None,
+            link: None,
         },
     );
     respond(
@@ -468,6 +469,7 @@ fn authority_pages(
             extra: &[],
             download: "authorities.json",
             not_yet: None,
+            link: None,
         },
     );
     respond(
@@ -657,6 +659,7 @@ pub async fn record_page(
                     extra: &[("id", &h.record.record), ("at", &at)],
                     download: "record.json",
                     not_yet: None,
+                    link: None,
                 },
             );
         }
@@ -679,6 +682,7 @@ pub async fn record_page(
                         extra: &[("id", &id)],
                         download: "absence.json",
                         not_yet: None,
+                        link: None,
                     },
                 );
             }
@@ -737,6 +741,7 @@ pub async fn log_page(
             extra: &[("root", &root)],
             download: "checkpoint.txt",
             not_yet: Some(w.not_verified_log),
+            link: Some(w.checkpoint),
         },
     );
     let switch = format!("/log?lang={}", lang.other().tag());
@@ -885,6 +890,7 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer) {
             extra: &[("question", &question)],
             download: &format!("route-{}-{}-{}.json", a.from, a.to, a.at),
             not_yet: None,
+            link: None,
         },
     );
 }
@@ -902,6 +908,8 @@ struct Panel<'a> {
     /// What the panel says before (or without) the script; default: that
     /// the browser has not verified the answer.
     not_yet: Option<&'a str>,
+    /// The words of the link to `api`; default: the answer with its proofs.
+    link: Option<&'a str>,
 }
 
 fn panel(out: &mut String, w: &Words, lang: Lang, p: &Panel<'_>) {
@@ -940,7 +948,7 @@ fn panel(out: &mut String, w: &Words, lang: Lang, p: &Panel<'_>) {
         how = esc(w.verify_offline),
         command = esc(p.command),
         download = attr(p.download),
-        json = esc(w.json),
+        json = esc(p.link.unwrap_or(w.json)),
         cp = esc(w.checkpoint),
         text = esc(p.checkpoint),
     );
