@@ -95,10 +95,19 @@ fn explorer_verifies_in_chromium_refuses_lies_and_raises_the_rollback_alarm() {
     std::fs::create_dir_all(&out).unwrap();
     let exp = work.path().join("expected.json");
     std::fs::write(&exp, Value::Object(expected).to_string()).unwrap();
+    // A witness that never cosigned this log.
+    let witness = dfft_core::note::SignerKey::from_seed_kind(
+        dfft_core::note::KeyName::new("witness.test/absent").unwrap(),
+        dfft_core::note::KeyKind::CosignatureV1,
+        [5; 32],
+    )
+    .verifier()
+    .to_string();
     let axe = python.parent().unwrap().join("../../axe.min.js");
     let run = Command::new(&python)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/explorer.py"))
         .args(["--good", &reg.base, "--old", &old.base, "--vkey", &vkey])
+        .args(["--witness-vkey", &witness])
         .arg("--expected")
         .arg(&exp)
         .arg("--axe")

@@ -146,3 +146,26 @@ fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
     );
     node("tests/js/answers.mjs", &[out.path()]);
 }
+
+#[test]
+fn verifier_checks_witness_cosignatures_and_the_quorum() {
+    use dfft_core::note::{KeyKind, Note};
+    let out = tempfile::tempdir().unwrap();
+    let log = SignerKey::from_seed(KeyName::new("example.org/log").unwrap(), [1; 32]);
+    let w = |name: &str, seed: u8| {
+        SignerKey::from_seed_kind(
+            KeyName::new(name).unwrap(),
+            KeyKind::CosignatureV1,
+            [seed; 32],
+        )
+    };
+    let (w1, w2) = (w("w1.example/witness", 2), w("w2.example/witness", 3));
+    let body = "example.org/log\n5\nPyO6EEnQhTr/RzwwaPaAlBxyn7IRBzSr5exF9QgdmDE=\n";
+    let note = Note::sign(body, &[&log, &w1], 1_767_225_600).unwrap();
+    let save = |name: &str, text: String| std::fs::write(out.path().join(name), text).unwrap();
+    save("checkpoint", note.to_text());
+    save("log.vkey", log.verifier().to_string());
+    save("w1.vkey", w1.verifier().to_string());
+    save("w2.vkey", w2.verifier().to_string());
+    node("tests/js/cosign.mjs", &[out.path()]);
+}

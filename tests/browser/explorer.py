@@ -173,6 +173,7 @@ def main():
     ap.add_argument("--good", required=True, help="the registry")
     ap.add_argument("--old", required=True, help="a copy of it rolled back to an older size")
     ap.add_argument("--vkey", required=True)
+    ap.add_argument("--witness-vkey", required=True, help="a cosignature/v1 key that signs nothing")
     ap.add_argument("--expected", required=True, help="JSON: date -> {record: status}")
     ap.add_argument("--axe", required=True)
     ap.add_argument("--out", required=True)
@@ -214,6 +215,24 @@ def main():
             check(state == "failed" and role == "alert", f"tamper {t}: panel says {state} ({role}): {text}")
             check(why in text, f"tamper {t}: the reason is not named: {text}")
         MODE["tamper"] = None
+
+        # 2b. A witness pinned by a link: the demo's checkpoints carry no
+        # cosignature, so the quorum is not met; the pin is remembered,
+        # and forgotten with the button.
+        wpin = "&witness=" + urllib.request.quote(a.witness_vkey, safe="") + "&quorum=1"
+        d.get(f"{base}/route?from=DE&to=US&at=2024-01-01{pin}{wpin}")
+        state, text = verdict(d)
+        check(state == "failed" and "witness cosignatures required" in text, f"witness quorum: {state}: {text}")
+        d.get(f"{base}/route?from=DE&to=US&at=2016-01-01")
+        state, text = verdict(d)
+        check(state == "failed" and "witness cosignatures required" in text, f"witness pin remembered: {state}: {text}")
+        d.find_element(By.ID, "pin-button").click()
+        WebDriverWait(d, 30).until(lambda d: d.find_element(By.ID, "check").get_attribute("data-state") not in (None, "", "checking", "failed"))
+        state, text = verdict(d)
+        check(state == "verified" and "No key is pinned" in text, f"pins forgotten: {state}: {text}")
+        d.get(f"{base}/route?from=DE&to=US&at=2014-01-01{pin}")
+        state, text = verdict(d)
+        check(state == "verified" and "pinned in this browser" in text, f"pinned again: {state}: {text}")
 
         # 3. Japanese.
         d.get(f"{base}/route?from=DE&to=US&at=2024-01-01&lang=ja")

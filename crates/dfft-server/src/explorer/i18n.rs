@@ -292,7 +292,8 @@ const CHECK_EN: &[(&str, &str)] = &[
     ("change_new", "New: {id}"),
     ("change_changed", "Changed: {id}"),
     ("change_gone", "No longer listed: {id}"),
-    ("cosigners_unchecked", "Witness cosignatures, if the page lists any, are not checked by the browser: dfft verify --witness-policy checks them."),
+    ("cosigners_unchecked", "Witnesses not pinned in this browser are not checked (pin them with #witness=<vkey>&quorum=k in a link); dfft verify --witness-policy checks every kind."),
+    ("cosigned", "Cosigned by {n} of the {m} witnesses pinned in this browser (quorum {k}): {names}."),
     ("matrix_unproven", "The cells themselves are not proven: the matrix carries no proofs. Open a cell: its route page verifies it, completeness included."),
 ];
 
@@ -330,7 +331,8 @@ const CHECK_JA: &[(&str, &str)] = &[
     ("change_new", "新規：{id}"),
     ("change_changed", "変更：{id}"),
     ("change_gone", "掲載なし：{id}"),
-    ("cosigners_unchecked", "証人の連署（表示されている場合）はブラウザでは確認されません。dfft verify --witness-policy で確認できます。"),
+    ("cosigners_unchecked", "このブラウザに固定されていない証人は確認されません（リンクに #witness=<vkey>&quorum=k を付けて固定できます）。dfft verify --witness-policy ですべての種類を確認できます。"),
+    ("cosigned", "このブラウザに固定された {m} 人の証人のうち {n} 人が連署しています（必要数 {k}）：{names}。"),
     ("matrix_unproven", "セル自体は証明されていません：一覧表には証明が含まれません。セルを開くと、経路のページが完全性を含めて検証します。"),
 ];
 

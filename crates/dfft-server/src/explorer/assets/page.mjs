@@ -2,7 +2,8 @@
 // without it (server-rendered); this checks it.
 //
 // Covers: the log key (pinned by `#key=<vkey>` or the button, remembered
-// in localStorage, else the server's own, said plainly), fetching the
+// in localStorage, else the server's own, said plainly) and witnesses
+// (`#witness=<vkey>&quorum=k`, remembered with it), fetching the
 // answer the page was built from (the panel's `data-api`), verifying it
 // with verify.mjs (signature, every inclusion proof, completeness), the
 // page's claims against it (the records shown and their statuses), the
@@ -19,6 +20,7 @@ const panel = document.getElementById("check");
 const words = JSON.parse(document.getElementById("check-words")?.textContent ?? "{}");
 const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
 const PIN = "dfft.pin";
+const WITNESSES = "dfft.witnesses";
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -47,13 +49,40 @@ function stamp(t0) {
   panel.dataset.verifyMs = String(Math.round(performance.now() - t0));
 }
 
+/** The values of `name` in the link's #fragment (`#key=...&witness=...&quorum=k`). */
+function fromHash(name) {
+  return location.hash
+    .replace(/^#/, "")
+    .split("&")
+    .map((kv) => kv.split("="))
+    .filter(([k, val]) => k === name && val)
+    .map(([, val]) => decodeURIComponent(val));
+}
+
 function pinFromHash() {
-  const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
-  if (!m) return null;
-  return decodeURIComponent(m[1]);
+  return fromHash("key")[0] ?? null;
+}
+
+/** Witnesses pinned by the link (remembered) or before: {witnesses, quorum}. */
+function witnessPin() {
+  const ws = fromHash("witness");
+  if (ws.length) {
+    const q = fromHash("quorum")[0];
+    const pin = { witnesses: ws, quorum: q === undefined ? ws.length : Number(q) };
+    localStorage.setItem(WITNESSES, JSON.stringify(pin));
+    return pin;
+  }
+  return JSON.parse(localStorage.getItem(WITNESSES) ?? "null");
 }
 
 async function logKey() {
+  const r = await logKeyAlone();
+  const w = witnessPin();
+  if (w) r.key = v.withWitnesses(r.key, await Promise.all(w.witnesses.map(v.parseWitnessKey)), w.quorum);
+  return r;
+}
+
+async function logKeyAlone() {
   const fromLink = pinFromHash();
   if (fromLink) {
     const k = await v.parseVkey(fromLink); // a bad pin in a link is a failure, not ignored
@@ -72,12 +101,20 @@ function keyControls(key, pinned) {
   box.append(el("p", {}, pinned ? words.key_pinned : words.key_server, " ", el("code", {}, key.text)));
   const button = el("button", { type: "button", id: "pin-button" }, pinned ? words.unpin : words.pin);
   button.addEventListener("click", () => {
-    if (pinned) localStorage.removeItem(PIN);
-    else localStorage.setItem(PIN, key.text);
+    if (pinned) {
+      localStorage.removeItem(PIN);
+      localStorage.removeItem(WITNESSES);
+    } else localStorage.setItem(PIN, key.text);
     location.reload();
   });
   box.append(button);
   return box;
+}
+
+/** The witness line, when witnesses are pinned. */
+function cosignedLine(key, cp) {
+  if (!key.witnesses?.length) return [];
+  return [fill(words.cosigned, { n: cp.cosigned.length, m: key.witnesses.length, k: key.quorum, names: cp.cosigned.join(", ") || "–" })];
 }
 
 /** The page's claims: each record shown and its status. */
@@ -222,12 +259,12 @@ async function run() {
     return show("alarm", words.alarm, [cons.reason], [...evidence(cons.alarm, cons.previousText, { key: key.text, checkpoint: cp.text }, cons.reason), controls]);
   }
   if (result.log) {
-    const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, words.cosigners_unchecked, cons.line];
+    const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, ...cosignedLine(key, cp), words.cosigners_unchecked, cons.line];
     stamp(t0);
     return show("verified", words.verified, lines, [controls]);
   }
   if (result.matrix) {
-    const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, words.matrix_unproven, cons.line];
+    const lines = [fill(words.signed, { size: cp.size, key: key.keyid }), pinned ? words.trust_pinned : words.trust_server, ...cosignedLine(key, cp), words.matrix_unproven, cons.line];
     stamp(t0);
     return show("unverifiable", words.unverifiable, lines, [controls]);
   }
@@ -238,6 +275,7 @@ async function run() {
   const lines = [
     fill(words.signed, { size: cp.size, key: key.keyid }),
     pinned ? words.trust_pinned : words.trust_server,
+    ...cosignedLine(key, cp),
     fill(words.proofs, { n: events }),
     result.complete ? (result.absent ? words.absent_proven : words.complete) : words.incomplete,
     cons.line,

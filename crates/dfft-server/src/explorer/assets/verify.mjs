@@ -10,8 +10,11 @@
 // checks as dfft_core::answer and dfft_core::map::complete, in the same
 // order, with the same test vectors (tests/js).
 //
-// Leaves out: witness cosignatures (the page shows their names; `dfft
-// route --witness-policy` checks them), the signers' entitlement to each
+// Witness cosignatures: Ed25519 cosignature/v1 under witness keys the
+// user pins, with a quorum; ML-DSA subtree/v1 is not in WebCrypto, so such
+// witnesses never count here (`dfft route --witness-policy` checks them).
+//
+// Leaves out: the signers' entitlement to each
 // entry (`dfft audit`), and the full statements-v1 schema (the entries are
 // read for the fields the checks need). WebCrypto's Ed25519 is not
 // `verify_strict`: it may accept a signature with a small-order key or R
@@ -133,8 +136,34 @@ export async function parseVkey(vkey) {
 }
 
 /**
- * Checks a checkpoint's signature by `key` (from parseVkey) and parses it:
- * {origin, size, root, text, signers: [names]}.
+ * Parses a witness key: Ed25519 `cosignature/v1` (type 0x04), which the
+ * browser checks, or ML-DSA-44 `subtree/v1` (type 0x06), which WebCrypto
+ * cannot (it never counts towards a quorum here).
+ */
+export async function parseWitnessKey(vkey) {
+  const m = typeof vkey === "string" ? /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(vkey.trim()) : null;
+  if (!m) fail("key", "not a witness key (name+hexid+base64)");
+  const [, name, idHex, b64] = m;
+  const raw = b64decode(b64, "the witness key");
+  if (raw.length < 2 || (raw[0] !== 0x04 && raw[0] !== 0x06)) fail("key", `${name}: not a witness key (type 0x04 or 0x06)`);
+  if (raw[0] === 0x04 && raw.length !== 33) fail("key", `${name}: an Ed25519 key is 32 bytes`);
+  const id = parseInt(idHex, 16) >>> 0;
+  if ((await keyId(name, raw[0], raw.slice(1))) !== id) fail("key", `${name}: the key ID does not match the key`);
+  return { name, id, pub: raw.slice(1), type: raw[0], text: vkey.trim() };
+}
+
+/** The log key with witnesses whose cosignatures every checkpoint needs, `quorum` of them. */
+export function withWitnesses(key, witnesses, quorum) {
+  if (!Number.isSafeInteger(quorum) || quorum < 0 || quorum > witnesses.length) {
+    fail("key", `a quorum of ${quorum} out of ${witnesses.length} witnesses`);
+  }
+  return { ...key, witnesses, quorum };
+}
+
+/**
+ * Checks a checkpoint's signature by `key` (from parseVkey) and, if the
+ * key carries witnesses (withWitnesses), their cosignature/v1 lines and
+ * quorum; parses it: {origin, size, root, text, signers, cosigned}.
  */
 export async function verifyCheckpoint(text, key) {
   if (typeof text !== "string") fail("checkpoint", "no checkpoint");
@@ -168,7 +197,31 @@ export async function verifyCheckpoint(text, key) {
     ok = true;
   }
   if (!ok) fail("signature", `the checkpoint is not signed by the key ${key.keyid}`);
-  return { origin, size: Number(sizeText), root, text, signers };
+  const cosigned = [];
+  for (const w of key.witnesses ?? []) {
+    for (const line of sigLines) {
+      const [, name, b64] = /^\u2014 (\S+) (\S+)$/.exec(line);
+      const sig = b64decode(b64, "a signature");
+      if (name !== w.name || sig.length < 4) continue;
+      if ((((sig[0] << 24) | (sig[1] << 16) | (sig[2] << 8) | sig[3]) >>> 0) !== w.id) continue;
+      if (w.type !== 0x04) continue; // subtree/v1: not checkable here
+      // tlog-cosignature: key ID, u64 timestamp, Ed25519 over
+      // "cosignature/v1\ntime <t>\n" and the checkpoint body.
+      if (sig.length !== 76) fail("signature", `the cosignature of witness ${w.name} is malformed`);
+      const t = new DataView(sig.buffer, sig.byteOffset + 4, 8).getBigUint64(0);
+      const msg = enc.encode(`cosignature/v1\ntime ${t}\n${body}`);
+      if (!(await ed25519Verify(w.pub, sig.slice(12), msg))) {
+        fail("signature", `the cosignature of witness ${w.name} does not verify`);
+      }
+      if (!cosigned.includes(w.name)) cosigned.push(w.name);
+    }
+  }
+  const quorum = key.quorum ?? 0;
+  if (cosigned.length < quorum) {
+    const missing = (key.witnesses ?? []).map((w) => w.name).filter((n) => !cosigned.includes(n));
+    fail("quorum", `${cosigned.length} of the ${quorum} witness cosignatures required (not cosigned by: ${missing.join(", ")})`);
+  }
+  return { origin, size: Number(sizeText), root, text, signers, cosigned };
 }
 
 // ---- RFC 6962 -------------------------------------------------------------
