@@ -235,6 +235,11 @@ fn feeds_authority_and_matrix_pages_and_the_verifier_scripts() {
     );
     assert!(html.contains("<script type=\"module\" src=\"/explorer/page.mjs\"></script>"));
     assert!(html.contains("data-status=\"ended\""));
+    // "What changed since my last visit" compares the same question: a
+    // fixed day, or "today" whatever the day is.
+    assert!(html.contains("data-question=\"DE|US|2021-01-01|\""));
+    let (_, _, today) = page(&reg, "/route?from=DE&to=US", None);
+    assert!(today.contains("data-question=\"DE|US|today|\""));
     for f in ["page.mjs", "verify.mjs"] {
         let r = agent()
             .get(&format!("{}/explorer/{f}", reg.base))

@@ -108,7 +108,7 @@ pub async fn route_page(
     let mut status = StatusCode::OK;
     if question.asked() {
         match answer(&app, &q) {
-            Ok(ans) => render_answer(&mut body, w, lang, &ans),
+            Ok(ans) => render_answer(&mut body, w, lang, &ans, question.at.is_empty()),
             Err(e) => {
                 status = e.status;
                 error_section(&mut body, w, &e);
@@ -810,7 +810,9 @@ fn form(out: &mut String, w: &Words, lang: Lang, q: &Question) {
     );
 }
 
-fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer) {
+/// `today`: the question named no day, so "what changed since my last
+/// visit" compares today's answer with the last visit's.
+fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer, today: bool) {
     let _ = write!(
         out,
         "<section aria-labelledby=\"answer\"><h2 id=\"answer\">{} : {} → {}, {}</h2>",
@@ -875,7 +877,11 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer) {
         "{}|{}|{}|{}",
         a.from,
         a.to,
-        a.at,
+        if today {
+            "today".to_owned()
+        } else {
+            a.at.to_string()
+        },
         a.mechanism.map(|m| m.to_string()).unwrap_or_default()
     );
     panel(
