@@ -34,7 +34,7 @@ pub struct AuthoritiesArgs {
 
 /// `dfft authorities`: the verified authority listing.
 pub fn run(a: AuthoritiesArgs) -> anyhow::Result<ExitCode> {
-    finish("authorities", a.io.json, authorities_inner(&a))
+    finish("authorities", a.io.client.json, authorities_inner(&a))
 }
 
 fn authorities_inner(a: &AuthoritiesArgs) -> Result<ExitCode, ClientError> {
@@ -42,21 +42,25 @@ fn authorities_inner(a: &AuthoritiesArgs) -> Result<ExitCode, ClientError> {
     if let Some(file) = &a.io.answer {
         let listing: wire::Authorities = serde_json::from_slice(&read_input(file)?)
             .map_err(|e| ClientError::Usage(format!("not an authority listing: {e}")))?;
-        let verified = verify_authorities(&listing, &policy, completeness(a.io.accept_incomplete))?;
-        print_listing(&listing, &verified, &policy, a.io.json);
+        let verified = verify_authorities(
+            &listing,
+            &policy,
+            completeness(a.io.client.accept_incomplete),
+        )?;
+        print_listing(&listing, &verified, &policy, a.io.client.json);
         return Ok(ExitCode::SUCCESS);
     }
     let log = a.log.clone().ok_or_else(|| usage("--log is required"))?;
-    let client = client(&log, a.io.timeout, policy.clone())?
-        .with_completeness(completeness(a.io.accept_incomplete));
-    let mut state = load_state(a.io.state.as_ref(), &policy)?;
+    let client = client(&log, a.io.client.timeout, policy.clone())?
+        .with_completeness(completeness(a.io.client.accept_incomplete));
+    let mut state = load_state(a.io.client.state.as_ref(), &policy)?;
     let (listing, verified) = client.authorities()?;
-    if a.io.state.is_some() {
+    if a.io.client.state.is_some() {
         client.observe(&mut state, &verified.checkpoint)?;
     }
-    save_state(a.io.state.as_ref(), &state)?;
+    save_state(a.io.client.state.as_ref(), &state)?;
     a.io.save_answer(|| serde_json::to_vec_pretty(&listing))?;
-    print_listing(&listing, &verified, &policy, a.io.json);
+    print_listing(&listing, &verified, &policy, a.io.client.json);
     Ok(ExitCode::SUCCESS)
 }
 

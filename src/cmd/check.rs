@@ -19,7 +19,7 @@
 
 use super::{
     client, completeness, date_arg, finish, load_state, policy, read_input, save_state, usage,
-    write_output, TrustArgs,
+    write_output, ClientArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::{Client, ClientError, HttpTransport, RouteQuery};
@@ -47,20 +47,8 @@ pub struct CheckArgs {
     /// `<row>-<from>-<to>-<at>.json`; the output names the file.
     #[arg(long, value_name = "DIR")]
     pub answers: Option<PathBuf>,
-    /// Client state file: every answer's checkpoint must be consistent with
-    /// the last one verified (created and kept up to date).
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// Accept answers that do not prove they are complete (older servers);
-    /// such rows say so.
-    #[arg(long)]
-    pub accept_incomplete: bool,
-    /// Timeout of each request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
-    /// Print a JSON array instead of CSV.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Requests in flight at once.
@@ -181,7 +169,7 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
 
 /// `dfft check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
-    finish("check", a.json, check_inner(&a))
+    finish("check", a.client.json, check_inner(&a))
 }
 
 fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
@@ -189,9 +177,9 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
         .map_err(|_| usage("the routes file is not UTF-8"))?;
     let rows = parse(&text)?;
     let policy = policy(&a.trust)?;
-    let client = client(&a.log, a.timeout, policy.clone())?
-        .with_completeness(completeness(a.accept_incomplete));
-    let mut state = load_state(a.state.as_ref(), &policy)?;
+    let client = client(&a.log, a.client.timeout, policy.clone())?
+        .with_completeness(completeness(a.client.accept_incomplete));
+    let mut state = load_state(a.client.state.as_ref(), &policy)?;
     if let Some(d) = &a.answers {
         std::fs::create_dir_all(d).map_err(|e| usage(format!("creating {}: {e}", d.display())))?;
     }
@@ -256,8 +244,8 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
             eprintln!("check: {} of {} verified", out.len(), rows.len());
         }
     }
-    save_state(a.state.as_ref(), &state)?;
-    if a.json {
+    save_state(a.client.state.as_ref(), &state)?;
+    if a.client.json {
         super::print_json(&serde_json::Value::Array(out));
     } else {
         println!("line,from,to,at,mechanism,verdict,in_force,records,complete,checkpoint_size,answer_file");

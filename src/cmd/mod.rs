@@ -70,18 +70,12 @@ fn usage(msg: impl Into<String>) -> ClientError {
     ClientError::Usage(msg.into())
 }
 
-/// The options every answer command shares (`route`, `record`,
-/// `authorities`): a saved answer to re-verify offline, or where to save
-/// the verified one, the client state, completeness, timeout and output.
+/// The options of every command that asks the log for answers (`route`,
+/// `record`, `authorities`, `check`): the client state, completeness,
+/// timeout and output.
 #[derive(Args, Debug)]
-pub struct AnswerArgs {
-    /// Re-verify a saved answer (from --save) offline instead of asking the log.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["save", "state"])]
-    pub answer: Option<PathBuf>,
-    /// Save the verified answer (JSON) to FILE, to re-verify it later with --answer.
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
-    /// Client state file: the answer's checkpoint must be consistent with
+pub struct ClientArgs {
+    /// Client state file: every answer's checkpoint must be consistent with
     /// the last checkpoint verified (the file is created and kept up to date).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -93,9 +87,24 @@ pub struct AnswerArgs {
     /// Timeout of each request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
-    /// Print the result as JSON (with the answer itself).
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The options every one-answer command shares (`route`, `record`,
+/// `authorities`): a saved answer to re-verify offline, or where to save
+/// the verified one, and the [`ClientArgs`].
+#[derive(Args, Debug)]
+pub struct AnswerArgs {
+    /// Re-verify a saved answer (from --save) offline instead of asking the log.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["save", "state"])]
+    pub answer: Option<PathBuf>,
+    /// Save the verified answer (JSON) to FILE, to re-verify it later with --answer.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 impl AnswerArgs {

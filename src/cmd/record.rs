@@ -46,7 +46,7 @@ pub struct RecordArgs {
 
 /// `dfft record ID`: the verified history of one record.
 pub fn run(a: RecordArgs) -> anyhow::Result<ExitCode> {
-    finish("record", a.io.json, record_inner(&a))
+    finish("record", a.io.client.json, record_inner(&a))
 }
 
 fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
@@ -56,7 +56,7 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
         let (history, verified) = verify_record_json(
             &read_input(file)?,
             &policy,
-            completeness(a.io.accept_incomplete),
+            completeness(a.io.client.accept_incomplete),
         )?;
         if let Some(id) = &a.id {
             if &history.record.record != id {
@@ -66,21 +66,21 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
                 )));
             }
         }
-        print_record(&history, &verified, &policy, at, None, a.io.json);
+        print_record(&history, &verified, &policy, at, None, a.io.client.json);
         return Ok(ExitCode::SUCCESS);
     }
     let id = a.id.clone().ok_or_else(|| usage("give the record id"))?;
     let log = a.log.clone().ok_or_else(|| usage("--log is required"))?;
-    let client = client(&log, a.io.timeout, policy.clone())?
-        .with_completeness(completeness(a.io.accept_incomplete));
-    let mut state = load_state(a.io.state.as_ref(), &policy)?;
+    let client = client(&log, a.io.client.timeout, policy.clone())?
+        .with_completeness(completeness(a.io.client.accept_incomplete));
+    let mut state = load_state(a.io.client.state.as_ref(), &policy)?;
     let (history, verified) = client.record(&id)?;
-    if a.io.state.is_some() {
+    if a.io.client.state.is_some() {
         client.observe(&mut state, &verified.checkpoint)?;
     }
     let audited = if a.audit {
         let mut auditor = Auditor::new();
-        let mut progress = ProgressReport::new("audit", a.io.json);
+        let mut progress = ProgressReport::new("audit", a.io.client.json);
         let report = auditor.advance(&client, &verified.checkpoint, None, &mut |p| {
             progress.update(p)
         })?;
@@ -89,9 +89,9 @@ fn record_inner(a: &RecordArgs) -> Result<ExitCode, ClientError> {
     } else {
         None
     };
-    save_state(a.io.state.as_ref(), &state)?;
+    save_state(a.io.client.state.as_ref(), &state)?;
     a.io.save_answer(|| serde_json::to_vec_pretty(&history))?;
-    print_record(&history, &verified, &policy, at, audited, a.io.json);
+    print_record(&history, &verified, &policy, at, audited, a.io.client.json);
     Ok(ExitCode::SUCCESS)
 }
 

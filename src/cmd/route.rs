@@ -64,7 +64,7 @@ pub struct RouteArgs {
 
 /// `dfft route`: ask and verify, or re-verify a saved answer.
 pub fn run(a: RouteArgs) -> anyhow::Result<ExitCode> {
-    finish("route", a.io.json, route_inner(&a))
+    finish("route", a.io.client.json, route_inner(&a))
 }
 
 fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
@@ -73,9 +73,9 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
         let (answer, verified) = verify_route_json(
             &read_input(file)?,
             &policy,
-            completeness(a.io.accept_incomplete),
+            completeness(a.io.client.accept_incomplete),
         )?;
-        print_route(&answer, &verified, &policy, None, a.io.json);
+        print_route(&answer, &verified, &policy, None, a.io.client.json);
         return Ok(ExitCode::SUCCESS);
     }
     let need = |v: &Option<String>, name: &str| {
@@ -94,16 +94,16 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
             .transpose()
             .map_err(|e| usage(format!("--mechanism: {e}")))?,
     };
-    let client = client(&need(&a.log, "log")?, a.io.timeout, policy.clone())?
-        .with_completeness(completeness(a.io.accept_incomplete));
-    let mut state = load_state(a.io.state.as_ref(), &policy)?;
+    let client = client(&need(&a.log, "log")?, a.io.client.timeout, policy.clone())?
+        .with_completeness(completeness(a.io.client.accept_incomplete));
+    let mut state = load_state(a.io.client.state.as_ref(), &policy)?;
     let (answer, verified) = client.route(&q)?;
-    if a.io.state.is_some() {
+    if a.io.client.state.is_some() {
         client.observe(&mut state, &verified.checkpoint)?;
     }
     let audited = if a.audit {
         let mut auditor = Auditor::new();
-        let mut progress = ProgressReport::new("audit", a.io.json);
+        let mut progress = ProgressReport::new("audit", a.io.client.json);
         let report = auditor.advance(&client, &verified.checkpoint, None, &mut |p| {
             progress.update(p)
         })?;
@@ -112,9 +112,9 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
     } else {
         None
     };
-    save_state(a.io.state.as_ref(), &state)?;
+    save_state(a.io.client.state.as_ref(), &state)?;
     a.io.save_answer(|| serde_json::to_vec_pretty(&answer))?;
-    print_route(&answer, &verified, &policy, audited, a.io.json);
+    print_route(&answer, &verified, &policy, audited, a.io.client.json);
     Ok(ExitCode::SUCCESS)
 }
 
