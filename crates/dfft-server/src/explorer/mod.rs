@@ -1,28 +1,36 @@
-//! The explorer (issue 15), first slice: HTML pages for people, rendered by
-//! the registry from the typed query layer (`crate::query`), working
-//! without JavaScript, in English and Japanese ([`i18n`]).
+//! The explorer (issue 15): HTML pages for people, rendered by the
+//! registry from the typed query layer (`crate::query`), working without
+//! JavaScript, in English and Japanese ([`i18n`]).
 //!
-//! Covers: `/` (the question "may data go from X to Y on D?" as a form,
-//! with the answer below it when asked), `/route` (the same page for a
-//! question), `/record/<id>` (one record's whole history, its status on
-//! `at=`, default today) and `/log` (the published checkpoint and who
-//! signed it), each record with its status in words, its timeline and its
-//! legal references linked, the records shown to be left out, the signed
-//! checkpoint, and how to verify the answer offline; the language switch
-//! (`?lang=`, else `Accept-Language`); HTML escaping ([`html`]).
+//! Covers, here: `/` (the question "may data go from X to Y on D?" as a
+//! form, with examples, and the answer below it when asked), `/route` (the
+//! same page for a question), `/record/<id>` (one record's whole history,
+//! its status on `at=`, default today), `/log` (the published checkpoint
+//! and who signed it), each record with its status in words, its timeline
+//! and its legal references and proof files linked, the records shown to
+//! be left out, and how to verify the answer offline; the language switch
+//! (`?lang=`, else `Accept-Language`); the scripts (`/explorer/<file>`).
+//! In submodules: the matrix page ([`matrix`]), the authority pages
+//! ([`authority`]), the Atom feeds ([`feed`]), escaping and the page around
+//! a body ([`html`]).
 //!
-//! Each answer page carries a verification panel ([`Panel`]): the scripts
+//! Each answer page carries a verification panel (`Panel`): the scripts
 //! in `assets/` (`/explorer/verify.mjs`, `/explorer/page.mjs`) fetch the
 //! JSON answer the page was built from, verify it in the browser and
 //! check the page's claims against it; without JavaScript the panel says
 //! the browser has not verified the page, and how to do it offline.
 //!
-//! Leaves out, for the next slices: the matrix and authority pages, and
-//! feeds.
+//! Leaves out: the checks themselves (`dfft_core` on the server side,
+//! `assets/verify.mjs` in the browser).
 
+mod authority;
 mod feed;
 mod html;
 pub mod i18n;
+mod matrix;
+
+pub use authority::{authorities_page, authority_page};
+pub use matrix::matrix_page;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -37,7 +45,7 @@ use dfft_core::statement::{Date, Jurisdiction, Mechanism, Statement};
 
 use crate::error::ApiPath;
 use crate::error::{ApiError, ApiQuery};
-use crate::query::{self, date_param, record_typed, route_typed};
+use crate::query::{date_param, record_typed, route_typed};
 use crate::App;
 use html::{attr, esc};
 use i18n::{Lang, Words};
@@ -175,360 +183,6 @@ fn respond(status: StatusCode, lang: Lang, page: String) -> Response {
         page,
     )
         .into_response()
-}
-
-/// `GET /matrix?at=D[&from=X]`: the jurisdiction matrix on a day, as one
-/// table (origins by row, destinations by column; each cell names the
-/// mechanisms in force, in letters with a legend, coloured too, and links
-/// the route page that proves it), from the typed matrix (`matrix_typed`).
-pub async fn matrix_page(
-    State(app): State<App>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Response {
-    let lang = lang_of(&q, &headers);
-    let w = lang.words();
-    let at_text = q.get("at").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let from_text = q
-        .get("from")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<form method=\"get\" action=\"/matrix\" class=\"ask\"><h1>{title}</h1>\
-         <input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
-         <p><label for=\"at\">{date}</label> <input id=\"at\" name=\"at\" type=\"date\" value=\"{av}\">\
-         <label for=\"from\">{from}</label> <input id=\"from\" name=\"from\" value=\"{fv}\" size=\"8\" autocomplete=\"off\" aria-describedby=\"codes\">\
-         <button type=\"submit\">{show}</button></p><p id=\"codes\" class=\"hint\">{hint}</p></form>",
-        title = esc(w.matrix_title),
-        lang = lang.tag(),
-        date = esc(w.date),
-        av = attr(&at_text),
-        from = esc(w.from),
-        fv = attr(&from_text),
-        show = esc(w.show),
-        hint = esc(w.matrix_hint),
-    );
-    let mut q2 = q.clone();
-    q2.retain(|k, v| (k != "at" && k != "from") || !v.trim().is_empty());
-    let asked = date_param(&q2).and_then(|at| {
-        let from = q2
-            .get("from")
-            .map(|s| Jurisdiction::new(&s.trim().to_ascii_uppercase()))
-            .transpose()
-            .map_err(|e| ApiError::malformed(format!("from: {e}")))?;
-        Ok((at, from))
-    });
-    let switch = format!(
-        "/matrix?at={}&from={}&lang={}",
-        urlencode(&at_text),
-        urlencode(&from_text),
-        lang.other().tag()
-    );
-    let (at, from) = match asked {
-        Ok(x) => x,
-        Err(e) => {
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
-    };
-    let answer = match crate::matrix::matrix_typed(&app, at, from.clone()).await {
-        Ok(a) => a,
-        Err(e) => {
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
-    };
-    let m = match answer.typed() {
-        Ok(m) => m,
-        Err(e) => {
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
-    };
-    matrix_table(&mut body, w, lang, m);
-    let mut api = format!("/v1/matrix?at={at}");
-    if let Some(f) = &from {
-        let _ = write!(api, "&from={f}");
-    }
-    panel(
-        &mut body,
-        w,
-        lang,
-        &Panel {
-            kind: "matrix",
-            api: &api,
-            checkpoint: &m.checkpoint,
-            command: &format!("dfft route --from X --to Y --at {at} --log URL --log-key VKEY"),
-            extra: &[],
-            download: &format!("matrix-{at}.json"),
-            not_yet: None,
-            link: None,
-        },
-    );
-    respond(
-        StatusCode::OK,
-        lang,
-        html::page(lang, w.title, &body, &switch),
-    )
-}
-
-/// A mechanism's letters in the matrix (the legend says them in words).
-fn letters(m: Mechanism) -> &'static str {
-    match m {
-        Mechanism::Adequacy => "A",
-        Mechanism::DataBridge => "DB",
-        Mechanism::Designation => "D",
-        Mechanism::Scc => "SCC",
-        Mechanism::Bcr => "BCR",
-        Mechanism::Certification => "C",
-        Mechanism::CodeOfConduct => "CoC",
-        Mechanism::Cbpr => "CBPR",
-        Mechanism::Dpf => "DPF",
-        Mechanism::Other => "O",
-    }
-}
-
-fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Matrix) {
-    use std::collections::{BTreeMap, BTreeSet};
-    let mut cells: BTreeMap<(&str, &str), BTreeSet<Mechanism>> = BTreeMap::new();
-    let mut froms = BTreeSet::new();
-    let mut tos = BTreeSet::new();
-    for p in &m.pairs {
-        froms.insert(p.from.as_str());
-        tos.insert(p.to.as_str());
-        let e = cells.entry((p.from.as_str(), p.to.as_str())).or_default();
-        for &i in &p.records {
-            if let Some(r) = m.records.get(i as usize) {
-                e.insert(r.mechanism);
-            }
-        }
-    }
-    let used: BTreeSet<Mechanism> = cells.values().flatten().copied().collect();
-    let _ = write!(
-        out,
-        "<section><h2 id=\"mx\">{} {}</h2><p class=\"legend\">",
-        esc(w.matrix_on),
-        m.at
-    );
-    for mech in &used {
-        let _ = write!(
-            out,
-            "<span><strong>{}</strong> = {}</span>",
-            letters(*mech),
-            esc(w.mechanism(*mech))
-        );
-    }
-    let _ = write!(out, "</p><p>{}</p>", esc(w.matrix_explain));
-    if cells.is_empty() {
-        let _ = write!(out, "<p class=\"none\">{}</p></section>", esc(w.none));
-        return;
-    }
-    let _ = write!(
-        out,
-        "<div class=\"wide\" tabindex=\"0\" role=\"region\" aria-labelledby=\"mx-cap\"><table class=\"matrix\"><caption id=\"mx-cap\">{} {}</caption><thead><tr><th scope=\"col\">{} \\ {}</th>",
-        esc(w.matrix_on),
-        m.at,
-        esc(w.from),
-        esc(w.to)
-    );
-    for t in &tos {
-        let _ = write!(
-            out,
-            "<th scope=\"col\">{}</th>",
-            esc(if *t == "*" { w.any_destination } else { t })
-        );
-    }
-    out.push_str("</tr></thead><tbody>");
-    for f in &froms {
-        let _ = write!(out, "<tr><th scope=\"row\">{}</th>", esc(f));
-        for t in &tos {
-            match cells.get(&(*f, *t)) {
-                Some(ms) => {
-                    let text: Vec<&str> = ms.iter().map(|x| letters(*x)).collect();
-                    let class = if ms
-                        .iter()
-                        .any(|x| *x != Mechanism::Scc && *x != Mechanism::Bcr)
-                    {
-                        "on"
-                    } else {
-                        "some"
-                    };
-                    let href = if *t == "*" {
-                        String::new()
-                    } else {
-                        format!(
-                            "/route?from={}&to={}&at={}&lang={}",
-                            urlencode(f),
-                            urlencode(t),
-                            m.at,
-                            lang.tag()
-                        )
-                    };
-                    if href.is_empty() {
-                        let _ = write!(out, "<td class=\"{class}\">{}</td>", esc(&text.join(" ")));
-                    } else {
-                        let _ = write!(
-                            out,
-                            "<td class=\"{class}\"><a href=\"{}\">{}</a></td>",
-                            attr(&href),
-                            esc(&text.join(" "))
-                        );
-                    }
-                }
-                None => out.push_str("<td>–</td>"),
-            }
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</tbody></table></div></section>");
-}
-
-/// `GET /authorities`: every authority ever enrolled; `GET
-/// /authority/<id>`: one, with its keys, competence and enrolment history.
-/// Both from the typed listing (`query::authorities_typed`), which the
-/// panel verifies whole.
-pub async fn authorities_page(
-    State(app): State<App>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Response {
-    authority_pages(&app, &headers, &q, None)
-}
-
-/// `GET /authority/<id>` (see [`authorities_page`]).
-pub async fn authority_page(
-    State(app): State<App>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Response {
-    authority_pages(&app, &headers, &q, Some(&id))
-}
-
-fn authority_pages(
-    app: &App,
-    headers: &HeaderMap,
-    q: &HashMap<String, String>,
-    one: Option<&str>,
-) -> Response {
-    let lang = lang_of(q, headers);
-    let w = lang.words();
-    let switch = match one {
-        Some(id) => format!(
-            "/authority/{}?lang={}",
-            urlencode_path(id),
-            lang.other().tag()
-        ),
-        None => format!("/authorities?lang={}", lang.other().tag()),
-    };
-    let listing = match query::authorities_typed(app) {
-        Ok(l) => l,
-        Err(e) => {
-            let mut body = String::new();
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
-    };
-    let mut body = String::new();
-    let shown: Vec<&dfft_core::wire::AuthorityItem> = match one {
-        Some(id) => {
-            let found: Vec<_> = listing
-                .authorities
-                .iter()
-                .filter(|a| a.authority == id)
-                .collect();
-            if found.is_empty() {
-                let e = ApiError::not_found(format!("no authority {id:?}"));
-                let _ = write!(body, "<h1>{}</h1>", esc(id));
-                error_section(&mut body, w, &e);
-                return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-            }
-            let _ = write!(body, "<h1>{}</h1>", esc(&found[0].name));
-            found
-        }
-        None => {
-            let _ = write!(body, "<h1>{}</h1>", esc(w.authorities));
-            listing.authorities.iter().collect()
-        }
-    };
-    for a in &shown {
-        authority(&mut body, w, a, one.is_some());
-    }
-    let command = "dfft authorities --log URL --log-key VKEY".to_owned();
-    panel(
-        &mut body,
-        w,
-        lang,
-        &Panel {
-            kind: "authority",
-            api: "/v1/authorities",
-            checkpoint: &listing.checkpoint,
-            command: &command,
-            extra: &[],
-            download: "authorities.json",
-            not_yet: None,
-            link: None,
-        },
-    );
-    respond(
-        StatusCode::OK,
-        lang,
-        html::page(lang, w.title, &body, &switch),
-    )
-}
-
-fn authority(out: &mut String, w: &Words, a: &dfft_core::wire::AuthorityItem, full: bool) {
-    let _ = write!(
-        out,
-        "<article class=\"record\" data-authority=\"{id}\" data-retired=\"{retired}\" data-keys=\"{keys}\" data-competence=\"{comp}\">\
-         <h2><a href=\"/authority/{path}\">{id_t}</a></h2><dl><dt>{name_l}</dt><dd>{name}</dd>\
-         <dt>{comp_l}</dt><dd>{comp_t}</dd><dt>{state_l}</dt><dd><strong>{state}</strong></dd>",
-        id = attr(&a.authority),
-        retired = a.retired,
-        keys = attr(&a.keys.join(" ")),
-        comp = attr(&a.competence.join(" ")),
-        path = attr(&urlencode_path(&a.authority)),
-        id_t = esc(&a.authority),
-        name_l = esc(w.authority),
-        name = esc(&a.name),
-        comp_l = esc(w.competence),
-        comp_t = esc(&a.competence.join(", ")),
-        state_l = esc(w.state),
-        state = esc(if a.retired { w.retired } else { w.active }),
-    );
-    if full {
-        let _ = write!(out, "<dt>{}</dt><dd><ul>", esc(w.keys));
-        for k in &a.keys {
-            let _ = write!(out, "<li><code>{}</code></li>", esc(k));
-        }
-        let _ = write!(
-            out,
-            "</ul></dd></dl><h3>{}</h3><ol class=\"timeline\">",
-            esc(w.history)
-        );
-        for st in &a.statements {
-            let parsed = base64::engine::general_purpose::STANDARD
-                .decode(&st.entry)
-                .ok()
-                .and_then(|b| Submission::parse_entry(&b).ok());
-            if let Some(Statement::Authority(s)) = parsed.as_ref().map(|p| p.statement()) {
-                let _ = write!(
-                    out,
-                    "<li>{action} ({issued_l} <time datetime=\"{t}\">{t}</time>, {idx} {i})</li>",
-                    action = esc(w.authority_action(s.action)),
-                    issued_l = esc(w.issued),
-                    t = esc(s.issued_at.as_str()),
-                    idx = esc(w.index),
-                    i = st.index,
-                );
-            }
-        }
-        out.push_str("</ol></article>");
-    } else {
-        out.push_str("</dl></article>");
-    }
 }
 
 /// `GET /route.atom?from=&to=[&mechanism=]`: the route's events as a feed.
