@@ -16,7 +16,7 @@ use dfft_core::statement::Statement;
 
 use super::html::{self, attr, esc};
 use super::i18n::Words;
-use super::{error_section, lang_of, panel, respond, urlencode_path, Panel};
+use super::{error_page, lang_of, panel, respond, urlencode_path, Panel};
 use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::query;
 use crate::App;
@@ -61,11 +61,7 @@ fn authority_pages(
     };
     let listing = match query::authorities_typed(app) {
         Ok(l) => l,
-        Err(e) => {
-            let mut body = String::new();
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
+        Err(e) => return error_page(String::new(), lang, &e, &switch),
     };
     let mut body = String::new();
     let shown: Vec<&dfft_core::wire::AuthorityItem> = match one {
@@ -78,8 +74,7 @@ fn authority_pages(
             if found.is_empty() {
                 let e = ApiError::not_found(format!("no authority {id:?}"));
                 let _ = write!(body, "<h1>{}</h1>", esc(id));
-                error_section(&mut body, w, &e);
-                return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
+                return error_page(body, lang, &e, &switch);
             }
             let _ = write!(body, "<h1>{}</h1>", esc(&found[0].name));
             found

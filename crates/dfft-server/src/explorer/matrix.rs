@@ -14,7 +14,7 @@ use dfft_core::statement::{Jurisdiction, Mechanism};
 
 use super::html::{self, attr, esc};
 use super::i18n::{Lang, Words};
-use super::{error_section, lang_of, panel, respond, urlencode, Panel};
+use super::{error_page, lang_of, panel, respond, urlencode, Panel};
 use crate::error::{ApiError, ApiQuery};
 use crate::query::date_param;
 use crate::App;
@@ -70,24 +70,15 @@ pub async fn matrix_page(
     );
     let (at, from) = match asked {
         Ok(x) => x,
-        Err(e) => {
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
+        Err(e) => return error_page(body, lang, &e, &switch),
     };
     let answer = match crate::matrix::matrix_typed(&app, at, from.clone()).await {
         Ok(a) => a,
-        Err(e) => {
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
+        Err(e) => return error_page(body, lang, &e, &switch),
     };
     let m = match answer.typed() {
         Ok(m) => m,
-        Err(e) => {
-            error_section(&mut body, w, &e);
-            return respond(e.status, lang, html::page(lang, w.title, &body, &switch));
-        }
+        Err(e) => return error_page(body, lang, &e, &switch),
     };
     matrix_table(&mut body, w, lang, m);
     let mut api = format!("/v1/matrix?at={at}");

@@ -251,6 +251,14 @@ pub async fn asset(ApiPath(name): ApiPath<String>) -> Response {
         .into_response()
 }
 
+/// The page that answers a refused question: `body` so far, then the
+/// error, with the error's status.
+fn error_page(mut body: String, lang: Lang, e: &ApiError, switch: &str) -> Response {
+    let w = lang.words();
+    error_section(&mut body, w, e);
+    respond(e.status, lang, html::page(lang, w.title, &body, switch))
+}
+
 fn error_section(out: &mut String, w: &Words, e: &ApiError) {
     let _ = write!(
         out,
