@@ -5,7 +5,10 @@
 //! adequacy regulations and data bridges, the IDTA, Japan's designations,
 //! the Swiss recognition of the DPF, Brazil's of the EU, the US
 //! qualifying-state designation, APEC and Global CBPR membership), less
-//! what v1 cannot state honestly ([`DEFERRED_AUTHORITIES`]).
+//! what v1 cannot state honestly ([`DEFERRED_AUTHORITIES`]), then the
+//! national rules and other authorities' recognitions of `data/rules.json`
+//! (China, Türkiye, Saudi Arabia, Viet Nam, Korea, Switzerland, Argentina,
+//! Hong Kong, Brazil, New Zealand: v1 recognitions and v2 rules).
 //!
 //! On an empty data directory it creates the log, generates one demo key per
 //! authority named in the data (written to `DIR/demo-keys/`, clearly named
@@ -32,6 +35,11 @@ pub const RECOGNITIONS: &str = include_str!("../data/recognitions.json");
 /// The world's recognitions outside the EU's own (a copy of the reference
 /// data's `world.json`).
 pub const WORLD: &str = include_str!("../data/world.json");
+
+/// National rules on outbound transfers and more authorities'
+/// recognitions: the reference data's `rule-facts.json` expressed in
+/// statements (docs/statements.md, "Notes on data/rules.json").
+pub const RULES: &str = include_str!("../data/rules.json");
 
 /// Authorities of `world.json` left out of the demo, with their events:
 /// `us.doc`'s two records describe the Data Privacy Framework programme
@@ -123,11 +131,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
 pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow::Result<usize> {
     let eu: Value = serde_json::from_str(RECOGNITIONS).context("recognitions.json")?;
     let world: Value = serde_json::from_str(WORLD).context("world.json")?;
+    let rules: Value = serde_json::from_str(RULES).context("rules.json")?;
     let deferred =
         |v: &Value| DEFERRED_AUTHORITIES.contains(&v["authority"].as_str().unwrap_or(""));
     let mut authorities = Vec::new();
     let mut events = Vec::new();
-    for doc in [&eu, &world] {
+    for doc in [&eu, &world, &rules] {
         let a = doc["authorities"].as_array().context("authorities")?;
         authorities.extend(a.iter().filter(|a| !deferred(a)).cloned());
         let e = doc["events"].as_array().context("events")?;

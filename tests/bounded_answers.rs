@@ -11,7 +11,7 @@ use common::*;
 use dfft_client::{Auditor, Client, HttpTransport, Policy};
 use dfft_core::answer::RecordHistory;
 use dfft_core::note::SignerKey;
-use dfft_core::statement::registry::Registry as CoreRegistry;
+use dfft_core::statement::registry::{Registry as CoreRegistry, RouteFilter};
 use dfft_core::statement::{Date, Destination, Jurisdiction, Status};
 use dfft_server::matrix::MAX_CELLS;
 use dfft_server::query::MAX_ANSWER_EVENTS as MAX_EVENTS;
@@ -97,7 +97,7 @@ fn pairs_of(v: &Value, core: &CoreRegistry) -> BTreeMap<(String, String), BTreeS
     for row in table {
         let id = row["record"].as_str().unwrap();
         let head = core.record(id).expect("a logged record");
-        assert_eq!(row["mechanism"], head.mechanism.as_str());
+        assert_eq!(row["mechanism"], head.mechanism.unwrap().as_str());
         assert_eq!(row["from"], head.from.as_str());
         assert_eq!(row["to"], head.to.as_str());
         assert_eq!(
@@ -147,7 +147,7 @@ fn expected(
             }
             let ids: BTreeSet<String> = match Jurisdiction::new(t) {
                 Ok(tj) => core
-                    .route(&fj, &tj, at, None)
+                    .route(&fj, &tj, at, RouteFilter::NONE)
                     .into_iter()
                     .filter(|m| m.status == Status::InForce && m.record.to != Destination::Any)
                     .map(|m| m.record.record.to_string())
@@ -155,7 +155,12 @@ fn expected(
                 // `*`: records to any destination, asked with some code
                 // no record names.
                 Err(_) => core
-                    .route(&fj, &Jurisdiction::new("AQ").unwrap(), at, None)
+                    .route(
+                        &fj,
+                        &Jurisdiction::new("AQ").unwrap(),
+                        at,
+                        RouteFilter::NONE,
+                    )
                     .into_iter()
                     .filter(|m| m.status == Status::InForce && m.record.to == Destination::Any)
                     .map(|m| m.record.record.to_string())

@@ -40,24 +40,24 @@ fn a_batch_of_routes_is_verified_row_by_row_with_answers_to_keep() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "line,from,to,at,mechanism,verdict,in_force,records,complete,checkpoint_size,answer_file"
+        "line,from,to,at,mechanism,data,verdict,in_force,records,complete,checkpoint_size,answer_file"
     );
     assert_eq!(lines.len(), 5, "{out}");
     let field = |row: &str, i: usize| row.split(',').nth(i).unwrap().to_owned();
     // Safe Harbor in force in 2014; in 2016 it had been invalidated.
-    assert_eq!(field(lines[1], 5), "recognised");
-    assert!(field(lines[1], 6).contains("eu.ec/eu-adq-us-safeharbor-2000"));
+    assert_eq!(field(lines[1], 6), "allowed");
+    assert!(field(lines[1], 7).contains("eu.ec/eu-adq-us-safeharbor-2000"));
     assert_eq!(
-        (field(lines[2], 1), field(lines[2], 5)),
+        (field(lines[2], 1), field(lines[2], 6)),
         ("DE".into(), "none_in_force".into())
     );
     assert_eq!(field(lines[2], 0), "4", "the file's own line number");
-    assert_eq!(field(lines[3], 5), "no_information");
-    assert_eq!(field(lines[4], 5), "recognised");
-    assert_eq!(field(lines[4], 6), "gb.dsit/uk-adq-us-2023");
+    assert_eq!(field(lines[3], 6), "no_information");
+    assert_eq!(field(lines[4], 6), "allowed");
+    assert_eq!(field(lines[4], 7), "gb.dsit/uk-adq-us-2023");
     for row in &lines[1..] {
-        assert_eq!(field(row, 8), "true", "complete: {row}");
-        let file = field(row, 10);
+        assert_eq!(field(row, 9), "true", "complete: {row}");
+        let file = field(row, 11);
         let (code, out, err) = dfft(&["route", "--answer", &file, "--log-key", &vkey]);
         assert_eq!(code, 0, "{file}: {out}{err}");
         assert!(out.contains("complete"), "{out}");

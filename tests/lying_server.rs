@@ -78,6 +78,7 @@ fn q(from: &str, to: &str, at: &str) -> RouteQuery {
         to: Jurisdiction::new(to).unwrap(),
         at: Date::parse(at).unwrap(),
         mechanism: None,
+        data: None,
     }
 }
 

@@ -12,7 +12,7 @@ use common::*;
 use dfft_client::audit::check_route_complete;
 use dfft_client::{Auditor, Client, HttpTransport, Policy, RouteQuery};
 use dfft_core::note::SignerKey;
-use dfft_core::statement::registry::Registry as CoreRegistry;
+use dfft_core::statement::registry::{Registry as CoreRegistry, RouteFilter};
 use dfft_core::statement::{Date, Jurisdiction, Mechanism, Status};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -337,16 +337,24 @@ const DATES: &[&str] = &[
 type Listed = Vec<(String, Status, Vec<u64>)>;
 
 fn core_route(reg: &CoreRegistry, q: &RouteQuery) -> Listed {
-    reg.route(&q.from, &q.to, q.at, q.mechanism)
-        .into_iter()
-        .map(|m| {
-            (
-                m.record.record.to_string(),
-                m.status,
-                m.record.events.iter().map(|e| e.index).collect(),
-            )
-        })
-        .collect()
+    reg.route(
+        &q.from,
+        &q.to,
+        q.at,
+        RouteFilter {
+            mechanism: q.mechanism,
+            data: q.data,
+        },
+    )
+    .into_iter()
+    .map(|m| {
+        (
+            m.record.record.to_string(),
+            m.status,
+            m.record.events.iter().map(|e| e.index).collect(),
+        )
+    })
+    .collect()
 }
 
 #[test]
@@ -374,6 +382,7 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
         to: Jurisdiction::new(to).unwrap(),
         at,
         mechanism,
+        data: None,
     };
     for to in ["EU", "EEA", "DE", "NO"] {
         let (ans, _) = client.route(&q("JP", to, None)).unwrap();
@@ -398,6 +407,7 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
                     to: Jurisdiction::new(to).unwrap(),
                     at,
                     mechanism: None,
+                    data: None,
                 });
             }
         }
@@ -409,6 +419,7 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
                     to: Jurisdiction::new(to).unwrap(),
                     at,
                     mechanism: Some(Mechanism::new(m).unwrap()),
+                    data: None,
                 });
             }
         }
@@ -470,7 +481,7 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
             &Jurisdiction::new(from).unwrap(),
             &Jurisdiction::new(to).unwrap(),
             Date::parse(at).unwrap(),
-            None,
+            RouteFilter::NONE,
         )
         .into_iter()
         .map(|m| m.record.record.to_string())

@@ -2,12 +2,15 @@
 //! compliance teams. Every row is asked, verified (signature, every proof,
 //! completeness), proven consistent with the rows before it (one client
 //! state across the batch), and written out as one CSV (or JSON) row: the
-//! question, a verdict in words, the records in force, the checkpoint it was
+//! question, the verdict of the answer's summary (`allowed`, `conditions`,
+//! `restricted`, `none_in_force`, `no_information`: `dfft_core::statement::
+//! summary`), the records in force, the checkpoint it was
 //! checked against, and the saved answer that `dfft route --answer`
 //! re-verifies offline.
 //!
 //! Input: a header line naming the columns `from`, `to`, and optionally
-//! `at` (YYYY-MM-DD; empty or absent: today) and `mechanism`, in any order;
+//! `at` (YYYY-MM-DD; empty or absent: today), `mechanism` and `data` (a
+//! data category: rules that do not apply to it are left out), in any order;
 //! then one question per line; blank lines and lines starting with `#` are
 //! skipped. Plain comma-separated values: codes and dates hold no commas or
 //! quotes, so a quote is refused rather than guessed at. The whole file is
@@ -24,7 +27,7 @@ use super::{
 use clap::Args;
 use dfft_client::{Client, ClientError, HttpTransport, RouteQuery};
 use dfft_core::answer::{RouteAnswer, VerifiedRoute};
-use dfft_core::statement::{Jurisdiction, Mechanism, Status};
+use dfft_core::statement::{DataCategory, Jurisdiction, Mechanism, Status};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,9 +111,9 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
         .map(|c| c.trim().to_ascii_lowercase())
         .collect();
     for c in &cols {
-        if !["from", "to", "at", "mechanism"].contains(&c.as_str()) {
+        if !["from", "to", "at", "mechanism", "data"].contains(&c.as_str()) {
             return Err(usage(format!(
-                "routes file: unknown column {c:?} in the header (known: from, to, at, mechanism)"
+                "routes file: unknown column {c:?} in the header (known: from, to, at, mechanism, data)"
             )));
         }
         if cols.iter().filter(|x| *x == c).count() > 1 {
@@ -123,7 +126,7 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
             "routes file: the header must name the columns from and to",
         ));
     };
-    let (at_i, mech_i) = (col("at"), col("mechanism"));
+    let (at_i, mech_i, data_i) = (col("at"), col("mechanism"), col("data"));
     let mut rows = Vec::new();
     for (line, l) in lines {
         let bad = |m: String| usage(format!("routes file, line {line}: {m}"));
@@ -151,6 +154,10 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
             Some(m) => Some(Mechanism::new(m).map_err(|e| bad(format!("mechanism: {e}")))?),
             None => None,
         };
+        let data = match data_i.map(|i| f[i]).filter(|s| !s.is_empty()) {
+            Some(d) => Some(DataCategory::new(d).map_err(|e| bad(format!("data: {e}")))?),
+            None => None,
+        };
         rows.push(Row {
             line,
             q: RouteQuery {
@@ -158,6 +165,7 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
                 to: code(to_i, "to")?,
                 at,
                 mechanism,
+                data,
             },
         });
     }
@@ -209,13 +217,7 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
                 .filter(|(_, s)| *s == Status::InForce)
                 .map(|(h, _)| h.record.as_str())
                 .collect();
-            let verdict = if !in_force.is_empty() {
-                "recognised"
-            } else if verified.records.is_empty() {
-                "no_information"
-            } else {
-                "none_in_force"
-            };
+            let verdict = verified.summary.verdict.as_str();
             let file = match &a.answers {
                 Some(d) => {
                     let name =
@@ -231,7 +233,7 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
             };
             out.push(json!({
                 "line": row.line,
-                "from": row.q.from, "to": row.q.to, "at": row.q.at, "mechanism": row.q.mechanism,
+                "from": row.q.from, "to": row.q.to, "at": row.q.at, "mechanism": row.q.mechanism, "data": row.q.data,
                 "verdict": verdict,
                 "in_force": in_force,
                 "records": verified.records.len(),
@@ -248,7 +250,7 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
     if a.client.json {
         super::print_json(&serde_json::Value::Array(out));
     } else {
-        println!("line,from,to,at,mechanism,verdict,in_force,records,complete,checkpoint_size,answer_file");
+        println!("line,from,to,at,mechanism,data,verdict,in_force,records,complete,checkpoint_size,answer_file");
         for r in &out {
             let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
             let in_force: Vec<&str> = r["in_force"]
@@ -256,12 +258,13 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
                 .map(|v| v.iter().filter_map(|x| x.as_str()).collect())
                 .unwrap_or_default();
             println!(
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 r["line"],
                 s("from"),
                 s("to"),
                 s("at"),
                 s("mechanism"),
+                s("data"),
                 s("verdict"),
                 in_force.join(";"),
                 r["records"],

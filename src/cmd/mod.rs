@@ -339,10 +339,18 @@ fn print_head(h: &RecordHead, status: &str, at: Date) {
     println!(
         "  {}  [{}]  {} -> {}  {status}",
         h.record.as_str(),
-        h.mechanism,
+        h.label(),
         h.from,
         h.to
     );
+    if let Some(t) = &h.rule {
+        let categories: Vec<&str> = t.categories.iter().map(|c| c.as_str()).collect();
+        println!("    applies to: {}", categories.join(", "));
+        if !t.satisfied_by.is_empty() {
+            let by: Vec<&str> = t.satisfied_by.iter().map(|r| r.as_str()).collect();
+            println!("    satisfied by: {}", by.join(", "));
+        }
+    }
     for e in &h.events {
         let later = if e.effective > at {
             format!("  (after {at})")

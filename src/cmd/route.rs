@@ -1,5 +1,5 @@
-//! `dfft route`: ask the log which recognitions cover a route on a date
-//! and verify the answer (optionally replaying the log to check that it
+//! `dfft route`: ask the log which recognitions and rules cover a route on
+//! a date, with the answer's summary, and verify the answer (optionally replaying the log to check that it
 //! leaves nothing out), or re-verify a saved answer offline.
 
 use super::progress::ProgressReport;
@@ -13,7 +13,7 @@ use dfft_client::audit::check_route_complete;
 use dfft_client::offline::verify_route_json;
 use dfft_client::{Auditor, ClientError, Policy, RouteQuery};
 use dfft_core::answer::{RouteAnswer, VerifiedRoute};
-use dfft_core::statement::{Jurisdiction, Mechanism};
+use dfft_core::statement::{DataCategory, Jurisdiction, Mechanism};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -43,6 +43,11 @@ pub struct RouteArgs {
     /// scc, bcr, certification, code_of_conduct, cbpr, dpf, other).
     #[arg(long, value_name = "MECHANISM", conflicts_with = "answer")]
     pub mechanism: Option<String>,
+    /// Only rules that apply to this category of data (personal,
+    /// sensitive_personal, important_data, core_data, health, financial,
+    /// geolocation, government, non_personal); recognitions are kept.
+    #[arg(long, value_name = "CATEGORY", conflicts_with = "answer")]
+    pub data: Option<String>,
     /// Base URL of the registry, e.g. http://127.0.0.1:8080 (ignored with --answer).
     #[arg(
         long,
@@ -93,6 +98,12 @@ fn route_inner(a: &RouteArgs) -> Result<ExitCode, ClientError> {
             .map(Mechanism::new)
             .transpose()
             .map_err(|e| usage(format!("--mechanism: {e}")))?,
+        data: a
+            .data
+            .as_deref()
+            .map(DataCategory::new)
+            .transpose()
+            .map_err(|e| usage(format!("--data: {e}")))?,
     };
     let client = client(&need(&a.log, "log")?, a.io.client.timeout, policy.clone())?
         .with_completeness(completeness(a.io.client.accept_incomplete));
@@ -125,17 +136,22 @@ fn print_route(
     audited: Option<u64>,
     json_out: bool,
 ) {
-    let mech = answer
+    let mut mech = answer
         .mechanism
         .map(|m| format!(" ({m} only)"))
         .unwrap_or_default();
+    if let Some(d) = answer.data {
+        mech.push_str(&format!(" (rules on {d} data)"));
+    }
     if json_out {
         print_json(&json!({
             "ok": true,
-            "question": {"from": answer.from, "to": answer.to, "at": answer.at, "mechanism": answer.mechanism},
+            "question": {"from": answer.from, "to": answer.to, "at": answer.at, "mechanism": answer.mechanism, "data": answer.data},
+            "summary": v.summary,
+            "summary_words": v.summary.words(),
             "checkpoint": cp_json(&v.checkpoint),
             "records": v.records.iter().map(|(h, s)| json!({
-                "record": h.record.as_str(), "mechanism": h.mechanism, "from": h.from, "to": h.to, "status": s,
+                "record": h.record.as_str(), "mechanism": h.mechanism, "rule": h.rule, "from": h.from, "to": h.to, "status": s,
                 "events": h.events.iter().map(|e| json!({"index": e.index, "action": e.action, "effective": e.effective, "authority": e.authority.as_str()})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "audited_entries": audited,
@@ -154,6 +170,7 @@ fn print_route(
     for (h, s) in &v.records {
         print_head(h, &s.to_string(), answer.at);
     }
+    println!("summary: {}", v.summary.words());
     println!(
         "verified against the checkpoint of {} ({})",
         cp_line(&v.checkpoint),

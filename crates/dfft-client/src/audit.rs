@@ -80,7 +80,7 @@ impl KeyDirectory {
         let keys: &[VerifierKey] = match s.statement() {
             Statement::Genesis(g) => &g.governance.keys,
             Statement::Authority(a) => a.keys.as_deref().unwrap_or(&[]),
-            Statement::Recognition(_) => &[],
+            Statement::Recognition(_) | Statement::Rule(_) => &[],
         };
         keys.iter().for_each(|k| self.add(k));
     }
@@ -476,7 +476,7 @@ impl Auditor {
 /// This is what proves an answer left nothing out.
 pub fn check_route_complete(registry: &Registry, answer: &RouteAnswer) -> Result<(), ClientError> {
     let expected: BTreeMap<&str, _> = registry
-        .route(&answer.from, &answer.to, answer.at, answer.mechanism)
+        .route(&answer.from, &answer.to, answer.at, answer.filter())
         .into_iter()
         .map(|m| (m.record.record.as_str(), m))
         .collect();

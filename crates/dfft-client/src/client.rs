@@ -16,7 +16,7 @@ use dfft_core::checkpoint::{CheckpointError, SignedCheckpoint};
 use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
 use dfft_core::note::{KeyKind, VerifierKey};
 use dfft_core::policy::{Policy as CorePolicy, PolicyWitness};
-use dfft_core::statement::{Date, Jurisdiction, Mechanism, RecordId};
+use dfft_core::statement::{DataCategory, Date, Jurisdiction, Mechanism, RecordId};
 use dfft_core::tile::{self, Tile, TILE_WIDTH};
 use dfft_core::wire;
 use std::collections::HashMap;
@@ -183,12 +183,15 @@ pub struct RouteQuery {
     pub to: Jurisdiction,
     /// On which day.
     pub at: Date,
-    /// Only this mechanism, if given.
+    /// Only recognitions of this mechanism, if given.
     pub mechanism: Option<Mechanism>,
+    /// Only rules that apply to this category of data, if given (v2).
+    pub data: Option<DataCategory>,
 }
 
 impl RouteQuery {
-    /// The request path, `/v1/route?from=..&to=..&at=..[&mechanism=..]`.
+    /// The request path,
+    /// `/v1/route?from=..&to=..&at=..[&mechanism=..][&data=..]`.
     pub fn path(&self) -> String {
         let mut p = format!(
             "/v1/route?from={}&to={}&at={}",
@@ -200,24 +203,30 @@ impl RouteQuery {
             p.push_str("&mechanism=");
             p.push_str(&query_escape(m.as_str()));
         }
+        if let Some(d) = self.data {
+            p.push_str("&data=");
+            p.push_str(&query_escape(d.as_str()));
+        }
         p
     }
 
     /// Checks that `answer` answers this question.
     pub fn check(&self, answer: &RouteAnswer) -> Result<(), ClientError> {
         let asked = format!(
-            "{} -> {} on {} ({:?})",
+            "{} -> {} on {} ({:?}, {:?})",
             self.from,
             self.to,
             self.at,
-            self.mechanism.map(|m| m.as_str())
+            self.mechanism.map(|m| m.as_str()),
+            self.data.map(|d| d.as_str())
         );
         let got = format!(
-            "{} -> {} on {} ({:?})",
+            "{} -> {} on {} ({:?}, {:?})",
             answer.from,
             answer.to,
             answer.at,
-            answer.mechanism.map(|m| m.as_str())
+            answer.mechanism.map(|m| m.as_str()),
+            answer.data.map(|d| d.as_str())
         );
         if asked != got {
             return Err(ClientError::WrongAnswer(format!(
@@ -856,10 +865,11 @@ mod tests {
             to: Jurisdiction::new("AE-DU").unwrap(),
             at: Date::parse("2024-01-01").unwrap(),
             mechanism: Some(Mechanism::new("data_bridge").unwrap()),
+            data: Some(DataCategory::SensitivePersonal),
         };
         assert_eq!(
             q.path(),
-            "/v1/route?from=IO%3AEPO&to=AE-DU&at=2024-01-01&mechanism=data_bridge"
+            "/v1/route?from=IO%3AEPO&to=AE-DU&at=2024-01-01&mechanism=data_bridge&data=sensitive_personal"
         );
     }
 }

@@ -28,7 +28,7 @@ use crate::transport::Transport;
 use dfft_core::answer::VerifiedRoute;
 use dfft_core::checkpoint::SignedCheckpoint;
 use dfft_core::map::complete::CompletenessError;
-use dfft_core::statement::registry::{RecordHead, Registry};
+use dfft_core::statement::registry::{RecordHead, Registry, RouteFilter};
 use dfft_core::statement::{Date, Jurisdiction, RecordId, Status};
 use std::collections::BTreeMap;
 
@@ -105,7 +105,9 @@ fn record_lines(head: Option<&RecordHead>, today: Date) -> Vec<String> {
         .map_or("not yet in effect", |s| s.as_str());
     let mut v = vec![format!(
         "{} {} -> {}: {status} on {today}",
-        h.mechanism, h.from, h.to
+        h.label(),
+        h.from,
+        h.to
     )];
     for e in &h.events {
         v.push(format!(
@@ -137,7 +139,7 @@ fn route_lines(
             format!(
                 "{} ({}, {} -> {}): {status} on {today}",
                 h.record.as_str(),
-                h.mechanism,
+                h.label(),
                 h.from,
                 h.to,
             )
@@ -191,7 +193,7 @@ impl Watch {
             Watch::Record(id) => record_lines(registry.record(id.as_str()), today),
             Watch::Route { from, to } => {
                 let matches = registry
-                    .route(from, to, today, None)
+                    .route(from, to, today, RouteFilter::NONE)
                     .into_iter()
                     .map(|m| (m.record, m.status))
                     .collect();
@@ -243,6 +245,7 @@ impl Watch {
                     to: to.clone(),
                     at: today,
                     mechanism: None,
+                    data: None,
                 };
                 let (answer, verified) = client.route(&q)?;
                 if answer.completeness.is_none() {
@@ -445,7 +448,8 @@ mod tests {
     fn head(id: &str, events: &[(u64, Action, &str)]) -> RecordHead {
         RecordHead {
             record: RecordId::new(id).unwrap(),
-            mechanism: Mechanism::new("adequacy").unwrap(),
+            mechanism: Some(Mechanism::new("adequacy").unwrap()),
+            rule: None,
             from: Jurisdiction::new("EEA").unwrap(),
             to: Destination::new("US").unwrap(),
             events: events
@@ -518,6 +522,7 @@ mod tests {
             at: day(at),
             verified: VerifiedRoute {
                 checkpoint: checkpoint(),
+                summary: dfft_core::statement::Summary::of(records.iter().map(|(h, s)| (h, *s))),
                 records,
             },
         };

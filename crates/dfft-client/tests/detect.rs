@@ -710,6 +710,7 @@ fn route_answers_verify_and_tampering_is_caught() {
         to: Jurisdiction::new("US").unwrap(),
         at: Date::parse("2016-01-01").unwrap(),
         mechanism: None,
+        data: None,
     };
     t.set(&q.path(), serde_json::to_vec(&answer).unwrap());
     let client = Client::new(&t, p.clone());
@@ -770,6 +771,13 @@ fn route_answers_verify_and_tampering_is_caught() {
     partial
         .records
         .retain(|r| r.record != "eu.ec/adequacy/us-old");
+    // With the summary of the whole answer it no longer adds up...
+    assert!(matches!(
+        verify_route(&partial, &p),
+        Err(ClientError::Answer(AnswerError::Summary { .. }))
+    ));
+    // ...but a liar leaves the summary out (or recomputes it).
+    partial.summary = None;
     verify_route(&partial, &p).unwrap();
     let cp = client.checkpoint().unwrap();
     let mut auditor = Auditor::new();

@@ -20,8 +20,11 @@
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::merkle::{self, ProofError};
 use crate::policy::Policy;
-use crate::statement::registry::{AuthorityState, EventRef, RecordHead, Submission};
-use crate::statement::{Action, Date, Destination, Jurisdiction, Mechanism, Statement, Status};
+use crate::statement::registry::{AuthorityState, EventRef, RecordHead, RouteFilter, Submission};
+use crate::statement::{
+    Action, DataCategory, Date, Destination, Jurisdiction, Mechanism, RuleTerms, Statement, Status,
+    Summary,
+};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -50,8 +53,12 @@ pub struct EventProof {
 pub struct RecordAnswer {
     /// Record id.
     pub record: String,
-    /// Mechanism.
-    pub mechanism: Mechanism,
+    /// A recognition's mechanism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<Mechanism>,
+    /// A rule's terms (statements v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleTerms>,
     /// Authority of the `granted` event.
     pub authority: String,
     /// Origin jurisdiction.
@@ -78,11 +85,19 @@ pub struct RouteAnswer {
     /// Mechanism filter, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mechanism: Option<Mechanism>,
+    /// Data category filter (v2), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataCategory>,
     /// The signed checkpoint the answer was computed against.
     pub checkpoint: String,
-    /// Every record whose `from` covers `from` and whose `to` covers `to`
-    /// (or is `*`) on `at`, and that has an event by then.
+    /// Every record (recognition or rule) whose `from` covers `from` and
+    /// whose `to` covers `to` (or is `*`) on `at`, that passes the filters
+    /// and has an event by then.
     pub records: Vec<RecordAnswer>,
+    /// The plain summary over `records` (v2; [`Summary::of`]). A verifier
+    /// recomputes it and refuses an answer whose summary differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
     /// The proof that `records` leaves nothing out (absent from an older
     /// server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +150,14 @@ pub enum AnswerError {
         /// Why.
         reason: String,
     },
+    /// The answer's summary is not the one its records give.
+    #[error("the answer's summary says `{claimed}` but its records give `{computed}`")]
+    Summary {
+        /// The verdict the answer claims.
+        claimed: &'static str,
+        /// The verdict the records give.
+        computed: &'static str,
+    },
     /// An authority's claimed state does not follow from its statements.
     #[error("authority {authority}: {reason}")]
     Authority {
@@ -163,6 +186,7 @@ impl RecordAnswer {
         RecordAnswer {
             record: head.record.to_string(),
             mechanism: head.mechanism,
+            rule: head.rule.clone(),
             authority: head
                 .events
                 .first()
@@ -222,8 +246,8 @@ impl RecordAnswer {
                 index: ev.index,
                 reason: e.to_string(),
             })?;
-            let Statement::Recognition(r) = sub.statement() else {
-                return Err(ent_err("entry is not a recognition statement"));
+            let Some(r) = sub.statement().record_event() else {
+                return Err(ent_err("entry is not a recognition or rule statement"));
             };
             if r.record.as_str() != self.record {
                 return Err(ent_err("entry belongs to another record"));
@@ -236,9 +260,14 @@ impl RecordAnswer {
                     "entry's action, effective date or authority differ from the answer's",
                 ));
             }
-            if r.mechanism != self.mechanism || r.from != self.from || r.to != self.to {
+            if r.mechanism != self.mechanism || r.from != &self.from || r.to != &self.to {
                 return Err(ent_err(
                     "entry's mechanism, from or to differ from the record's",
+                ));
+            }
+            if r.rule != self.rule {
+                return Err(ent_err(
+                    "entry's kind or rule terms (requires, categories, satisfied_by) differ from the record's",
                 ));
             }
             events.push(EventRef {
@@ -261,6 +290,7 @@ impl RecordAnswer {
         let head = RecordHead {
             record,
             mechanism: self.mechanism,
+            rule: self.rule.clone(),
             from: self.from.clone(),
             to: self.to.clone(),
             events,
@@ -285,6 +315,18 @@ pub struct VerifiedRoute {
     pub checkpoint: SignedCheckpoint,
     /// The records, rebuilt from their entries.
     pub records: Vec<(RecordHead, Status)>,
+    /// The summary, recomputed from the records.
+    pub summary: Summary,
+}
+
+impl RouteAnswer {
+    /// The answer's filters.
+    pub fn filter(&self) -> RouteFilter {
+        RouteFilter {
+            mechanism: self.mechanism,
+            data: self.data,
+        }
+    }
 }
 
 impl RouteAnswer {
@@ -308,7 +350,7 @@ impl RouteAnswer {
                 reason: "no status on the date".into(),
             })?;
             if head
-                .route_status(&self.from, &self.to, self.at, self.mechanism)
+                .route_status(&self.from, &self.to, self.at, self.filter())
                 .is_none()
             {
                 return Err(AnswerError::Record {
@@ -318,9 +360,19 @@ impl RouteAnswer {
             }
             records.push((head, status));
         }
+        let summary = Summary::of(records.iter().map(|(h, s)| (h, *s)));
+        if let Some(claimed) = &self.summary {
+            if claimed != &summary {
+                return Err(AnswerError::Summary {
+                    claimed: claimed.verdict.as_str(),
+                    computed: summary.verdict.as_str(),
+                });
+            }
+        }
         Ok(VerifiedRoute {
             checkpoint: cp,
             records,
+            summary,
         })
     }
 }
@@ -482,9 +534,9 @@ impl crate::wire::Matrix {
                 answer.from, answer.to, answer.at
             )));
         }
-        if answer.mechanism.is_some() {
+        if answer.mechanism.is_some() || answer.data.is_some() {
             return Err(err(
-                "the route answer is filtered by mechanism; the matrix is not".into(),
+                "the route answer is filtered by mechanism or data; the matrix is not".into(),
             ));
         }
         if verified.checkpoint.checkpoint.size != self.tree_size

@@ -396,7 +396,7 @@ pub fn consistency_proof<R: HashReader + ?Sized>(
 /// Number of hashes in an inclusion proof: (inner, border).
 fn inclusion_shape(index: u64, size: u64) -> (u32, u32) {
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner, border)
 }
 

@@ -374,8 +374,12 @@ pub struct Authorities {
 pub struct MatrixRecord {
     /// The record id.
     pub record: String,
-    /// Its mechanism.
-    pub mechanism: crate::statement::Mechanism,
+    /// A recognition's mechanism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<crate::statement::Mechanism>,
+    /// A rule's requirement (statements v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<crate::statement::Requirement>,
     /// Where data comes from.
     pub from: crate::statement::Jurisdiction,
     /// Where it may go.

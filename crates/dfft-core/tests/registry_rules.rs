@@ -5,7 +5,8 @@
 use dfft_core::note::{KeyName, SignerKey};
 use dfft_core::statement::dsse::Envelope;
 use dfft_core::statement::registry::{
-    check_rules, verify_signatures, Change, ErrorClass, RecordHead, Registry, RuleError, Submission,
+    check_rules, verify_signatures, Change, ErrorClass, RecordHead, Registry, RouteFilter,
+    RuleError, Submission,
 };
 use dfft_core::statement::{Action, Date, Jurisdiction, Mechanism, Status};
 use serde_json::{json, Value};
@@ -942,7 +943,7 @@ fn history() -> Registry {
 }
 
 fn route(reg: &Registry, from: &str, to: &str, date: &str) -> Vec<(String, Status)> {
-    reg.route(&j(from), &j(to), d(date), None)
+    reg.route(&j(from), &j(to), d(date), RouteFilter::NONE)
         .into_iter()
         .map(|m| (m.record.record.to_string(), m.status))
         .collect()
@@ -969,7 +970,7 @@ fn history_loads_with_its_records() {
             .collect::<Vec<_>>(),
         vec![(Action::Granted, "eu.ec"), (Action::Invalidated, "eu.cjeu")]
     );
-    assert_eq!(sh.mechanism, Mechanism::Adequacy);
+    assert_eq!(sh.mechanism, Some(Mechanism::Adequacy));
     assert_eq!(reg.record(PRIVACY_SHIELD).unwrap().events.len(), 2);
     assert_eq!(reg.record(DPF).unwrap().events.len(), 2);
 }
@@ -1029,7 +1030,7 @@ fn eea_to_us_routes_through_the_years() {
             &j("DE"),
             &j("US"),
             d("2024-01-01"),
-            Some(Mechanism::Adequacy),
+            RouteFilter::mechanism(Some(Mechanism::Adequacy)),
         )
         .into_iter()
         .map(|m| m.record.record.to_string())

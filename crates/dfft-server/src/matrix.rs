@@ -173,6 +173,7 @@ fn build(
         let row = wire::MatrixRecord {
             record: h.record.to_string(),
             mechanism: h.mechanism,
+            requires: h.rule.as_ref().map(|t| t.requires),
             from: h.from.clone(),
             to: h.to.clone(),
             since_index: h.events.last().map(|e| e.index),

@@ -46,8 +46,10 @@ use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
 use dfft_core::map::complete::{Completeness, KeyProof};
 use dfft_core::map::{route_keys, MapKey};
 use dfft_core::merkle;
-use dfft_core::statement::registry::{AuthorityState, RecordHead, Submission};
-use dfft_core::statement::{Date, Jurisdiction, Mechanism, Statement, Status};
+use dfft_core::statement::registry::{AuthorityState, RecordHead, RouteFilter, Submission};
+use dfft_core::statement::{
+    DataCategory, Date, Jurisdiction, Mechanism, Statement, Status, Summary,
+};
 use dfft_core::wire;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -163,7 +165,7 @@ fn with_retries<T>(
     ))
 }
 
-/// `GET /v1/route?from=DE&to=JP&at=2024-01-01[&mechanism=adequacy]`.
+/// `GET /v1/route?from=DE&to=JP&at=2024-01-01[&mechanism=adequacy][&data=personal]`.
 pub async fn route(
     State(app): State<App>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
@@ -185,13 +187,20 @@ pub async fn route(
         }
         None => None,
     };
+    let data = match q.get("data") {
+        Some(d) => {
+            Some(DataCategory::new(d).map_err(|e| ApiError::malformed(format!("data: {e}")))?)
+        }
+        None => None,
+    };
+    let filter = RouteFilter { mechanism, data };
     let published = app.shared.published();
     let mut key = RouteKey {
         size: published.size,
         from,
         to,
         at,
-        mechanism,
+        filter,
     };
     if let Some(hit) = app.routes.get(&key) {
         if hit.checkpoint == published.text {
@@ -200,7 +209,7 @@ pub async fn route(
     }
     let (ans, size) = with_retries(&app, |published| {
         Ok(
-            route_answer(&app, published, &key.from, &key.to, at, mechanism)?
+            route_answer(&app, published, &key.from, &key.to, at, filter)?
                 .map(|a| (a, published.size)),
         )
     })?;
@@ -227,10 +236,10 @@ pub(crate) fn route_typed(
     from: &Jurisdiction,
     to: &Jurisdiction,
     at: Date,
-    mechanism: Option<Mechanism>,
+    filter: RouteFilter,
 ) -> Result<RouteAnswer, ApiError> {
     with_retries(app, |published| {
-        route_answer(app, published, from, to, at, mechanism)
+        route_answer(app, published, from, to, at, filter)
     })
 }
 
@@ -247,7 +256,7 @@ pub struct RouteKey {
     from: Jurisdiction,
     to: Jurisdiction,
     at: Date,
-    mechanism: Option<Mechanism>,
+    filter: RouteFilter,
 }
 
 /// A cached route answer: its JSON and the checkpoint it was built
@@ -281,7 +290,7 @@ fn route_answer(
     from: &Jurisdiction,
     to: &Jurisdiction,
     at: Date,
-    mechanism: Option<Mechanism>,
+    filter: RouteFilter,
 ) -> Result<Result<RouteAnswer, Retry>, ApiError> {
     let state = RegistryState::new(&*app.shared.store);
     // Every record on the question's route keys, read once per `to`:
@@ -307,7 +316,7 @@ fn route_answer(
             .collect();
         let ids: Vec<String> = on_key.iter().map(|h| h.record.to_string()).collect();
         for h in on_key {
-            match h.route_status(from, to, at, mechanism) {
+            match h.route_status(from, to, at, filter) {
                 Some(status) => matches.push((h.clone(), status)),
                 None => filtered.push(h.clone()),
             }
@@ -321,7 +330,7 @@ fn route_answer(
     let events: usize = matches.iter().map(|(h, _)| h.events.len()).sum();
     let left_out = filtered.len();
     if events > MAX_ANSWER_EVENTS || left_out > MAX_ANSWER_EVENTS {
-        let how = match mechanism {
+        let how = match filter.mechanism {
             None => "narrow it with mechanism= (adequacy, scc, ...)",
             Some(_) => "read the records' entries from the log instead (GET /v1/entries/<index>, or dfft audit)",
         };
@@ -341,8 +350,8 @@ fn route_answer(
     for (h, status) in &matches {
         records.push(answer(app, h, Some(*status), published)?);
     }
-    // A record left out carries only its `granted` event: that fixes its
-    // mechanism, and no event of it takes effect before it (the rules).
+    // A record left out carries only its `granted` event: that fixes what
+    // the filters read, and no event of it takes effect before it (the rules).
     for h in &filtered {
         let mut granted = h.clone();
         granted.events.truncate(1);
@@ -351,13 +360,16 @@ fn route_answer(
             .filtered
             .push(answer(app, &granted, status, published)?);
     }
+    let summary = Summary::of(matches.iter().map(|(h, s)| (h, *s)));
     Ok(Ok(RouteAnswer {
         from: from.clone(),
         to: to.clone(),
         at,
-        mechanism,
+        mechanism: filter.mechanism,
+        data: filter.data,
         checkpoint: published.text.clone(),
         records,
+        summary: Some(summary),
         completeness: Some(complete),
     }))
 }

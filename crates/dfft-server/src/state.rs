@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use dfft_core::statement::registry::{AuthorityState, Change, RecordHead};
-use dfft_core::statement::{Date, Destination, Governance, Jurisdiction, Mechanism, Status};
+use dfft_core::statement::registry::{AuthorityState, Change, RecordHead, RouteFilter};
+use dfft_core::statement::{Date, Destination, Governance, Jurisdiction, Status};
 use dfft_store::{LogStore, StoreError};
 
 /// Namespace: governance and origin (`origin`, `governance`), and the
@@ -200,15 +200,15 @@ impl<'a> RegistryState<'a> {
     }
 
     /// The route question over the tree of `size`: every record whose
-    /// `from` covers `from` and whose `to` covers `to` on `at` (of
-    /// `mechanism` if given), with its status, by record id. Candidates
+    /// `from` covers `from` and whose `to` covers `to` on `at` (that pass
+    /// `filter`), with its status, by record id. Candidates
     /// come from the route index under every destination that covers `to`.
     pub fn route(
         &self,
         from: &Jurisdiction,
         to: &Jurisdiction,
         at: Date,
-        mechanism: Option<Mechanism>,
+        filter: RouteFilter,
         size: u64,
     ) -> Result<Vec<(RecordHead, Status)>, StoreError> {
         let mut ids = Vec::new();
@@ -227,7 +227,7 @@ impl<'a> RegistryState<'a> {
             let id = String::from_utf8(id)
                 .map_err(|_| StoreError::Corrupt("a route key is not UTF-8".into()))?;
             if let Some(h) = self.record_at(&id, size)? {
-                if let Some(status) = h.route_status(from, to, at, mechanism) {
+                if let Some(status) = h.route_status(from, to, at, filter) {
                     out.push((h, status));
                 }
             }

@@ -7,8 +7,8 @@ use dfft_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use dfft_core::merkle::{self, MemoryTree};
 use dfft_core::note::{KeyKind, KeyName, SignerKey};
 use dfft_core::statement::dsse::Envelope;
-use dfft_core::statement::registry::Registry;
-use dfft_core::statement::{Date, Jurisdiction, Mechanism};
+use dfft_core::statement::registry::{Registry, RouteFilter};
+use dfft_core::statement::{Date, Jurisdiction, Mechanism, Summary};
 use dfft_core::tlog_proof::TlogProof;
 use serde_json::{json, Value};
 
@@ -192,8 +192,9 @@ impl TestLog {
             Date::parse(at).unwrap(),
         );
         let mechanism = mechanism.map(|m| Mechanism::new(m).unwrap());
-        let records = reg
-            .route(&from, &to, at, mechanism)
+        let matches = reg.route(&from, &to, at, RouteFilter::mechanism(mechanism));
+        let summary = Summary::of(matches.iter().map(|m| (m.record, m.status)));
+        let records = matches
             .iter()
             .map(|m| {
                 let events = m
@@ -214,8 +215,10 @@ impl TestLog {
             to,
             at,
             mechanism,
+            data: None,
             checkpoint: self.checkpoint().to_text(),
             records,
+            summary: Some(summary),
             completeness: None,
         }
     }

@@ -10,8 +10,9 @@
 //! ids on it, and carries every record on those keys that the answer's
 //! `records` leave out (mechanism filter, or granted after the date) with
 //! its `granted` event, so the client can check that each really does not
-//! match: the grant fixes the mechanism, and no event of a record takes
-//! effect before its grant.
+//! match: the grant fixes what the filters read (a recognition's
+//! mechanism, a rule's categories), and no event of a record takes effect
+//! before its grant.
 //!
 //! The checks, in [`Completeness::verify_route`], `verify_record` and
 //! `verify_authorities` (docs/index.md, "Answers"):
@@ -390,7 +391,7 @@ impl Completeness {
                 });
             }
             // Its `granted` event alone (checked as the record's first):
-            // that fixes its mechanism, and no event of a record takes
+            // that fixes what the filters read, and no event of a record takes
             // effect before its grant (the registry rules, which the audit
             // checks), so it shows why the record does not match.
             let head: RecordHead = r.verify(cp, Some(answer.at))?;
@@ -400,9 +401,9 @@ impl Completeness {
                     reason: "a record left out must carry its granted event alone".into(),
                 });
             }
-            let other_mechanism = answer.mechanism.is_some_and(|m| m != head.mechanism);
+            let filtered_out = !answer.filter().passes(&head);
             let not_yet = head.events[0].effective > answer.at;
-            if !other_mechanism && !not_yet {
+            if !filtered_out && !not_yet {
                 return Err(CompletenessError::FilteredMatches {
                     record: r.record.clone(),
                 });

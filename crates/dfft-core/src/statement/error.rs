@@ -102,6 +102,36 @@ pub enum FieldProblem {
         /// The allowed values.
         allowed: String,
     },
+    /// A rule cannot be satisfied by itself.
+    #[error("a rule cannot name its own record in `satisfied_by`")]
+    SelfReference,
+    /// A threshold of zero says nothing.
+    #[error("a threshold must be at least 1")]
+    ZeroThreshold,
+    /// Not a data category (`kind: rule`).
+    #[error("unknown data category `{value}`: expected one of {allowed}")]
+    UnknownDataCategory {
+        /// The refused value.
+        value: String,
+        /// The allowed values.
+        allowed: String,
+    },
+    /// Not a rule requirement (`kind: rule`).
+    #[error("unknown requirement `{value}`: expected one of {allowed}")]
+    UnknownRequirement {
+        /// The refused value.
+        value: String,
+        /// The allowed values.
+        allowed: String,
+    },
+    /// Not a threshold measure (`kind: rule`).
+    #[error("unknown threshold measure `{value}`: expected one of {allowed}")]
+    UnknownMeasure {
+        /// The refused value.
+        value: String,
+        /// The allowed values.
+        allowed: String,
+    },
     /// Not a signed-note verifier key.
     #[error("`{value}` is not a signed-note verifier key name+hexid+base64(0x01||key): {reason}")]
     VerifierKey {

@@ -1,14 +1,17 @@
-//! Registry statements, version 1: what authorities sign and the registry logs.
+//! Registry statements, version 1 and the additive version 2: what
+//! authorities sign and the registry logs.
 //!
 //! Covers the data model of statements-v1 (see `docs/statements.md`):
 //! - [`date`]: `YYYY-MM-DD` dates and RFC 3339 UTC timestamps.
 //! - [`jurisdiction`]: jurisdiction codes, the EU/EEA membership tables, "covers".
 //! - [`jcs`]: RFC 8785 canonical JSON, the form in which envelopes are logged.
 //! - [`dsse`]: DSSE v1 envelopes: strict parsing, PAE, signing, verification.
-//! - [`Statement`] (this module): the `genesis`, `authority` and
-//!   `recognition` payloads, parsed strictly (unknown fields rejected, every
+//! - [`Statement`] (this module): the `genesis`, `authority`,
+//!   `recognition` and (v2) `rule` payloads, parsed strictly (unknown fields rejected, every
 //!   grammar checked) into validated types.
 //! - [`status`]: the status of a record on a date, as a pure function.
+//! - [`summary`]: a route answer's plain summary over recognitions and
+//!   rules (v2).
 //! - [`registry`]: the authority and record rules as pure functions over
 //!   state (shared by the sequencer and the auditing client), and an
 //!   in-memory [`registry::Registry`] that replays a whole log and answers
@@ -27,6 +30,7 @@ pub mod jcs;
 pub mod jurisdiction;
 pub mod registry;
 pub mod status;
+pub mod summary;
 mod types;
 
 use serde::{Deserialize, Serialize};
@@ -35,9 +39,11 @@ pub use date::{Date, DateError, Timestamp};
 pub use error::{FieldProblem, StatementError};
 pub use jurisdiction::{Destination, Group, Jurisdiction, JurisdictionError, JurisdictionKind};
 pub use status::Status;
+pub use summary::{Summary, Verdict};
 pub use types::{
-    double_option, vkey_list, Action, AuthorityAction, AuthorityId, Governance, LegalReference,
-    Mechanism, RecordId, Subject,
+    double_option, vkey_list, Action, AppliesTo, AuthorityAction, AuthorityId, DataCategory,
+    Governance, LegalReference, Measure, Mechanism, RecordId, Requirement, RuleTerms, Subject,
+    Threshold,
 };
 
 use crate::note::{KeyKind, VerifierKey};
@@ -54,6 +60,12 @@ pub const MAX_GOVERNANCE_KEYS: usize = 32;
 pub const MAX_COMPETENCE: usize = 300;
 /// Most items of a recognition's `exclusions`.
 pub const MAX_EXCLUSIONS: usize = 64;
+/// Most items of a rule's `applies_to.categories` (each category once).
+pub const MAX_CATEGORIES: usize = 16;
+/// Most items of a rule's `applies_to.thresholds`.
+pub const MAX_THRESHOLDS: usize = 8;
+/// Most items of a rule's `satisfied_by`.
+pub const MAX_SATISFIED_BY: usize = 32;
 
 /// A parsed, validated statement (the payload of a DSSE envelope).
 // One statement per entry is parsed at a time; boxing the larger variants
@@ -68,6 +80,9 @@ pub enum Statement {
     Authority(AuthorityStatement),
     /// `kind: recognition`: an event in the life of a recognition record.
     Recognition(Recognition),
+    /// `kind: rule` (statements v2): an event in the life of an outbound
+    /// rule record.
+    Rule(Rule),
 }
 
 /// `kind: genesis`: fixes the log's origin and who may enrol authorities.
@@ -171,6 +186,88 @@ pub struct Recognition {
     pub issued_at: Timestamp,
 }
 
+/// `kind: rule` (statements v2): one event in the life of a rule about data
+/// leaving a jurisdiction: what it applies to, what it requires.
+///
+/// A rule record follows the recognition record rules (its first event is
+/// `granted`, which fixes `from`, `to`, `requires`, `applies_to.categories`
+/// and `satisfied_by`; the signer must be competent for `from`). Later
+/// events may change the thresholds and the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// The authority stating the rule.
+    pub authority: AuthorityId,
+    /// The rule's record.
+    pub record: RecordId,
+    /// What happens.
+    pub action: Action,
+    /// The jurisdiction the data leaves.
+    pub from: Jurisdiction,
+    /// Where the rule applies: `*`, a code or a group.
+    pub to: Destination,
+    /// What data it applies to.
+    pub applies_to: AppliesTo,
+    /// What it requires.
+    pub requires: Requirement,
+    /// The records that satisfy the requirement (a standard contract's
+    /// recognition record, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satisfied_by: Option<Vec<RecordId>>,
+    /// What the rule says, in words (including what the vocabulary cannot).
+    pub text: String,
+    /// The instrument.
+    pub legal_reference: LegalReference,
+    /// The day the event takes effect.
+    pub effective: Date,
+    /// As a recognition's `expires`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub expires: Option<Option<Date>>,
+    /// Free-text notes (the demo puts a source's confidence here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// When it was signed.
+    pub issued_at: Timestamp,
+}
+
+impl Rule {
+    /// What the rule's record fixes at its grant.
+    pub fn terms(&self) -> RuleTerms {
+        RuleTerms {
+            requires: self.requires,
+            categories: self.applies_to.categories.clone(),
+            satisfied_by: self.satisfied_by.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The part of a recognition or rule statement that the record rules and
+/// the status rule read ([`Statement::record_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordEvent<'a> {
+    /// The signing authority.
+    pub authority: &'a AuthorityId,
+    /// The record.
+    pub record: &'a RecordId,
+    /// What happens.
+    pub action: Action,
+    /// Where data comes from.
+    pub from: &'a Jurisdiction,
+    /// Where it goes.
+    pub to: &'a Destination,
+    /// The day it takes effect.
+    pub effective: Date,
+    /// Its `expires`.
+    pub expires: Option<Option<Date>>,
+    /// A recognition's mechanism (`None` for a rule).
+    pub mechanism: Option<Mechanism>,
+    /// A rule's terms (`None` for a recognition).
+    pub rule: Option<RuleTerms>,
+}
+
 impl Statement {
     /// Parses and validates a statement strictly (see the module docs).
     pub fn parse(bytes: &[u8]) -> Result<Statement, StatementError> {
@@ -183,6 +280,36 @@ impl Statement {
             Statement::Genesis(_) => "genesis",
             Statement::Authority(_) => "authority",
             Statement::Recognition(_) => "recognition",
+            Statement::Rule(_) => "rule",
+        }
+    }
+
+    /// The record event a `recognition` or `rule` states.
+    pub fn record_event(&self) -> Option<RecordEvent<'_>> {
+        match self {
+            Statement::Recognition(r) => Some(RecordEvent {
+                authority: &r.authority,
+                record: &r.record,
+                action: r.action,
+                from: &r.from,
+                to: &r.to,
+                effective: r.effective,
+                expires: r.expires,
+                mechanism: Some(r.mechanism),
+                rule: None,
+            }),
+            Statement::Rule(r) => Some(RecordEvent {
+                authority: &r.authority,
+                record: &r.record,
+                action: r.action,
+                from: &r.from,
+                to: &r.to,
+                effective: r.effective,
+                expires: r.expires,
+                mechanism: None,
+                rule: Some(r.terms()),
+            }),
+            _ => None,
         }
     }
 
@@ -193,13 +320,15 @@ impl Statement {
             Statement::Genesis(_) => None,
             Statement::Authority(a) => Some(&a.authority),
             Statement::Recognition(r) => Some(&r.authority),
+            Statement::Rule(r) => Some(&r.authority),
         }
     }
 
-    /// The record a `recognition` belongs to.
+    /// The record a `recognition` or `rule` belongs to.
     pub fn record(&self) -> Option<&RecordId> {
         match self {
             Statement::Recognition(r) => Some(&r.record),
+            Statement::Rule(r) => Some(&r.record),
             _ => None,
         }
     }
@@ -209,7 +338,7 @@ impl Statement {
         match self {
             Statement::Genesis(g) => Some(&g.origin),
             Statement::Authority(a) => a.log.as_deref(),
-            Statement::Recognition(_) => None,
+            Statement::Recognition(_) | Statement::Rule(_) => None,
         }
     }
 
@@ -219,6 +348,7 @@ impl Statement {
             Statement::Genesis(g) => &g.issued_at,
             Statement::Authority(a) => &a.issued_at,
             Statement::Recognition(r) => &r.issued_at,
+            Statement::Rule(r) => &r.issued_at,
         }
     }
 
@@ -373,6 +503,42 @@ mod parse {
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
+    struct RawRule {
+        #[allow(dead_code)]
+        kind: String,
+        authority: String,
+        record: String,
+        action: String,
+        from: String,
+        to: String,
+        applies_to: RawAppliesTo,
+        requires: String,
+        satisfied_by: Option<Vec<String>>,
+        text: String,
+        legal_reference: RawLegalReference,
+        effective: String,
+        #[serde(default, with = "double_option")]
+        expires: Option<Option<String>>,
+        notes: Option<String>,
+        issued_at: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawAppliesTo {
+        categories: Vec<String>,
+        thresholds: Option<Vec<RawThreshold>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawThreshold {
+        measure: String,
+        at_least: u64,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct RawSubject {
         name: String,
         lei: Option<String>,
@@ -424,6 +590,23 @@ mod parse {
         Ok(())
     }
 
+    /// `applies_to.thresholds` items must be JSON objects too.
+    fn require_threshold_objects(
+        obj: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StatementError> {
+        let items = obj
+            .get("applies_to")
+            .and_then(|a| a.get("thresholds"))
+            .and_then(serde_json::Value::as_array);
+        if items.is_some_and(|l| l.iter().any(|t| !t.is_object())) {
+            return Err(StatementError::Schema {
+                kind: "rule",
+                detail: "every item of `applies_to.thresholds` must be a JSON object".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     pub(super) fn parse(bytes: &[u8]) -> Result<Statement, StatementError> {
         let json = |detail: String| StatementError::Json { detail };
         let value: serde_json::Value =
@@ -447,6 +630,11 @@ mod parse {
             "recognition" => {
                 require_objects("recognition", obj, &["legal_reference", "subject"])?;
                 recognition(serde_json::from_slice(bytes).map_err(schema("recognition"))?)
+            }
+            "rule" => {
+                require_objects("rule", obj, &["legal_reference", "applies_to"])?;
+                require_threshold_objects(obj)?;
+                rule(serde_json::from_slice(bytes).map_err(schema("rule"))?)
             }
             k if RESERVED_KINDS.contains(&k) => {
                 Err(StatementError::ReservedKind { kind: k.to_owned() })
@@ -593,7 +781,30 @@ mod parse {
                 })
             }
         };
-        let lr = raw.legal_reference;
+        let legal_reference = legal_reference(raw.legal_reference)?;
+        let (effective, expires) = dates(&raw.effective, raw.expires)?;
+        if let Some(n) = &raw.notes {
+            f("notes", check_text(n))?;
+        }
+        Ok(Statement::Recognition(Recognition {
+            authority,
+            record,
+            action,
+            mechanism,
+            from,
+            to,
+            scope: raw.scope,
+            exclusions: raw.exclusions,
+            subject,
+            legal_reference,
+            effective,
+            expires,
+            notes: raw.notes,
+            issued_at: timestamp(&raw.issued_at)?,
+        }))
+    }
+
+    fn legal_reference(lr: RawLegalReference) -> Result<LegalReference, StatementError> {
         f("legal_reference.id", check_legal_reference_id(&lr.id))?;
         f("legal_reference.title", check_line(&lr.title))?;
         if let Some(u) = &lr.url {
@@ -602,8 +813,22 @@ mod parse {
         if let Some(h) = &lr.sha256 {
             f("legal_reference.sha256", check_sha256(h))?;
         }
-        let effective = f("effective", Date::parse(&raw.effective))?;
-        let expires = match raw.expires {
+        Ok(LegalReference {
+            id: lr.id,
+            title: lr.title,
+            url: lr.url,
+            sha256: lr.sha256,
+        })
+    }
+
+    /// `effective` and `expires` (not before `effective`).
+    #[allow(clippy::type_complexity)]
+    fn dates(
+        effective: &str,
+        expires: Option<Option<String>>,
+    ) -> Result<(Date, Option<Option<Date>>), StatementError> {
+        let effective = f("effective", Date::parse(effective))?;
+        let expires = match expires {
             None => None,
             Some(None) => Some(None),
             Some(Some(s)) => {
@@ -620,25 +845,118 @@ mod parse {
                 Some(Some(d))
             }
         };
+        Ok((effective, expires))
+    }
+
+    fn rule(raw: RawRule) -> Result<Statement, StatementError> {
+        let authority = f("authority", AuthorityId::new(&raw.authority))?;
+        let record = f("record", RecordId::new(&raw.record))?;
+        let action = f("action", Action::new(&raw.action))?;
+        let from = f("from", Jurisdiction::new(&raw.from))?;
+        let to = f("to", Destination::new(&raw.to))?;
+        let raw_categories = &raw.applies_to.categories;
+        if raw_categories.is_empty() {
+            return Err(StatementError::field(
+                "applies_to.categories",
+                FieldProblem::EmptyList,
+            ));
+        }
+        check_len(
+            "applies_to.categories",
+            raw_categories.len(),
+            MAX_CATEGORIES,
+        )?;
+        let mut categories: Vec<DataCategory> = Vec::with_capacity(raw_categories.len());
+        for (i, c) in raw_categories.iter().enumerate() {
+            let at = format!("applies_to.categories[{i}]");
+            let category = f(&at, DataCategory::new(c))?;
+            if categories.contains(&category) {
+                return Err(StatementError::field(
+                    &at,
+                    FieldProblem::Duplicate { value: c.clone() },
+                ));
+            }
+            categories.push(category);
+        }
+        let thresholds = match raw.applies_to.thresholds {
+            None => None,
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(StatementError::field(
+                        "applies_to.thresholds",
+                        FieldProblem::EmptyList,
+                    ));
+                }
+                check_len("applies_to.thresholds", list.len(), MAX_THRESHOLDS)?;
+                let mut out: Vec<Threshold> = Vec::with_capacity(list.len());
+                for (i, t) in list.iter().enumerate() {
+                    let measure = f(
+                        &format!("applies_to.thresholds[{i}].measure"),
+                        Measure::new(&t.measure),
+                    )?;
+                    if t.at_least == 0 {
+                        return Err(StatementError::field(
+                            &format!("applies_to.thresholds[{i}].at_least"),
+                            FieldProblem::ZeroThreshold,
+                        ));
+                    }
+                    out.push(Threshold {
+                        measure,
+                        at_least: t.at_least,
+                    });
+                }
+                Some(out)
+            }
+        };
+        let requires = f("requires", Requirement::new(&raw.requires))?;
+        let satisfied_by = match raw.satisfied_by {
+            None => None,
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(StatementError::field(
+                        "satisfied_by",
+                        FieldProblem::EmptyList,
+                    ));
+                }
+                check_len("satisfied_by", list.len(), MAX_SATISFIED_BY)?;
+                let mut ids: Vec<RecordId> = Vec::with_capacity(list.len());
+                for (i, s) in list.iter().enumerate() {
+                    let at = format!("satisfied_by[{i}]");
+                    let id = f(&at, RecordId::new(s))?;
+                    if id == record {
+                        return Err(StatementError::field(&at, FieldProblem::SelfReference));
+                    }
+                    if ids.contains(&id) {
+                        return Err(StatementError::field(
+                            &at,
+                            FieldProblem::Duplicate { value: s.clone() },
+                        ));
+                    }
+                    ids.push(id);
+                }
+                Some(ids)
+            }
+        };
+        f("text", check_text(&raw.text))?;
+        let legal_reference = legal_reference(raw.legal_reference)?;
+        let (effective, expires) = dates(&raw.effective, raw.expires)?;
         if let Some(n) = &raw.notes {
             f("notes", check_text(n))?;
         }
-        Ok(Statement::Recognition(Recognition {
+        Ok(Statement::Rule(Rule {
             authority,
             record,
             action,
-            mechanism,
             from,
             to,
-            scope: raw.scope,
-            exclusions: raw.exclusions,
-            subject,
-            legal_reference: LegalReference {
-                id: lr.id,
-                title: lr.title,
-                url: lr.url,
-                sha256: lr.sha256,
+            applies_to: AppliesTo {
+                categories,
+                thresholds,
             },
+            requires,
+            satisfied_by,
+            text: raw.text,
+            legal_reference,
             effective,
             expires,
             notes: raw.notes,

@@ -24,15 +24,17 @@
 //! - Entry 0 must be a genesis, and a genesis is only allowed at entry 0.
 //! - `enroll` needs an id never enrolled before (a retired id stays taken);
 //!   `update` and `retire` need an enrolled, not retired id.
-//! - A recognition needs an enrolled, not retired authority, signed by one of
-//!   its current keys (a key rotated out by `update` is refused), competent
-//!   for the record's `from` on the event's `effective` date (the date the
-//!   event speaks about; the sequencer has no clock to use instead).
-//! - The first event of a record must be `granted`; later events must repeat
-//!   its `mechanism`, `from` and `to`, must not be `granted`, and must not take
-//!   effect before the `granted` event (an event before the record existed
-//!   would make it apply before it was granted). Any competent authority may
-//!   add later events.
+//! - A recognition or a rule (v2) needs an enrolled, not retired
+//!   authority, signed by one of its current keys (a key rotated out by
+//!   `update` is refused), competent for the record's `from` on the event's
+//!   `effective` date (the date the event speaks about; the sequencer has
+//!   no clock to use instead).
+//! - The first event of a record must be `granted`; later events must be of
+//!   the same kind, repeat its `from`, `to` and its terms (a recognition's
+//!   `mechanism`; a rule's `requires`, categories and `satisfied_by`), must
+//!   not be `granted`, and must not take effect before the `granted` event
+//!   (an event before the record existed would make it apply before it was
+//!   granted). Any competent authority may add later events.
 //!
 //! [`Registry`] replays a whole log in memory with these functions (for the
 //! auditor and tests) and answers route questions.
@@ -52,7 +54,8 @@ use super::dsse::{DsseError, Envelope};
 use super::jurisdiction::{Destination, Jurisdiction};
 use super::status::{status_on, Status, StatusEvent};
 use super::types::{
-    double_option, vkey_list, Action, AuthorityAction, AuthorityId, Governance, Mechanism, RecordId,
+    double_option, vkey_list, Action, AuthorityAction, AuthorityId, DataCategory, Governance,
+    Mechanism, RecordId, RuleTerms,
 };
 use super::{AuthorityStatement, Statement, StatementError};
 
@@ -407,13 +410,21 @@ impl EventRef {
 }
 
 /// A record: what its `granted` event fixed, and all its events in log order.
+///
+/// A recognition record has a `mechanism` and no `rule`; a rule record
+/// (statements v2) has `rule` and no `mechanism`. Only the record rules
+/// ([`check_rules`]) and the answer verifier build heads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordHead {
     /// The record id.
     pub record: RecordId,
-    /// Its mechanism.
-    pub mechanism: Mechanism,
+    /// A recognition's mechanism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<Mechanism>,
+    /// A rule's terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleTerms>,
     /// Where data comes from.
     pub from: Jurisdiction,
     /// Where it may go.
@@ -438,23 +449,74 @@ impl RecordHead {
     }
 
     /// Whether the record answers the route question "from `x` to `y` on
-    /// `date`" (its `from` covers `x`, its `to` covers `y` or is `*`, the
-    /// mechanism matches if given, and it has an event by then), and its
-    /// status if so.
+    /// `date`" (its `from` covers `x`, its `to` covers `y` or is `*`, it
+    /// passes the filter, and it has an event by then), and its status if so.
     pub fn route_status(
         &self,
         x: &Jurisdiction,
         y: &Jurisdiction,
         date: Date,
-        mechanism: Option<Mechanism>,
+        filter: RouteFilter,
     ) -> Option<Status> {
-        if mechanism.is_some_and(|m| m != self.mechanism) {
+        if !filter.passes(self) {
             return None;
         }
         if !self.from.covers(x, date) || !self.to.covers(y, date) {
             return None;
         }
         self.status_on(date)
+    }
+
+    /// Whether it is a rule record.
+    pub fn is_rule(&self) -> bool {
+        self.rule.is_some()
+    }
+
+    /// What the record is, for people: a recognition's mechanism
+    /// (`adequacy`), or `rule: <requirement>` (`rule: prior_assessment`).
+    pub fn label(&self) -> String {
+        match (&self.rule, self.mechanism) {
+            (Some(t), _) => format!("rule: {}", t.requires),
+            (None, Some(m)) => m.as_str().to_owned(),
+            (None, None) => "record".to_owned(),
+        }
+    }
+}
+
+/// The optional filters of a route question.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RouteFilter {
+    /// Only recognitions of this mechanism (rules apply whatever the
+    /// mechanism, so they are never filtered out by it).
+    pub mechanism: Option<Mechanism>,
+    /// Only rules that apply to this category of data
+    /// ([`RuleTerms::applies_to`]); recognitions are not filtered by it.
+    pub data: Option<DataCategory>,
+}
+
+impl RouteFilter {
+    /// No filter.
+    pub const NONE: RouteFilter = RouteFilter {
+        mechanism: None,
+        data: None,
+    };
+
+    /// Only recognitions of `mechanism`, if given.
+    pub fn mechanism(mechanism: Option<Mechanism>) -> RouteFilter {
+        RouteFilter {
+            mechanism,
+            data: None,
+        }
+    }
+
+    /// Whether `head` passes: the one home of the filter rule, read by the
+    /// route question, the server and the completeness check. It depends
+    /// only on what a record's `granted` event fixes.
+    pub fn passes(&self, head: &RecordHead) -> bool {
+        match &head.rule {
+            None => self.mechanism.is_none() || self.mechanism == head.mechanism,
+            Some(terms) => self.data.is_none_or(|d| terms.applies_to(d)),
+        }
     }
 }
 
@@ -803,8 +865,12 @@ pub fn verify_signatures(
             let gov = governance.ok_or(RuleError::NoGenesis)?;
             verify_set(env, &gov.keys, gov.threshold, governance_allowed)?
         }
-        Statement::Recognition(r) => {
-            let a = authority_usable(&r.authority, authority)?;
+        Statement::Recognition(_) | Statement::Rule(_) => {
+            let id = submission
+                .statement
+                .authority()
+                .ok_or(RuleError::NoGenesis)?;
+            let a = authority_usable(id, authority)?;
             verify_set(env, &a.keys, 1, || authority_allowed(&a.id))?
         }
     };
@@ -890,10 +956,13 @@ pub fn check_rules(
             };
             Ok(Change::Authority(AuthorityState::after(s, state, index)))
         }
-        Statement::Recognition(r) => {
-            let a = authority_usable(&r.authority, authority)?;
+        Statement::Recognition(_) | Statement::Rule(_) => {
+            let Some(r) = statement.record_event() else {
+                return Err(RuleError::NoGenesis);
+            };
+            let a = authority_usable(r.authority, authority)?;
             recheck(&verified.signers, &a.keys, 1, || authority_allowed(&a.id))?;
-            let Some(competent_until) = a.competent_until(&r.from, r.effective) else {
+            let Some(competent_until) = a.competent_until(r.from, r.effective) else {
                 return Err(RuleError::NotCompetent {
                     authority: a.id.to_string(),
                     from: r.from.to_string(),
@@ -925,7 +994,8 @@ pub fn check_rules(
                 expires: r.expires,
                 authority: r.authority.clone(),
             };
-            let head = match record.filter(|h| h.record == r.record) {
+            let kind_of = |h: &RecordHead| if h.is_rule() { "rule" } else { "recognition" };
+            let head = match record.filter(|h| &h.record == r.record) {
                 None => {
                     if r.action != Action::Granted {
                         return Err(RuleError::FirstEventNotGranted {
@@ -942,6 +1012,7 @@ pub fn check_rules(
                     RecordHead {
                         record: r.record.clone(),
                         mechanism: r.mechanism,
+                        rule: r.rule.clone(),
                         from: r.from.clone(),
                         to: r.to.clone(),
                         events: vec![event],
@@ -959,17 +1030,34 @@ pub fn check_rules(
                         expected: expected.to_owned(),
                         found: found.to_owned(),
                     };
+                    let kind = if r.rule.is_some() {
+                        "rule"
+                    } else {
+                        "recognition"
+                    };
+                    if kind_of(h) != kind {
+                        return Err(mismatch("kind", kind_of(h), kind));
+                    }
                     if h.mechanism != r.mechanism {
+                        let name = |m: Option<Mechanism>| m.map_or("", Mechanism::as_str);
+                        return Err(mismatch("mechanism", name(h.mechanism), name(r.mechanism)));
+                    }
+                    if h.rule != r.rule {
+                        let terms = |t: &Option<RuleTerms>| {
+                            t.as_ref()
+                                .and_then(|t| serde_json::to_string(t).ok())
+                                .unwrap_or_default()
+                        };
                         return Err(mismatch(
-                            "mechanism",
-                            h.mechanism.as_str(),
-                            r.mechanism.as_str(),
+                            "requires, applies_to.categories or satisfied_by",
+                            &terms(&h.rule),
+                            &terms(&r.rule),
                         ));
                     }
-                    if h.from != r.from {
+                    if &h.from != r.from {
                         return Err(mismatch("from", h.from.as_str(), r.from.as_str()));
                     }
-                    if h.to != r.to {
+                    if &h.to != r.to {
                         return Err(mismatch("to", h.to.as_str(), r.to.as_str()));
                     }
                     if let Some(granted) = h.granted_effective() {
@@ -1162,21 +1250,21 @@ impl Registry {
     }
 
     /// The route question: every record whose `from` covers `from` on `date`
-    /// and whose `to` covers `to` on `date` (or is `*`), of `mechanism` if
-    /// given, with its status on `date`; records with no event effective by
+    /// and whose `to` covers `to` on `date` (or is `*`) that passes `filter`,
+    /// with its status on `date`; records with no event effective by
     /// then are left out. Ordered by record id.
     pub fn route(
         &self,
         from: &Jurisdiction,
         to: &Jurisdiction,
         date: Date,
-        mechanism: Option<Mechanism>,
+        filter: RouteFilter,
     ) -> Vec<RouteMatch<'_>> {
         self.records
             .values()
             .filter_map(|record| {
                 record
-                    .route_status(from, to, date, mechanism)
+                    .route_status(from, to, date, filter)
                     .map(|status| RouteMatch { record, status })
             })
             .collect()

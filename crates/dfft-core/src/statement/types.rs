@@ -258,6 +258,150 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// A category of data a rule applies to (`kind: rule`, `applies_to`):
+    /// a small, written vocabulary (docs/statements.md, "Rules"). What it
+    /// cannot say goes in the rule's `text`.
+    DataCategory, UnknownDataCategory, {
+        /// Personal data (personal information) in general.
+        Personal = "personal",
+        /// Sensitive (special-category) personal data.
+        SensitivePersonal = "sensitive_personal",
+        /// Data a law calls "important data" (China's Data Security Law).
+        ImportantData = "important_data",
+        /// Data a law calls "core data", the stricter tier of important data.
+        CoreData = "core_data",
+        /// Health data.
+        Health = "health",
+        /// Financial data.
+        Financial = "financial",
+        /// Geolocation data.
+        Geolocation = "geolocation",
+        /// Government data.
+        Government = "government",
+        /// Non-personal data in general.
+        NonPersonal = "non_personal",
+    }
+);
+
+impl DataCategory {
+    /// Whether a rule on `self` applies to data of category `asked`: the
+    /// same category, or `asked` is a narrower tier of it (sensitive
+    /// personal data is personal data; core data is important data). The
+    /// one home of this relation: the route filter and its completeness
+    /// check both use it.
+    pub fn covers(self, asked: DataCategory) -> bool {
+        self == asked
+            || matches!(
+                (self, asked),
+                (DataCategory::Personal, DataCategory::SensitivePersonal)
+                    | (DataCategory::ImportantData, DataCategory::CoreData)
+            )
+    }
+}
+
+string_enum!(
+    /// What a rule requires of data leaving its jurisdiction (`kind: rule`,
+    /// `requires`).
+    Requirement, UnknownRequirement, {
+        /// The transfer is prohibited.
+        Prohibited = "prohibited",
+        /// A prior assessment by an authority (a security assessment).
+        PriorAssessment = "prior_assessment",
+        /// A prior approval or authorisation.
+        PriorApproval = "prior_approval",
+        /// A standard contract must be concluded (and, where the law says,
+        /// filed).
+        StandardContract = "standard_contract",
+        /// A certification is required.
+        Certification = "certification",
+        /// Registration or filing with an authority.
+        Registration = "registration",
+        /// Notification of an authority.
+        Notification = "notification",
+        /// The data subject's consent.
+        Consent = "consent",
+        /// A copy must stay in the jurisdiction.
+        LocalCopy = "local_copy",
+        /// The data must be stored in the jurisdiction (localisation).
+        LocalStorage = "local_storage",
+        /// A recognised basis (the records in `satisfied_by`, or any
+        /// recognition in force on the route when it lists none).
+        Recognition = "recognition",
+    }
+);
+
+impl Requirement {
+    /// Whether the requirement, unmet, restricts the transfer (rather than
+    /// attaching a condition): a prohibition, or an assessment or approval
+    /// that must come first.
+    pub fn restricts(self) -> bool {
+        matches!(
+            self,
+            Requirement::Prohibited | Requirement::PriorAssessment | Requirement::PriorApproval
+        )
+    }
+}
+
+string_enum!(
+    /// What a rule's volume threshold counts (`applies_to.thresholds`).
+    Measure, UnknownMeasure, {
+        /// Individuals whose personal data is transferred.
+        Individuals = "individuals",
+        /// Individuals whose sensitive personal data is transferred.
+        SensitiveIndividuals = "sensitive_individuals",
+        /// Records.
+        Records = "records",
+    }
+);
+
+/// A volume threshold: the rule applies from `at_least` of `measure`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// What is counted.
+    pub measure: Measure,
+    /// From how many the rule applies (at least 1).
+    pub at_least: u64,
+}
+
+/// What a rule applies to (`applies_to`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesTo {
+    /// The data categories, at least one, none twice.
+    pub categories: Vec<DataCategory>,
+    /// Volume thresholds, where the law has them; absent: whatever the
+    /// volume (or thresholds the vocabulary cannot state, in `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<Threshold>>,
+}
+
+/// What a rule record's `granted` event fixes beyond `from` and `to`
+/// (later events must repeat it): the requirement, the categories and the
+/// records that satisfy it. Kept in the record head so that the route
+/// filter, the summary and the completeness check read it without the
+/// entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTerms {
+    /// What the rule requires.
+    pub requires: Requirement,
+    /// The data categories it applies to.
+    pub categories: Vec<DataCategory>,
+    /// The records that satisfy it, if it names any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub satisfied_by: Vec<RecordId>,
+}
+
+impl RuleTerms {
+    /// Whether the rule applies to data of category `asked`
+    /// ([`DataCategory::covers`]).
+    pub fn applies_to(&self, asked: DataCategory) -> bool {
+        self.categories.iter().any(|c| c.covers(asked))
+    }
+}
+
 /// The keys allowed to enrol authorities, and how many must sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -72,7 +72,7 @@ pub fn atom(
         let e = item.event;
         let mut summary = format!(
             "{}: {} → {}, {}. {} {}.",
-            w.mechanism(r.mechanism),
+            w.record_kind(r.mechanism, r.rule.as_ref().map(|t| t.requires)),
             r.from,
             r.to.as_str(),
             w.action(e.action),
@@ -102,10 +102,10 @@ pub fn atom(
     out
 }
 
-/// A logged recognition's signed `issued_at` and legal reference.
+/// A logged recognition's or rule's signed `issued_at` and legal reference.
 fn facts(entry_b64: &str) -> (String, Option<dfft_core::statement::LegalReference>) {
-    match super::recognition_of(entry_b64) {
-        Some(r) => (r.issued_at.as_str().to_owned(), Some(r.legal_reference)),
+    match super::entry_facts(entry_b64) {
+        Some(f) => (f.issued_at, Some(f.legal_reference)),
         None => ("1970-01-01T00:00:00Z".to_owned(), None),
     }
 }

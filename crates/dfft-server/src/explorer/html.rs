@@ -39,7 +39,7 @@ dt{font-weight:600}pre{white-space:pre-wrap;word-break:break-all;background:#f4f
 .state.failed,.state.alarm{background:#fbe9e9;border-color:#a12622;color:#6b1512}.state.unverifiable,.state.checking{background:#f4f4f4;border-color:#767676}\
 .pin code{word-break:break-all}.changes{border-left:4px solid #1a4fa0;padding-left:.75rem}\
 table.matrix{border-collapse:collapse;font-size:.85rem}table.matrix th,table.matrix td{border:1px solid #767676;padding:.15rem .3rem;text-align:center}\
-.wide{overflow-x:auto}td.on{background:#e6f4ea}td.some{background:#eef3fb}.legend span{display:inline-block;margin-right:1rem}\
+.wide{overflow-x:auto}td.on{background:#e6f4ea}td.some{background:#eef3fb}td.restr{background:#fdecea}.legend span{display:inline-block;margin-right:1rem}\
 @media print{nav,form,button,.pin,details,.hint{display:none}a{color:inherit}body{max-width:none}}";
 
 /// The whole page: `title`, the language switch to `switch_href`, `body`.

@@ -5,7 +5,7 @@
 //! Covers: every string a page shows, per language; negotiation. Leaves
 //! out: markup (`super::html`).
 
-use dfft_core::statement::{Action, Mechanism, Status};
+use dfft_core::statement::{Action, Mechanism, Requirement, Status};
 
 /// A language the pages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,8 @@ pub struct Words {
     pub answer_heading: &'static str,
     pub none: &'static str,
     pub none_means: &'static str,
+    /// Label of the route answer's summary.
+    pub summary: &'static str,
     pub mechanism: &'static str,
     pub authority: &'static str,
     pub timeline: &'static str,
@@ -152,7 +154,8 @@ static EN: Words = Words {
     switch: "日本語",
     answer_heading: "Recognitions that apply",
     none: "The registry holds no recognition that covers this route on this day.",
-    none_means: "This is not a prohibition, and not a permission: the registry records recognitions, and has none here.",
+    none_means: "This is not a prohibition, and not a permission: the registry records recognitions and rules, and has none here.",
+    summary: "Summary:",
     mechanism: "Mechanism",
     authority: "Granted by",
     timeline: "Timeline",
@@ -206,7 +209,8 @@ static JA: Words = Words {
     switch: "English",
     answer_heading: "適用される認定",
     none: "この日のこの経路を対象とする認定は、レジストリにありません。",
-    none_means: "これは禁止でも許可でもありません。レジストリは認定を記録しており、ここには該当するものがないということです。",
+    none_means: "これは禁止でも許可でもありません。レジストリは認定と規則を記録しており、ここには該当するものがないということです。",
+    summary: "要約:",
     mechanism: "移転の仕組み",
     authority: "認定した当局",
     timeline: "経過",
@@ -415,6 +419,56 @@ impl Words {
             (Mechanism::Cbpr, false) => "APEC越境プライバシールール",
             (Mechanism::Dpf, false) => "データプライバシーフレームワーク",
             (Mechanism::Other, false) => "その他",
+        }
+    }
+
+    /// A rule's requirement in words (statements v2).
+    pub fn requirement(&self, r: Requirement) -> &'static str {
+        let en = self.lang == Lang::En;
+        match (r, en) {
+            (Requirement::Prohibited, true) => "prohibited",
+            (Requirement::PriorAssessment, true) => "prior assessment required",
+            (Requirement::PriorApproval, true) => "prior approval required",
+            (Requirement::StandardContract, true) => "standard contract required",
+            (Requirement::Certification, true) => "certification required",
+            (Requirement::Registration, true) => "registration or filing required",
+            (Requirement::Notification, true) => "notification required",
+            (Requirement::Consent, true) => "consent required",
+            (Requirement::LocalCopy, true) => "a local copy required",
+            (Requirement::LocalStorage, true) => "local storage required",
+            (Requirement::Recognition, true) => "a recognised basis required",
+            (Requirement::Prohibited, false) => "禁止",
+            (Requirement::PriorAssessment, false) => "事前評価が必要",
+            (Requirement::PriorApproval, false) => "事前承認が必要",
+            (Requirement::StandardContract, false) => "標準契約が必要",
+            (Requirement::Certification, false) => "認証が必要",
+            (Requirement::Registration, false) => "登録・届出が必要",
+            (Requirement::Notification, false) => "通知が必要",
+            (Requirement::Consent, false) => "本人の同意が必要",
+            (Requirement::LocalCopy, false) => "国内での複製保存が必要",
+            (Requirement::LocalStorage, false) => "国内保存が必要",
+            (Requirement::Recognition, false) => "承認された移転根拠が必要",
+        }
+    }
+
+    /// What a record is, in words: a recognition's mechanism, or a rule
+    /// and its requirement.
+    pub fn record_kind(
+        &self,
+        mechanism: Option<Mechanism>,
+        requires: Option<Requirement>,
+    ) -> String {
+        match (requires, mechanism) {
+            (Some(r), _) => {
+                let rule = if self.lang == Lang::En {
+                    "rule"
+                } else {
+                    "規則"
+                };
+                format!("{rule}: {}", self.requirement(r))
+            }
+            (None, Some(m)) => self.mechanism(m).to_owned(),
+            (None, None) => String::new(),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use dfft_core::statement::{Jurisdiction, Mechanism};
+use dfft_core::statement::{Jurisdiction, Mechanism, Requirement};
 
 use super::html::{self, attr, esc};
 use super::i18n::{Lang, Words};
@@ -123,9 +123,56 @@ fn letters(m: Mechanism) -> &'static str {
     }
 }
 
+/// What a matrix row is: a recognition's mechanism or a rule's requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Recognition(Mechanism),
+    Rule(Requirement),
+}
+
+impl Kind {
+    fn of(r: &dfft_core::wire::MatrixRecord) -> Option<Kind> {
+        match (r.requires, r.mechanism) {
+            (Some(q), _) => Some(Kind::Rule(q)),
+            (None, Some(m)) => Some(Kind::Recognition(m)),
+            (None, None) => None,
+        }
+    }
+
+    fn letters(self) -> &'static str {
+        match self {
+            Kind::Recognition(m) => letters(m),
+            Kind::Rule(q) => rule_letters(q),
+        }
+    }
+
+    fn words(self, w: &Words) -> String {
+        match self {
+            Kind::Recognition(m) => w.record_kind(Some(m), None),
+            Kind::Rule(q) => w.record_kind(None, Some(q)),
+        }
+    }
+}
+
+fn rule_letters(q: Requirement) -> &'static str {
+    match q {
+        Requirement::Prohibited => "R:PROH",
+        Requirement::PriorAssessment => "R:ASSESS",
+        Requirement::PriorApproval => "R:APPROV",
+        Requirement::StandardContract => "R:SC",
+        Requirement::Certification => "R:CERT",
+        Requirement::Registration => "R:REG",
+        Requirement::Notification => "R:NOTIF",
+        Requirement::Consent => "R:CONSENT",
+        Requirement::LocalCopy => "R:COPY",
+        Requirement::LocalStorage => "R:LOCAL",
+        Requirement::Recognition => "R:BASIS",
+    }
+}
+
 fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Matrix) {
     use std::collections::{BTreeMap, BTreeSet};
-    let mut cells: BTreeMap<(&str, &str), BTreeSet<Mechanism>> = BTreeMap::new();
+    let mut cells: BTreeMap<(&str, &str), BTreeSet<Kind>> = BTreeMap::new();
     let mut froms = BTreeSet::new();
     let mut tos = BTreeSet::new();
     for p in &m.pairs {
@@ -133,12 +180,12 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
         tos.insert(p.to.as_str());
         let e = cells.entry((p.from.as_str(), p.to.as_str())).or_default();
         for &i in &p.records {
-            if let Some(r) = m.records.get(i as usize) {
-                e.insert(r.mechanism);
+            if let Some(k) = m.records.get(i as usize).and_then(Kind::of) {
+                e.insert(k);
             }
         }
     }
-    let used: BTreeSet<Mechanism> = cells.values().flatten().copied().collect();
+    let used: BTreeSet<Kind> = cells.values().flatten().copied().collect();
     let _ = write!(
         out,
         "<section><h2 id=\"mx\">{} {}</h2><p class=\"legend\">",
@@ -149,8 +196,8 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
         let _ = write!(
             out,
             "<span><strong>{}</strong> = {}</span>",
-            letters(*mech),
-            esc(w.mechanism(*mech))
+            mech.letters(),
+            esc(&mech.words(w))
         );
     }
     let _ = write!(out, "</p><p>{}</p>", esc(w.matrix_explain));
@@ -179,11 +226,15 @@ fn matrix_table(out: &mut String, w: &Words, lang: Lang, m: &dfft_core::wire::Ma
         for t in &tos {
             match cells.get(&(*f, *t)) {
                 Some(ms) => {
-                    let text: Vec<&str> = ms.iter().map(|x| letters(*x)).collect();
-                    let class = if ms
+                    let text: Vec<&str> = ms.iter().map(|x| x.letters()).collect();
+                    let restricted = ms
                         .iter()
-                        .any(|x| *x != Mechanism::Scc && *x != Mechanism::Bcr)
-                    {
+                        .any(|x| matches!(x, Kind::Rule(q) if q.restricts()));
+                    let class = if restricted {
+                        "restr"
+                    } else if ms.iter().any(|x| {
+                        matches!(x, Kind::Recognition(m) if *m != Mechanism::Scc && *m != Mechanism::Bcr)
+                    }) {
                         "on"
                     } else {
                         "some"

@@ -40,8 +40,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use dfft_core::answer::{RecordAnswer, RouteAnswer};
-use dfft_core::statement::registry::Submission;
-use dfft_core::statement::{Date, Jurisdiction, Mechanism, Statement};
+use dfft_core::statement::registry::{RouteFilter, Submission};
+use dfft_core::statement::{DataCategory, Date, Jurisdiction, Mechanism, Statement};
 
 use crate::error::ApiPath;
 use crate::error::{ApiError, ApiQuery};
@@ -445,7 +445,13 @@ fn answer(app: &App, q: &HashMap<String, String>) -> Result<RouteAnswer, ApiErro
         }
         None => None,
     };
-    route_typed(app, &from, &to, at, mechanism)
+    let data = match q.get("data").filter(|d| !d.is_empty()) {
+        Some(d) => {
+            Some(DataCategory::new(d).map_err(|e| ApiError::malformed(format!("data: {e}")))?)
+        }
+        None => None,
+    };
+    route_typed(app, &from, &to, at, RouteFilter { mechanism, data })
 }
 
 fn form(out: &mut String, w: &Words, lang: Lang, q: &Question) {
@@ -489,6 +495,15 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer, today
         "<p id=\"check-summary\"><a href=\"#check\">{}</a></p>",
         esc(w.verify_link)
     );
+    if let Some(sum) = &a.summary {
+        let _ = write!(
+            out,
+            "<p id=\"summary\" class=\"verdict-{}\"><strong>{}</strong> <span lang=\"en\">{}</span></p>",
+            sum.verdict.as_str(),
+            esc(w.summary),
+            esc(&sum.words())
+        );
+    }
     if a.records.is_empty() {
         let _ = write!(
             out,
@@ -507,7 +522,7 @@ fn render_answer(out: &mut String, w: &Words, lang: Lang, a: &RouteAnswer, today
                 out,
                 "<li>{} ({}, {} → {})</li>",
                 esc(&r.record),
-                esc(w.mechanism(r.mechanism)),
+                esc(&w.record_kind(r.mechanism, r.rule.as_ref().map(|t| t.requires))),
                 esc(&r.from.to_string()),
                 esc(r.to.as_str())
             );
@@ -649,7 +664,7 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
         code = r.status.map_or("", |s| s.as_str()),
         status = esc(w.status(r.status)),
         mech_l = esc(w.mechanism),
-        mech = esc(w.mechanism(r.mechanism)),
+        mech = esc(&w.record_kind(r.mechanism, r.rule.as_ref().map(|t| t.requires))),
         from_l = esc(w.from),
         to_l = esc(w.to),
         from = esc(&r.from.to_string()),
@@ -669,7 +684,11 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
             idx = esc(w.index),
             i = e.index,
         );
-        if let Some(l) = recognition_of(&e.entry).map(|r| r.legal_reference) {
+        let facts = entry_facts(&e.entry);
+        if let Some(t) = facts.as_ref().and_then(|f| f.text.as_deref()) {
+            let _ = write!(out, " — <q lang=\"en\">{}</q>", esc(t));
+        }
+        if let Some(l) = facts.map(|f| f.legal_reference) {
             let _ = write!(out, " — {}: ", esc(w.legal_reference));
             match l
                 .url
@@ -701,13 +720,29 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
     out.push_str("</ol></article>");
 }
 
-/// The recognition a logged entry (base64) carries.
-fn recognition_of(entry_b64: &str) -> Option<dfft_core::statement::Recognition> {
+/// What the explorer shows of a logged recognition or rule entry
+/// (base64): its signed `issued_at`, its legal reference, and a rule's text.
+struct EntryFacts {
+    issued_at: String,
+    legal_reference: dfft_core::statement::LegalReference,
+    text: Option<String>,
+}
+
+fn entry_facts(entry_b64: &str) -> Option<EntryFacts> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(entry_b64)
         .ok()?;
     match Submission::parse_entry(&bytes).ok()?.statement() {
-        Statement::Recognition(r) => Some(r.clone()),
+        Statement::Recognition(r) => Some(EntryFacts {
+            issued_at: r.issued_at.as_str().to_owned(),
+            legal_reference: r.legal_reference.clone(),
+            text: None,
+        }),
+        Statement::Rule(r) => Some(EntryFacts {
+            issued_at: r.issued_at.as_str().to_owned(),
+            legal_reference: r.legal_reference.clone(),
+            text: Some(r.text.clone()),
+        }),
         _ => None,
     }
 }

@@ -515,6 +515,57 @@ const hashes = (list, what) => {
   });
 };
 
+/** Rule::terms: what a rule's grant fixes, in the record head's JSON order (undefined for a recognition). */
+function ruleTerms(st) {
+  if (st.kind !== "rule") return undefined;
+  const t = { requires: st.requires, categories: st.applies_to?.categories };
+  if (st.satisfied_by !== undefined) t.satisfied_by = st.satisfied_by;
+  return t;
+}
+
+/** DataCategory::covers: a rule on `c` applies to data of category `asked`. */
+export function categoryCovers(c, asked) {
+  return c === asked || (c === "personal" && asked === "sensitive_personal") || (c === "important_data" && asked === "core_data");
+}
+
+/** RouteFilter::passes: mechanism= filters recognitions, data= filters rules. */
+function passes(a, head) {
+  if (head.rule) return !a.data || head.rule.categories.some((c) => categoryCovers(c, a.data));
+  return !a.mechanism || a.mechanism === head.mechanism;
+}
+
+const RESTRICTS = new Set(["prohibited", "prior_assessment", "prior_approval"]);
+
+/** Summary::of: the route summary over the verified records (statement/summary.rs), in its JSON order. */
+export function summaryOf(records) {
+  const all = [...records].sort((x, y) => (x.record < y.record ? -1 : x.record > y.record ? 1 : 0));
+  const inForce = all.filter((h) => h.status === "in_force");
+  const recognised = inForce.filter((h) => !h.rule).map((h) => h.record);
+  const restrictions = [], conditions = [], met = [];
+  for (const h of inForce) {
+    if (!h.rule) continue;
+    const by = h.rule.satisfied_by ?? [];
+    const metBy = by.length === 0 && h.rule.requires === "recognition"
+      ? recognised.slice()
+      : by.filter((id) => inForce.some((r) => r.record === id));
+    const note = { record: h.record, requires: h.rule.requires };
+    if (metBy.length) note.met_by = metBy;
+    if (metBy.length) met.push(note);
+    else if (RESTRICTS.has(h.rule.requires)) restrictions.push(note);
+    else conditions.push(note);
+  }
+  const verdict = restrictions.length ? "restricted"
+    : conditions.length ? "conditions"
+    : recognised.length || met.length ? "allowed"
+    : all.length ? "none_in_force" : "no_information";
+  const out = { verdict };
+  if (recognised.length) out.recognised = recognised;
+  if (restrictions.length) out.restrictions = restrictions;
+  if (conditions.length) out.conditions = conditions;
+  if (met.length) out.met = met;
+  return out;
+}
+
 /** RecordAnswer::verify: every event included and really that event; the status recomputed. */
 export async function verifyRecord(r, cp, at) {
   const bad = (reason) => fail("record", `record ${r.record}: ${reason}`);
@@ -532,13 +583,16 @@ export async function verifyRecord(r, cp, at) {
       fail(e.code ?? "inclusion", `event at index ${ev.index}: ${e.message}`);
     }
     const st = statementOf(parseEnvelope(entry));
-    if (st.kind !== "recognition") entErr("entry is not a recognition statement");
+    if (st.kind !== "recognition" && st.kind !== "rule") entErr("entry is not a recognition or rule statement");
     if (st.record !== r.record) entErr("entry belongs to another record");
     if (st.action !== ev.action || st.effective !== ev.effective || st.authority !== ev.authority) {
       entErr("entry's action, effective date or authority differ from the answer's");
     }
     if (st.mechanism !== r.mechanism || st.from !== r.from || st.to !== r.to) {
       entErr("entry's mechanism, from or to differ from the record's");
+    }
+    if (JSON.stringify(ruleTerms(st)) !== JSON.stringify(r.rule)) {
+      entErr("entry's kind or rule terms (requires, categories, satisfied_by) differ from the record's");
     }
     events.push({
       index: ev.index,
@@ -553,7 +607,7 @@ export async function verifyRecord(r, cp, at) {
   if (events.length === 0) bad("no events");
   if (events[0].action !== "granted") bad("first event is not `granted`");
   if (events[0].authority !== r.authority) bad("authority is not the granting authority");
-  const head = { record: r.record, mechanism: r.mechanism, from: r.from, to: r.to, events };
+  const head = { record: r.record, mechanism: r.mechanism, rule: r.rule, from: r.from, to: r.to, events };
   if (at !== undefined) {
     const status = statusOn(events, at);
     if (status !== (r.status ?? null)) bad(`claimed status ${r.status ?? "none"} but the entries give ${status ?? "none"} on ${at}`);
@@ -642,15 +696,19 @@ export async function verifyRoute(a, key, { acceptIncomplete = false } = {}) {
     seen.add(r.record);
     const head = await verifyRecord(r, cp, a.at);
     if (head.status === null) fail("record", `record ${r.record}: no status on the date`);
-    if ((a.mechanism && a.mechanism !== head.mechanism) || !covers(head.from, a.from, a.at) || !destCovers(head.to, a.to, a.at)) {
+    if (!passes(a, head) || !covers(head.from, a.from, a.at) || !destCovers(head.to, a.to, a.at)) {
       fail("record", `record ${r.record}: does not cover the route asked about`);
     }
     records.push(head);
   }
+  const summary = summaryOf(records);
+  if (a.summary !== undefined && JSON.stringify(a.summary) !== JSON.stringify(summary)) {
+    fail("summary", `the answer's summary says \`${a.summary?.verdict}\` but its records give \`${summary.verdict}\``);
+  }
   const c = a.completeness;
   if (!c) {
     if (!acceptIncomplete) fail("missing", "the answer carries no completeness proof (an older server?); it proves only that the cited entries are in the log");
-    return { checkpoint: cp, records, filtered: [], complete: false };
+    return { checkpoint: cp, records, filtered: [], complete: false, summary };
   }
   const ix = await verifyIndex(c, cp, key);
   const p = await proven(c, ix.root);
@@ -679,15 +737,15 @@ export async function verifyRoute(a, key, { acceptIncomplete = false } = {}) {
     done.add(r.record);
     const head = await verifyRecord(r, cp, a.at);
     if (head.events.length !== 1) fail("record", `record ${r.record}: a record left out must carry its granted event alone`);
-    const otherMechanism = !!a.mechanism && a.mechanism !== head.mechanism;
+    const filteredOut = !passes(a, head);
     const notYet = head.events[0].effective > a.at;
-    if (!otherMechanism && !notYet) fail("filtered_matches", `record ${r.record} was filtered out but matches the question`);
+    if (!filteredOut && !notYet) fail("filtered_matches", `record ${r.record} was filtered out but matches the question`);
     filtered.push(head);
   }
   for (const [id, name] of onKeys) {
     if (!done.has(id)) fail("omitted", `record ${id} is on route key \`${name}\` but the answer leaves it out`);
   }
-  return { checkpoint: cp, records, filtered, complete: true, mapRoot: ix.root };
+  return { checkpoint: cp, records, filtered, complete: true, mapRoot: ix.root, summary };
 }
 
 /** RecordHistory::verify then Completeness::verify_record. */
