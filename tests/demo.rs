@@ -50,10 +50,11 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let reg = Registry::start_cmd(dir.path(), &["demo"]);
     eprintln!("demo started and loaded in {:.2?}", t.elapsed());
     let cp = reg.checkpoint();
-    // Genesis, 3 + 11 enrolments (the EU's, the world's less us.doc) and
-    // 59 + 35 events (world.json's 37 less us.doc's 2).
+    // Genesis, 3 + 11 + 10 enrolments (the EU's, the world's less us.doc,
+    // rules.json's) and 59 + 35 + 50 events (world.json's 37 less us.doc's
+    // 2; rules.json's recognitions and rules).
     let _ = cp;
-    assert_eq!(statements(&reg), 1 + 3 + 11 + 59 + 35);
+    assert_eq!(statements(&reg), 1 + 3 + 11 + 10 + 59 + 35 + 50);
 
     use Status::*;
     for from in ["DE", "FR", "GB"] {
@@ -174,7 +175,7 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     // Authorities and the matrix.
     let (st, v) = reg.get_json("/v1/authorities");
     assert_eq!(st, 200);
-    assert_eq!(v["authorities"].as_array().unwrap().len(), 3 + 11);
+    assert_eq!(v["authorities"].as_array().unwrap().len(), 3 + 11 + 10);
     let (st, v) = reg.get_json("/v1/matrix?at=2024-01-01");
     assert_eq!(st, 200);
     let pairs = v["pairs"].as_array().unwrap();
@@ -303,4 +304,141 @@ fn demo_answers_for_the_worlds_data_follow_it_around_each_event() {
         "from=CH&to=US&at=2024-09-15",
         "ch.federal-council/ch-adq-us-dpf-2024"
     ));
+}
+
+/// The verified, complete answer for a route, with its summary's verdict.
+fn summary(reg: &Registry, q: &str) -> (String, RouteAnswer) {
+    let (s, body) = reg.get(&format!("/v1/route?{q}"));
+    assert_eq!(s, 200, "{q}");
+    let ans: RouteAnswer = serde_json::from_slice(&body).unwrap();
+    let v = ans
+        .verify(&no_witnesses(reg))
+        .expect("the answer verifies, its summary too");
+    let cp = dfft_core::checkpoint::SignedCheckpoint::parse(ans.checkpoint.as_bytes()).unwrap();
+    ans.completeness
+        .as_ref()
+        .unwrap()
+        .verify_route(&cp, &reg.log_key, &ans)
+        .expect("and is complete");
+    (v.summary.verdict.as_str().to_owned(), ans)
+}
+
+#[test]
+fn demo_answers_for_china_turkiye_and_saudi_arabia_follow_the_rule_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    let rules: serde_json::Value =
+        serde_json::from_str(include_str!("../data/rules.json")).unwrap();
+    let verdict = |q: &str| summary(&reg, q).0;
+
+    // Every event of rules.json around its day: absent (or in its earlier
+    // state) the day before, and on the day the status its action gives.
+    let mut checked = 0;
+    for ev in rules["events"].as_array().unwrap() {
+        let record = ev["record"].as_str().unwrap();
+        let from = sample(ev["from"].as_str().unwrap(), "");
+        let to = sample(ev["to"].as_str().unwrap(), &from);
+        let day = Date::parse(ev["effective"].as_str().unwrap()).unwrap();
+        let want = match ev["action"].as_str().unwrap() {
+            "granted" | "amended" => Status::InForce,
+            "expired" => Status::Expired,
+            a => panic!("rules.json holds no `{a}` event"),
+        };
+        let (_, ans) = summary(&reg, &format!("from={from}&to={to}&at={day}"));
+        let got = ans.records.iter().find(|r| r.record == record);
+        assert_eq!(got.and_then(|r| r.status), Some(want), "{record} on {day}");
+        if ev["action"] == "granted" {
+            let before = day.prev_day().unwrap();
+            let (_, ans) = summary(&reg, &format!("from={from}&to={to}&at={before}"));
+            assert!(
+                !ans.records.iter().any(|r| r.record == record),
+                "{record} the day before its grant"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 50);
+
+    // China: the security assessment (2022-09-01) restricts personal and
+    // important data; the standard contract (2023-06-01) does not lift it.
+    assert_eq!(verdict("from=CN&to=JP&at=2022-08-31"), "no_information");
+    assert_eq!(verdict("from=CN&to=JP&at=2022-09-01"), "restricted");
+    assert_eq!(verdict("from=CN&to=JP&at=2023-06-01"), "restricted");
+    for data in ["personal", "sensitive_personal", "important_data", "core_data"] {
+        assert_eq!(
+            verdict(&format!("from=CN&to=JP&at=2024-06-01&data={data}")),
+            "restricted",
+            "{data}"
+        );
+    }
+    let (v, ans) = summary(&reg, "from=CN&to=JP&at=2024-06-01&data=health");
+    assert_eq!(v, "allowed", "health data is not named by the assessment rule");
+    assert!(ans.records.iter().all(|r| r.rule.is_none()));
+    // Its amendments keep it in force: 2024-03-22 (CAC), 2025-01-01 (State Council).
+    let (_, ans) = summary(&reg, "from=CN&to=JP&at=2025-01-01");
+    let sa = ans
+        .records
+        .iter()
+        .find(|r| r.record == "cn.cac/security-assessment-2022")
+        .unwrap();
+    assert_eq!(sa.events.len(), 3);
+    assert_eq!(sa.events[2].authority, "cn.state-council");
+    // The Greater Bay Area contract answers CN -> HK only.
+    let (_, hk) = summary(&reg, "from=CN&to=HK&at=2023-12-13");
+    assert!(hk.records.iter().any(|r| r.record == "cn.cac/cn-gba-standard-contract-hk-2023"));
+    let (_, jp) = summary(&reg, "from=CN&to=JP&at=2023-12-13");
+    assert!(!jp.records.iter().any(|r| r.record == "cn.cac/cn-gba-standard-contract-hk-2023"));
+
+    // Türkiye: new Art. 9 (2024-06-01) needs a recognised basis; the old
+    // bases serve it in the transition, the standard contracts from
+    // 2024-07-10, and the old bases end on 2024-09-01.
+    assert_eq!(verdict("from=TR&to=US&at=2024-05-31"), "no_information");
+    let (v, ans) = summary(&reg, "from=TR&to=US&at=2024-06-01");
+    assert_eq!(v, "allowed");
+    let met = &ans.summary.as_ref().unwrap().met;
+    assert_eq!(met[0].met_by[0].as_str(), "tr.kvkk/old-art9-bases-transition");
+    let (_, ans) = summary(&reg, "from=TR&to=US&at=2024-08-31");
+    assert_eq!(ans.summary.as_ref().unwrap().met[0].met_by.len(), 2);
+    let (v, ans) = summary(&reg, "from=TR&to=US&at=2024-09-01");
+    assert_eq!(v, "allowed");
+    let by: Vec<&str> = ans.summary.as_ref().unwrap().met[0]
+        .met_by
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(by, ["tr.kvkk/tr-standard-contracts-2024"]);
+
+    // Saudi Arabia: the transfer regulation (2023-09-14) needs a basis the
+    // registry does not hold until the SDAIA clauses (2024-09-01).
+    assert_eq!(verdict("from=SA&to=US&at=2023-09-13"), "no_information");
+    assert_eq!(verdict("from=SA&to=US&at=2023-09-14"), "conditions");
+    assert_eq!(verdict("from=SA&to=US&at=2024-08-31"), "conditions");
+    assert_eq!(verdict("from=SA&to=US&at=2024-09-01"), "allowed");
+
+    // Viet Nam's filing duty, Korea's grounds met by its EU recognition.
+    assert_eq!(verdict("from=VN&to=US&at=2023-07-01"), "conditions");
+    // (Korea is a CBPR economy in world.json, so a basis is in force
+    // before the PIPC's recognition of the EU too.)
+    let met_by = |at: &str| -> Vec<String> {
+        let (v, ans) = summary(&reg, &format!("from=KR&to=DE&at={at}"));
+        assert_eq!(v, "allowed");
+        let s = ans.summary.unwrap();
+        let n = s.met.iter().find(|n| n.record.as_str() == "kr.pipc/pipa-art28-8-2023");
+        n.unwrap().met_by.iter().map(|r| r.to_string()).collect()
+    };
+    assert!(!met_by("2025-09-15").contains(&"kr.pipc/kr-adq-eea-2025".to_owned()));
+    assert!(met_by("2025-09-16").contains(&"kr.pipc/kr-adq-eea-2025".to_owned()));
+    // A route nothing speaks about.
+    assert_eq!(verdict("from=PE&to=CL&at=2025-01-01"), "no_information");
+
+    // The matrix lists rules beside recognitions (CN -> any destination).
+    let (st, v) = reg.get_json("/v1/matrix?at=2025-01-01&from=CN");
+    assert_eq!(st, 200);
+    let table = v["records"].as_array().unwrap();
+    let rule = table
+        .iter()
+        .find(|r| r["record"] == "cn.cac/security-assessment-2022")
+        .expect("the CN rule is in the matrix");
+    assert_eq!(rule["requires"], "prior_assessment");
+    assert!(rule.get("mechanism").is_none());
 }
