@@ -364,7 +364,12 @@ fn demo_answers_for_china_turkiye_and_saudi_arabia_follow_the_rule_facts() {
     assert_eq!(verdict("from=CN&to=JP&at=2022-08-31"), "no_information");
     assert_eq!(verdict("from=CN&to=JP&at=2022-09-01"), "restricted");
     assert_eq!(verdict("from=CN&to=JP&at=2023-06-01"), "restricted");
-    for data in ["personal", "sensitive_personal", "important_data", "core_data"] {
+    for data in [
+        "personal",
+        "sensitive_personal",
+        "important_data",
+        "core_data",
+    ] {
         assert_eq!(
             verdict(&format!("from=CN&to=JP&at=2024-06-01&data={data}")),
             "restricted",
@@ -372,7 +377,10 @@ fn demo_answers_for_china_turkiye_and_saudi_arabia_follow_the_rule_facts() {
         );
     }
     let (v, ans) = summary(&reg, "from=CN&to=JP&at=2024-06-01&data=health");
-    assert_eq!(v, "allowed", "health data is not named by the assessment rule");
+    assert_eq!(
+        v, "allowed",
+        "health data is not named by the assessment rule"
+    );
     assert!(ans.records.iter().all(|r| r.rule.is_none()));
     // Its amendments keep it in force: 2024-03-22 (CAC), 2025-01-01 (State Council).
     let (_, ans) = summary(&reg, "from=CN&to=JP&at=2025-01-01");
@@ -385,9 +393,15 @@ fn demo_answers_for_china_turkiye_and_saudi_arabia_follow_the_rule_facts() {
     assert_eq!(sa.events[2].authority, "cn.state-council");
     // The Greater Bay Area contract answers CN -> HK only.
     let (_, hk) = summary(&reg, "from=CN&to=HK&at=2023-12-13");
-    assert!(hk.records.iter().any(|r| r.record == "cn.cac/cn-gba-standard-contract-hk-2023"));
+    assert!(hk
+        .records
+        .iter()
+        .any(|r| r.record == "cn.cac/cn-gba-standard-contract-hk-2023"));
     let (_, jp) = summary(&reg, "from=CN&to=JP&at=2023-12-13");
-    assert!(!jp.records.iter().any(|r| r.record == "cn.cac/cn-gba-standard-contract-hk-2023"));
+    assert!(!jp
+        .records
+        .iter()
+        .any(|r| r.record == "cn.cac/cn-gba-standard-contract-hk-2023"));
 
     // Türkiye: new Art. 9 (2024-06-01) needs a recognised basis; the old
     // bases serve it in the transition, the standard contracts from
@@ -396,7 +410,10 @@ fn demo_answers_for_china_turkiye_and_saudi_arabia_follow_the_rule_facts() {
     let (v, ans) = summary(&reg, "from=TR&to=US&at=2024-06-01");
     assert_eq!(v, "allowed");
     let met = &ans.summary.as_ref().unwrap().met;
-    assert_eq!(met[0].met_by[0].as_str(), "tr.kvkk/old-art9-bases-transition");
+    assert_eq!(
+        met[0].met_by[0].as_str(),
+        "tr.kvkk/old-art9-bases-transition"
+    );
     let (_, ans) = summary(&reg, "from=TR&to=US&at=2024-08-31");
     assert_eq!(ans.summary.as_ref().unwrap().met[0].met_by.len(), 2);
     let (v, ans) = summary(&reg, "from=TR&to=US&at=2024-09-01");
@@ -423,7 +440,10 @@ fn demo_answers_for_china_turkiye_and_saudi_arabia_follow_the_rule_facts() {
         let (v, ans) = summary(&reg, &format!("from=KR&to=DE&at={at}"));
         assert_eq!(v, "allowed");
         let s = ans.summary.unwrap();
-        let n = s.met.iter().find(|n| n.record.as_str() == "kr.pipc/pipa-art28-8-2023");
+        let n = s
+            .met
+            .iter()
+            .find(|n| n.record.as_str() == "kr.pipc/pipa-art28-8-2023");
         n.unwrap().met_by.iter().map(|r| r.to_string()).collect()
     };
     assert!(!met_by("2025-09-15").contains(&"kr.pipc/kr-adq-eea-2025".to_owned()));

@@ -101,6 +101,32 @@ fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
             .collect();
         route.insert(at.to_owned(), Value::Object(statuses));
     }
+    // Routes with rules (data/rules.json): the verifier recomputes each
+    // summary as the core does, and refuses a summary that lies.
+    let mut rules = serde_json::Map::new();
+    for (i, q) in [
+        "from=CN&to=JP&at=2024-06-01",
+        "from=CN&to=JP&at=2024-06-01&data=health",
+        "from=TR&to=US&at=2024-06-01",
+        "from=TR&to=US&at=2024-09-01",
+        "from=SA&to=US&at=2024-01-01",
+        "from=PE&to=CL&at=2025-01-01",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (s, body) = reg.get(&format!("/v1/route?{q}"));
+        assert_eq!(s, 200);
+        save(&format!("rules-{i}.json"), &body);
+        let a: RouteAnswer = serde_json::from_slice(&body).unwrap();
+        let ok = a.verify(&policy).unwrap();
+        rules.insert(format!("rules-{i}.json"), json!(ok.summary));
+    }
+    assert_eq!(rules["rules-0.json"]["verdict"], "restricted");
+    assert_eq!(rules["rules-1.json"]["verdict"], "allowed");
+    assert_eq!(rules["rules-4.json"]["verdict"], "conditions");
+    assert_eq!(rules["rules-5.json"]["verdict"], "no_information");
+
     // The facts the scenario stands on.
     assert_eq!(route["2014-01-01"][SH], "in_force");
     assert_eq!(route["2021-01-01"][PS], "ended");
@@ -135,6 +161,7 @@ fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
         "expected.json",
         serde_json::to_string(&json!({
             "route": route,
+            "rules": rules,
             "privacy_shield": PS,
             "record_at": "2021-01-01",
             "record_status": h.record.status.map(|s| s.as_str()),

@@ -45,7 +45,11 @@ for (const [at, statuses] of Object.entries(expected.route)) {
 
     const d = clone(a);
     d.records.shift();
-    await refused(`${at}: a record dropped`, () => v.verifyRoute(d, key), "omitted");
+    // With the summary of the whole answer, the summary check may see it
+    // first; a liar who also drops the summary is caught by completeness.
+    await refused(`${at}: a record dropped`, () => v.verifyRoute(d, key));
+    delete d.summary;
+    await refused(`${at}: a record and the summary dropped`, () => v.verifyRoute(d, key), "omitted");
   }
   const cpt = clone(a);
   cpt.checkpoint = cpt.checkpoint.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`);
@@ -68,7 +72,30 @@ for (const [at, statuses] of Object.entries(expected.route)) {
   hidden.records[ps].events = hidden.records[ps].events.filter((e) => e.action !== "invalidated");
   await refused("invalidation hidden", () => v.verifyRoute(hidden, key), "record");
   hidden.records[ps].status = "in_force";
+  delete hidden.summary; // a liar drops the summary it would give away
   await refused("invalidation hidden, status changed", () => v.verifyRoute(hidden, key), "events");
+}
+
+// Rules beside recognitions: each summary as the core computed it, a rule
+// hidden (with the summary recomputed to match) caught by completeness, a
+// verdict changed caught by the summary check.
+for (const [name, want] of Object.entries(expected.rules)) {
+  const a = read(name);
+  const ok = await v.verifyRoute(a, key);
+  assert.ok(ok.complete, name);
+  assert.deepEqual(ok.summary, want, `${name}: the summary the core gives`);
+  checks++;
+  const ruleAt = a.records.findIndex((r) => r.rule);
+  if (ruleAt >= 0) {
+    const hidden = clone(a);
+    hidden.records.splice(ruleAt, 1);
+    delete hidden.summary;
+    hidden.summary = v.summaryOf((await v.verifyRoute({ ...hidden, completeness: undefined }, key, { acceptIncomplete: true })).records);
+    await refused(`${name}: a rule hidden`, () => v.verifyRoute(hidden, key), "omitted");
+  }
+  const lie = clone(a);
+  lie.summary = { verdict: "allowed" };
+  if (want.verdict !== "allowed") await refused(`${name}: the verdict changed`, () => v.verifyRoute(lie, key), "summary");
 }
 
 // A record history, and a proven absence.

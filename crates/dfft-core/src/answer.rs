@@ -151,12 +151,12 @@ pub enum AnswerError {
         reason: String,
     },
     /// The answer's summary is not the one its records give.
-    #[error("the answer's summary says `{claimed}` but its records give `{computed}`")]
+    #[error("the answer's summary is not the one its records give: it says {claimed}, they give {computed}")]
     Summary {
-        /// The verdict the answer claims.
-        claimed: &'static str,
-        /// The verdict the records give.
-        computed: &'static str,
+        /// The summary the answer claims (JSON).
+        claimed: String,
+        /// The summary the records give (JSON).
+        computed: String,
     },
     /// An authority's claimed state does not follow from its statements.
     #[error("authority {authority}: {reason}")]
@@ -363,9 +363,10 @@ impl RouteAnswer {
         let summary = Summary::of(records.iter().map(|(h, s)| (h, *s)));
         if let Some(claimed) = &self.summary {
             if claimed != &summary {
+                let json = |s: &Summary| serde_json::to_string(s).unwrap_or_default();
                 return Err(AnswerError::Summary {
-                    claimed: claimed.verdict.as_str(),
-                    computed: summary.verdict.as_str(),
+                    claimed: json(claimed),
+                    computed: json(&summary),
                 });
             }
         }

@@ -101,6 +101,8 @@ pub struct Words {
     pub none_means: &'static str,
     /// Label of the route answer's summary.
     pub summary: &'static str,
+    /// Label of a rule's data categories.
+    pub applies_to: &'static str,
     pub mechanism: &'static str,
     pub authority: &'static str,
     pub timeline: &'static str,
@@ -156,6 +158,7 @@ static EN: Words = Words {
     none: "The registry holds no recognition that covers this route on this day.",
     none_means: "This is not a prohibition, and not a permission: the registry records recognitions and rules, and has none here.",
     summary: "Summary:",
+    applies_to: "Applies to data",
     mechanism: "Mechanism",
     authority: "Granted by",
     timeline: "Timeline",
@@ -211,6 +214,7 @@ static JA: Words = Words {
     none: "この日のこの経路を対象とする認定は、レジストリにありません。",
     none_means: "これは禁止でも許可でもありません。レジストリは認定と規則を記録しており、ここには該当するものがないということです。",
     summary: "要約:",
+    applies_to: "対象データ",
     mechanism: "移転の仕組み",
     authority: "認定した当局",
     timeline: "経過",

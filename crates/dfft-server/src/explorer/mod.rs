@@ -649,7 +649,7 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
         out,
         "<article class=\"record\" data-record=\"{rid}\" data-status=\"{code}\"><h{h}>{heading}</h{h}>\
          <p><strong class=\"badge {class}\">{status}</strong></p>\
-         <dl><dt>{mech_l}</dt><dd>{mech}</dd><dt>{from_l} → {to_l}</dt><dd>{from} → {to}</dd>\
+         <dl><dt>{mech_l}</dt><dd>{mech}</dd>{applies}<dt>{from_l} → {to_l}</dt><dd>{from} → {to}</dd>\
          <dt>{auth_l}</dt><dd><a href=\"/authority/{auth_path}\">{auth}</a></dd></dl>\
          <h{h_sub}>{timeline}</h{h_sub}><ol class=\"timeline\">",
         heading = match link_at {
@@ -665,6 +665,19 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
         status = esc(w.status(r.status)),
         mech_l = esc(w.mechanism),
         mech = esc(&w.record_kind(r.mechanism, r.rule.as_ref().map(|t| t.requires))),
+        applies = match &r.rule {
+            Some(t) => format!(
+                "<dt>{}</dt><dd lang=\"en\">{}</dd>",
+                esc(w.applies_to),
+                esc(&t
+                    .categories
+                    .iter()
+                    .map(|c| c.as_str().replace('_', " "))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            ),
+            None => String::new(),
+        },
         from_l = esc(w.from),
         to_l = esc(w.to),
         from = esc(&r.from.to_string()),

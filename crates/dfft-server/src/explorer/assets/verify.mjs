@@ -703,7 +703,7 @@ export async function verifyRoute(a, key, { acceptIncomplete = false } = {}) {
   }
   const summary = summaryOf(records);
   if (a.summary !== undefined && JSON.stringify(a.summary) !== JSON.stringify(summary)) {
-    fail("summary", `the answer's summary says \`${a.summary?.verdict}\` but its records give \`${summary.verdict}\``);
+    fail("summary", `the answer's summary is not the one its records give: it says ${JSON.stringify(a.summary)}, they give ${JSON.stringify(summary)}`);
   }
   const c = a.completeness;
   if (!c) {
