@@ -5,7 +5,8 @@
 //! adequacy regulations and data bridges, the IDTA, Japan's designations,
 //! the Swiss recognition of the DPF, Brazil's of the EU, the US
 //! qualifying-state designation, APEC and Global CBPR membership), less
-//! what v1 cannot state honestly ([`DEFERRED_AUTHORITIES`]), then the
+//! the US Department of Commerce enrolled as the administrator of the
+//! programmes its records describe ([`PROGRAMME_ADMINISTRATORS`]), then the
 //! national rules and other authorities' recognitions of `data/rules.json`
 //! (China, Türkiye, Saudi Arabia, Viet Nam, Korea, Switzerland, Argentina,
 //! Hong Kong, Brazil, New Zealand: v1 recognitions and v2 rules).
@@ -41,14 +42,25 @@ pub const WORLD: &str = include_str!("../data/world.json");
 /// statements (docs/statements.md, "Notes on data/rules.json").
 pub const RULES: &str = include_str!("../data/rules.json");
 
-/// Authorities of `world.json` left out of the demo, with their events:
-/// `us.doc`'s two records describe the Data Privacy Framework programme
-/// (who may certify), not a recognition of a destination, and v1 can only
-/// state them with a competence stretched over the EEA, GB and CH that
-/// the Department of Commerce does not have. They wait for the
-/// organisation-listing kind of statements v2 (issue 16); docs/statements.md,
-/// "Data gaps", lists them.
-pub const DEFERRED_AUTHORITIES: &[&str] = &["us.doc"];
+/// Programme administrators of the data (statements v2): their records in
+/// `world.json` describe the programmes they administer (the Data Privacy
+/// Framework and its UK Extension), not recognitions of a destination, so
+/// the demo enrols `us.doc` with those programmes (each record becomes a
+/// programme: its id, its scope as the name, its from and to) and no
+/// competence over any jurisdiction's outbound transfers, instead of
+/// logging the records with a stretched competence (docs/statements.md,
+/// "Data gaps").
+pub const PROGRAMME_ADMINISTRATORS: &[&str] = &["us.doc"];
+
+/// Recognitions that cover only organisations active on a programme (v2
+/// `requires_listing`), as their own scope says ("US organisations on the
+/// 'Data Privacy Framework List'"; "persons on the DPF List participating
+/// in the UK Extension"): the demo adds the field to every event of the
+/// record, with both kinds of data the DPF List has.
+pub const REQUIRES_LISTING: &[(&str, &str)] = &[
+    ("eu.ec/eu-adq-us-dpf-2023", "us.doc/us-doc-dpf-eu-2023"),
+    ("gb.dsit/uk-adq-us-2023", "us.doc/us-doc-dpf-uk-extension-2023"),
+];
 
 /// Options of `dfft demo`.
 #[derive(Args, Debug)]
@@ -132,15 +144,29 @@ pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow
     let eu: Value = serde_json::from_str(RECOGNITIONS).context("recognitions.json")?;
     let world: Value = serde_json::from_str(WORLD).context("world.json")?;
     let rules: Value = serde_json::from_str(RULES).context("rules.json")?;
-    let deferred =
-        |v: &Value| DEFERRED_AUTHORITIES.contains(&v["authority"].as_str().unwrap_or(""));
+    let administrator =
+        |v: &Value| PROGRAMME_ADMINISTRATORS.contains(&v["authority"].as_str().unwrap_or(""));
     let mut authorities = Vec::new();
     let mut events = Vec::new();
+    let mut programmes: std::collections::HashMap<String, Vec<Value>> = Default::default();
     for doc in [&eu, &world, &rules] {
         let a = doc["authorities"].as_array().context("authorities")?;
-        authorities.extend(a.iter().filter(|a| !deferred(a)).cloned());
+        authorities.extend(a.iter().cloned());
         let e = doc["events"].as_array().context("events")?;
-        events.extend(e.iter().filter(|e| !deferred(e)).cloned());
+        for ev in e {
+            if administrator(ev) {
+                let id = ev["authority"].as_str().unwrap_or("").to_owned();
+                programmes.entry(id).or_default().push(json!({
+                    "id": ev["record"], "name": ev["scope"], "from": ev["from"], "to": ev["to"],
+                }));
+                continue;
+            }
+            let mut ev = ev.clone();
+            if let Some((_, p)) = REQUIRES_LISTING.iter().find(|(r, _)| ev["record"] == *r) {
+                ev["requires_listing"] = json!({"programme": p, "data": ["hr", "non_hr"]});
+            }
+            events.push(ev);
+        }
     }
     let client = Client::new(
         HttpTransport::new(base, std::time::Duration::from_secs(120))?,
@@ -171,12 +197,17 @@ pub fn load(data: &std::path::Path, base: &str, log_vkey: VerifierKey) -> anyhow
             &keydir.join(format!("{id}.DEMO.key")),
             &key.to_private_string(),
         )?;
-        let st = json!({
+        let mut st = json!({
             "kind": "authority", "action": "enroll", "authority": id, "log": origin,
             "name": format!("{} [DEMO KEY]", a["name"].as_str().unwrap_or(id)),
             "competence": a["competence"], "keys": [key.verifier().to_string()],
             "issued_at": dfft_keys::timestamp_now().as_str(),
         });
+        if let Some(p) = programmes.get(id) {
+            // A programme administrator: its programmes, no competence.
+            st["programmes"] = json!(p);
+            st["competence"] = json!([]);
+        }
         submit(&client, st, &gov, &format!("enrol {id}"))?;
         keys.insert(id.to_string(), key);
         n += 1;

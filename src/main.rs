@@ -63,6 +63,9 @@ enum Command {
     /// Ask, and verify, many route questions from a CSV file (compliance
     /// batches): one verified row each, with its saved answer.
     Check(cmd::check::CheckArgs),
+    /// Ask, and verify, whether data may go to one organisation (its
+    /// listings under the programmes the route's recognitions require).
+    Counterparty(cmd::counterparty::CounterpartyArgs),
     /// Show, and verify, the history of one record.
     Record(cmd::record::RecordArgs),
     /// List, and verify, every authority ever enrolled, in its current state.
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Route(a) => cmd::route::run(a),
         Command::Check(a) => cmd::check::run(a),
+        Command::Counterparty(a) => cmd::counterparty::run(a),
         Command::Record(a) => cmd::record::run(a),
         Command::Authorities(a) => cmd::authorities::run(a),
         Command::Audit(a) => cmd::audit::run(a),

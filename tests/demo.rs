@@ -50,11 +50,12 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     let reg = Registry::start_cmd(dir.path(), &["demo"]);
     eprintln!("demo started and loaded in {:.2?}", t.elapsed());
     let cp = reg.checkpoint();
-    // Genesis, 3 + 11 + 10 enrolments (the EU's, the world's less us.doc,
-    // rules.json's) and 59 + 35 + 50 events (world.json's 37 less us.doc's
-    // 2; rules.json's recognitions and rules).
+    // Genesis, 3 + 12 + 10 enrolments (the EU's, the world's with us.doc
+    // as a programme administrator, rules.json's) and 59 + 35 + 50 events
+    // (world.json's 37 less us.doc's 2, which are its programmes;
+    // rules.json's recognitions and rules).
     let _ = cp;
-    assert_eq!(statements(&reg), 1 + 3 + 11 + 10 + 59 + 35 + 50);
+    assert_eq!(statements(&reg), 1 + 3 + 12 + 10 + 59 + 35 + 50);
 
     use Status::*;
     for from in ["DE", "FR", "GB"] {
@@ -175,7 +176,24 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
     // Authorities and the matrix.
     let (st, v) = reg.get_json("/v1/authorities");
     assert_eq!(st, 200);
-    assert_eq!(v["authorities"].as_array().unwrap().len(), 3 + 11 + 10);
+    assert_eq!(v["authorities"].as_array().unwrap().len(), 3 + 12 + 10);
+    let doc = v["authorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["authority"] == "us.doc")
+        .expect("us.doc is enrolled");
+    assert_eq!(doc["competence"], serde_json::json!([]), "no outbound competence");
+    let programmes: Vec<&str> = doc["programmes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        programmes,
+        ["us.doc/us-doc-dpf-eu-2023", "us.doc/us-doc-dpf-uk-extension-2023"]
+    );
     let (st, v) = reg.get_json("/v1/matrix?at=2024-01-01");
     assert_eq!(st, 200);
     let pairs = v["pairs"].as_array().unwrap();
@@ -239,9 +257,9 @@ fn demo_answers_for_the_worlds_data_follow_it_around_each_event() {
     for ev in world["events"].as_array().unwrap() {
         let record = ev["record"].as_str().unwrap();
         if ev["authority"] == "us.doc" {
-            // Deferred to statements v2 (docs/statements.md, "Data gaps").
+            // A programme (us.doc's enrolment names it), not a record.
             let (s, _) = reg.get(&format!("/v1/records/{record}"));
-            assert_eq!(s, 404, "{record} is not in the demo");
+            assert_eq!(s, 404, "{record} is a programme, not a record");
             continue;
         }
         assert_eq!(ev["action"], "granted", "the world data holds grants only");

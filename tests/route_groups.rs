@@ -52,14 +52,14 @@ fn add_group_records(reg: &Registry) {
     let jp = key("jp.test-ppc", 61);
     let gb = key("gb.test-ico", 62);
     let eu = key("eu.x", 63);
-    let ch = key("ch.fdpic", 64);
+    let ch = key("ch.test-fdpic", 64);
     let no = key("no.dt", 65);
     let ae = key("ae.dubai", 66);
     for (id, k, comp) in [
         ("jp.test-ppc", &jp, &["JP"][..]),
         ("gb.test-ico", &gb, &["GB"]),
         ("eu.x", &eu, &["EU", "EEA"]),
-        ("ch.fdpic", &ch, &["CH"]),
+        ("ch.test-fdpic", &ch, &["CH"]),
         ("no.dt", &no, &["NO"]),
         ("ae.dubai", &ae, &["AE-DU"]),
     ] {
@@ -268,7 +268,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &ch,
-            "ch.fdpic/eea",
+            "ch.test-fdpic/eea",
             "granted",
             "adequacy",
             "CH",
@@ -277,7 +277,7 @@ fn add_group_records(reg: &Registry) {
         ),
         event(
             &ch,
-            "ch.fdpic/no",
+            "ch.test-fdpic/no",
             "granted",
             "adequacy",
             "CH",
@@ -491,7 +491,7 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
                 "eu.x/",
                 "jp.test-ppc/",
                 "gb.test-ico/",
-                "ch.fdpic/",
+                "ch.test-fdpic/",
                 "no.dt/",
                 "ae.dubai/",
             ]

@@ -80,7 +80,7 @@ impl KeyDirectory {
         let keys: &[VerifierKey] = match s.statement() {
             Statement::Genesis(g) => &g.governance.keys,
             Statement::Authority(a) => a.keys.as_deref().unwrap_or(&[]),
-            Statement::Recognition(_) | Statement::Rule(_) => &[],
+            Statement::Recognition(_) | Statement::Rule(_) | Statement::Listing(_) => &[],
         };
         keys.iter().for_each(|k| self.add(k));
     }

@@ -16,6 +16,7 @@ use dfft_core::checkpoint::{CheckpointError, SignedCheckpoint};
 use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
 use dfft_core::note::{KeyKind, VerifierKey};
 use dfft_core::policy::{Policy as CorePolicy, PolicyWitness};
+use dfft_core::counterparty::{CounterpartyAnswer, CounterpartyError, VerifiedCounterparty};
 use dfft_core::statement::{DataCategory, Date, Jurisdiction, Mechanism, RecordId};
 use dfft_core::tile::{self, Tile, TILE_WIDTH};
 use dfft_core::wire;
@@ -690,6 +691,50 @@ impl<T: Transport> Client<T> {
             serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))?;
         q.check(&answer)?;
         let verified = crate::offline::verify_route_with(&answer, &self.policy, self.completeness)?;
+        Ok((answer, verified))
+    }
+
+    /// Asks a counterparty question (statements v2) and verifies both
+    /// layers at one checkpoint: the route (complete) and the
+    /// organisation's listing under every programme the route's
+    /// recognitions require (complete, or proven absent); returns the
+    /// verdict with them ([`dfft_core::counterparty`]).
+    pub fn counterparty(
+        &self,
+        q: &RouteQuery,
+        org: &str,
+        data: Option<dfft_core::statement::ListingData>,
+    ) -> Result<(CounterpartyAnswer, VerifiedCounterparty), ClientError> {
+        let mut path = format!(
+            "/v1/counterparty?from={}&to={}&at={}&org={}",
+            query_escape(q.from.as_str()),
+            query_escape(q.to.as_str()),
+            q.at,
+            query_escape(org)
+        );
+        if let Some(d) = data {
+            path.push_str("&data=");
+            path.push_str(d.as_str());
+        }
+        let body = self.fetch(&path)?;
+        let answer: CounterpartyAnswer =
+            serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))?;
+        q.check(&answer.route)?;
+        if answer.org != org || answer.data != data {
+            return Err(ClientError::WrongAnswer(format!(
+                "asked about {org:?} ({data:?}), answered about {:?} ({:?})",
+                answer.org, answer.data
+            )));
+        }
+        self.policy
+            .check_origin(&SignedCheckpoint::parse(answer.route.checkpoint.as_bytes())?)?;
+        let verified = answer
+            .verify(self.policy.core(), self.policy.log_key())
+            .map_err(|e| match e {
+                CounterpartyError::Answer(a) => ClientError::Answer(a),
+                CounterpartyError::Incomplete(c) => ClientError::Incomplete(c),
+                other => ClientError::WrongAnswer(other.to_string()),
+            })?;
         Ok((answer, verified))
     }
 

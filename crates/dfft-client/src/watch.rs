@@ -450,6 +450,8 @@ mod tests {
             record: RecordId::new(id).unwrap(),
             mechanism: Some(Mechanism::new("adequacy").unwrap()),
             rule: None,
+            listing: None,
+            requires_listing: None,
             from: Jurisdiction::new("EEA").unwrap(),
             to: Destination::new("US").unwrap(),
             events: events
@@ -460,6 +462,7 @@ mod tests {
                     effective: day(effective),
                     expires: None,
                     authority: AuthorityId::new("eu.ec").unwrap(),
+                    data: None,
                 })
                 .collect(),
         }

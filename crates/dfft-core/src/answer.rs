@@ -59,6 +59,12 @@ pub struct RecordAnswer {
     /// A rule's terms (statements v2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleTerms>,
+    /// A listing's programme and organisation (statements v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<crate::statement::registry::ListingTerms>,
+    /// A recognition's `requires_listing` (statements v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_listing: Option<crate::statement::RequiresListing>,
     /// Authority of the `granted` event.
     pub authority: String,
     /// Origin jurisdiction.
@@ -187,6 +193,8 @@ impl RecordAnswer {
             record: head.record.to_string(),
             mechanism: head.mechanism,
             rule: head.rule.clone(),
+            listing: head.listing.clone(),
+            requires_listing: head.requires_listing.clone(),
             authority: head
                 .events
                 .first()
@@ -246,8 +254,44 @@ impl RecordAnswer {
                 index: ev.index,
                 reason: e.to_string(),
             })?;
+            if let Statement::Listing(l) = sub.statement() {
+                // A listing's `from` and `to` are its programme's, from the
+                // administrator's enrolment (checked by `dfft audit`).
+                let terms = crate::statement::registry::ListingTerms {
+                    programme: l.programme.clone(),
+                    programme_id: l.organisation.programme_id.clone(),
+                };
+                if l.record.as_str() != self.record {
+                    return Err(ent_err("entry belongs to another record"));
+                }
+                if l.action != ev.action
+                    || l.effective != ev.effective
+                    || l.authority.as_str() != ev.authority
+                {
+                    return Err(ent_err(
+                        "entry's action, effective date or authority differ from the answer's",
+                    ));
+                }
+                if self.listing.as_ref() != Some(&terms)
+                    || self.mechanism.is_some()
+                    || self.rule.is_some()
+                {
+                    return Err(ent_err(
+                        "entry's kind, programme or organisation differ from the record's",
+                    ));
+                }
+                events.push(EventRef {
+                    index: ev.index,
+                    action: l.action,
+                    effective: l.effective,
+                    expires: None,
+                    authority: l.authority.clone(),
+                    data: Some(l.data.clone()),
+                });
+                continue;
+            }
             let Some(r) = sub.statement().record_event() else {
-                return Err(ent_err("entry is not a recognition or rule statement"));
+                return Err(ent_err("entry is not a recognition, rule or listing statement"));
             };
             if r.record.as_str() != self.record {
                 return Err(ent_err("entry belongs to another record"));
@@ -265,9 +309,14 @@ impl RecordAnswer {
                     "entry's mechanism, from or to differ from the record's",
                 ));
             }
-            if r.rule != self.rule {
+            if r.rule != self.rule || self.listing.is_some() {
                 return Err(ent_err(
                     "entry's kind or rule terms (requires, categories, satisfied_by) differ from the record's",
+                ));
+            }
+            if r.requires_listing != self.requires_listing {
+                return Err(ent_err(
+                    "entry's requires_listing differs from the record's",
                 ));
             }
             events.push(EventRef {
@@ -276,11 +325,17 @@ impl RecordAnswer {
                 effective: r.effective,
                 expires: r.expires,
                 authority: r.authority.clone(),
+                data: None,
             });
         }
         let first = events.first().ok_or_else(|| rec_err("no events".into()))?;
-        if first.action != Action::Granted {
-            return Err(rec_err("first event is not `granted`".into()));
+        let opener = if self.listing.is_some() {
+            Action::Listed
+        } else {
+            Action::Granted
+        };
+        if first.action != opener {
+            return Err(rec_err(format!("first event is not `{opener}`")));
         }
         if first.authority.as_str() != self.authority {
             return Err(rec_err("authority is not the granting authority".into()));
@@ -291,6 +346,8 @@ impl RecordAnswer {
             record,
             mechanism: self.mechanism,
             rule: self.rule.clone(),
+            listing: self.listing.clone(),
+            requires_listing: self.requires_listing.clone(),
             from: self.from.clone(),
             to: self.to.clone(),
             events,
@@ -481,6 +538,7 @@ impl crate::wire::Authorities {
             let state = state.ok_or_else(|| err("no statements"))?;
             let last = item.statements.last().map(|s| (&s.entry, s.index));
             let claims_match = state.name == item.name
+                && state.programmes == item.programmes
                 && state.retired == item.retired
                 && state.set_at_index == item.set_at_index
                 && last == Some((&item.entry, item.set_at_index))

@@ -27,6 +27,7 @@
 
 pub mod answer;
 pub mod checkpoint;
+pub mod counterparty;
 pub mod hex;
 pub mod map;
 pub mod merkle;

@@ -301,6 +301,9 @@ pub struct AuthorityItem {
     pub competence: Vec<String>,
     /// Its current keys, as vkey strings.
     pub keys: Vec<String>,
+    /// v2: the programmes it administers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programmes: Vec<crate::statement::Programme>,
     /// Whether it is retired.
     pub retired: bool,
     /// The index of the statement that set this state.

@@ -900,6 +900,7 @@ fn built_statements_serialise_to_valid_payloads() {
             name: "GLEIF".to_owned(),
             lei: Some("506700GE1G29325QX363".to_owned()),
         }),
+        requires_listing: None,
         legal_reference: LegalReference {
             id: "REF:x".to_owned(),
             title: "t".to_owned(),
@@ -922,6 +923,7 @@ fn built_statements_serialise_to_valid_payloads() {
         name: None,
         competence: None,
         keys: None,
+        programmes: None,
         log: None,
         supersedes: None,
         issued_at: Timestamp::parse("2024-01-01T00:00:00Z").unwrap(),

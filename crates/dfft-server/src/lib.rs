@@ -471,6 +471,7 @@ fn router(app: App) -> Router {
     // Tiles, entries and checkpoints keep their exact bytes on the wire.
     let compressed = Router::new()
         .route("/v1/route", get(query::route))
+        .route("/v1/counterparty", get(query::counterparty))
         .route("/v1/records/{*id}", get(query::record))
         .route("/v1/authorities", get(query::authorities))
         .route("/v1/matrix", get(matrix::matrix))

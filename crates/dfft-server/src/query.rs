@@ -43,12 +43,14 @@ use crate::App;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use dfft_core::answer::{event_proof, RecordAnswer, RecordHistory, RouteAnswer};
+use dfft_core::counterparty::{CounterpartyAnswer, ListingPart as CounterpartyListing};
 use dfft_core::map::complete::{Completeness, KeyProof};
 use dfft_core::map::{route_keys, MapKey};
 use dfft_core::merkle;
 use dfft_core::statement::registry::{AuthorityState, RecordHead, RouteFilter, Submission};
 use dfft_core::statement::{
-    DataCategory, Date, Jurisdiction, Mechanism, Statement, Status, Summary,
+    DataCategory, Date, Jurisdiction, ListingData, Mechanism, RecordId, Statement, Status,
+    Summary,
 };
 use dfft_core::wire;
 use std::collections::HashMap;
@@ -374,6 +376,79 @@ fn route_answer(
     }))
 }
 
+/// `GET /v1/counterparty?from=DE&to=US&org=ID&at=D[&data=hr|non_hr]`
+/// (statements v2): the route answer and, for every programme a
+/// recognition on the route requires, the organisation's listing record
+/// `<programme>/<org>` with its history, or the map's proof that it has
+/// none, all against one published checkpoint
+/// (`dfft_core::counterparty`).
+pub async fn counterparty(
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let code = |k: &str| -> Result<Jurisdiction, ApiError> {
+        let v = q
+            .get(k)
+            .ok_or_else(|| ApiError::malformed(format!("{k} is required")))?;
+        Jurisdiction::new(v).map_err(|e| ApiError::malformed(format!("{k}: {e}")))
+    };
+    let from = code("from")?;
+    let to = code("to")?;
+    let at = date_param(&q)?;
+    let org = q
+        .get("org")
+        .ok_or_else(|| ApiError::malformed("org is required (the programme's id for the organisation)"))?
+        .clone();
+    let data = match q.get("data") {
+        Some(d) => Some(
+            ListingData::new(d).map_err(|e| ApiError::malformed(format!("data: {e}")))?,
+        ),
+        None => None,
+    };
+    let answer = with_retries(&app, |published| {
+        let route = match route_answer(&app, published, &from, &to, at, RouteFilter::NONE)? {
+            Ok(r) => r,
+            Err(Retry) => return Ok(Err(Retry)),
+        };
+        let state = RegistryState::new(&*app.shared.store);
+        let mut programmes: Vec<String> = Vec::new();
+        for r in &route.records {
+            if let Some(req) = &r.requires_listing {
+                programmes.push(req.programme.to_string());
+            }
+        }
+        programmes.sort();
+        programmes.dedup();
+        let mut listings = Vec::with_capacity(programmes.len());
+        for programme in programmes {
+            let id = RecordId::new(&format!("{programme}/{org}")).map_err(|e| {
+                ApiError::malformed(format!("org: {org:?} does not make a listing id: {e}"))
+            })?;
+            let head = state.record_at(id.as_str(), published.size)?;
+            let complete = match completeness(&app, published, vec![(MapKey::Record(id), None)])? {
+                Ok(c) => c,
+                Err(Retry) => return Ok(Err(Retry)),
+            };
+            let record = match head {
+                Some(h) => Some(answer(&app, &h, h.status_on(at), published)?),
+                None => None,
+            };
+            listings.push(CounterpartyListing {
+                programme,
+                record,
+                completeness: complete,
+            });
+        }
+        Ok(Ok(CounterpartyAnswer {
+            org: org.clone(),
+            data,
+            route,
+            listings,
+        }))
+    })?;
+    Ok(axum::Json(answer).into_response())
+}
+
 /// `GET /v1/records/<record>[?at=D]`: the whole history of one record (with
 /// `at`, its status on D too); a 404
 /// for a record the published tree does not hold carries the checkpoint
@@ -487,6 +562,7 @@ fn authorities_answer(
             name: a.name.clone(),
             competence: a.competence.iter().map(|c| c.to_string()).collect(),
             keys: a.keys.iter().map(|k| k.to_string()).collect(),
+            programmes: a.programmes.clone(),
             retired: a.retired,
             set_at_index: a.set_at_index,
             entry: last.entry.clone(),

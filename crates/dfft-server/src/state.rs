@@ -94,7 +94,8 @@ pub fn writes_for(change: &Change, new_record: bool) -> Vec<Write> {
         Change::Record(r) => {
             let id = r.record.as_str();
             let mut w = vec![record_write(r)];
-            if new_record {
+            // Listings are on no route (the map's rule, `MapBatch::apply`).
+            if new_record && !r.is_listing() {
                 w.push((NS_ROUTE, route_key(r.to.as_str(), id), Vec::new()));
             }
             w

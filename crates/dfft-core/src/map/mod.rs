@@ -184,7 +184,9 @@ impl MapBatch {
                     &entry_item(index, leaf),
                     &mut current,
                 )?;
-                if r.events.len() == 1 {
+                // A listing is on no route: it is found by its id
+                // (`<programme>/<programme_id>`), present or proven absent.
+                if r.events.len() == 1 && r.listing.is_none() {
                     let route = MapKey::Route {
                         to: r.to.clone(),
                         from: r.from.clone(),

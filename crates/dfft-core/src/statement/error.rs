@@ -108,6 +108,39 @@ pub enum FieldProblem {
     /// A threshold of zero says nothing.
     #[error("a threshold must be at least 1")]
     ZeroThreshold,
+    /// A programme id must start with its administrator's id.
+    #[error("programme `{value}` must start with `{authority}/` (the authority that administers it)")]
+    ProgrammeNotOwned {
+        /// The refused id.
+        value: String,
+        /// The authority.
+        authority: String,
+    },
+    /// Not a listing data kind (`kind: listing`).
+    #[error("unknown listing data kind `{value}`: expected one of {allowed}")]
+    UnknownListingData {
+        /// The refused value.
+        value: String,
+        /// The allowed values.
+        allowed: String,
+    },
+    /// The action is not one this kind of statement takes.
+    #[error("`{action}` is not an action of a {kind} (allowed: {allowed})")]
+    ActionNotForKind {
+        /// The action.
+        action: String,
+        /// The kind.
+        kind: &'static str,
+        /// The allowed actions.
+        allowed: &'static str,
+    },
+    /// A listing's record id must be its programme's id and the
+    /// organisation's programme id.
+    #[error("a listing's record must be `{expected}` (the programme, then the organisation's programme_id)")]
+    ListingRecordId {
+        /// The expected id.
+        expected: String,
+    },
     /// Not a data category (`kind: rule`).
     #[error("unknown data category `{value}`: expected one of {allowed}")]
     UnknownDataCategory {

@@ -42,8 +42,8 @@ pub use status::Status;
 pub use summary::{Summary, Verdict};
 pub use types::{
     double_option, vkey_list, Action, AppliesTo, AuthorityAction, AuthorityId, DataCategory,
-    Governance, LegalReference, Measure, Mechanism, RecordId, Requirement, RuleTerms, Subject,
-    Threshold,
+    Governance, LegalReference, ListingData, Measure, Mechanism, Programme, RecordId, Requirement,
+    RequiresListing, RuleTerms, Subject, Threshold,
 };
 
 use crate::note::{KeyKind, VerifierKey};
@@ -66,6 +66,11 @@ pub const MAX_CATEGORIES: usize = 16;
 pub const MAX_THRESHOLDS: usize = 8;
 /// Most items of a rule's `satisfied_by`.
 pub const MAX_SATISFIED_BY: usize = 32;
+/// Most programmes of one authority (`programmes`, v2).
+pub const MAX_PROGRAMMES: usize = 32;
+/// Most items of each list of a listing's organisation (former names,
+/// registers, covered entities).
+pub const MAX_ORGANISATION_ITEMS: usize = 64;
 
 /// A parsed, validated statement (the payload of a DSSE envelope).
 // One statement per entry is parsed at a time; boxing the larger variants
@@ -83,6 +88,9 @@ pub enum Statement {
     /// `kind: rule` (statements v2): an event in the life of an outbound
     /// rule record.
     Rule(Rule),
+    /// `kind: listing` (statements v2): an event in the life of an
+    /// organisation's listing under a programme.
+    Listing(Listing),
 }
 
 /// `kind: genesis`: fixes the log's origin and who may enrol authorities.
@@ -123,6 +131,10 @@ pub struct AuthorityStatement {
     /// another log that shares governance keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// v2: the programmes the authority administers (listings under them
+    /// are its to sign), with the route each serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programmes: Option<Vec<Programme>>,
     /// v2, `update` and `retire` only: the log index of the authority
     /// statement whose state this one replaces (the authority's current
     /// `set_at_index`). When present it must be current, so that an old
@@ -167,6 +179,10 @@ pub struct Recognition {
     /// The organisation concerned, for BCRs and certifications.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<Subject>,
+    /// v2: the recognition covers only organisations active on this
+    /// programme for these kinds of data (fixed by the `granted` event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requires_listing: Option<RequiresListing>,
     /// The instrument.
     pub legal_reference: LegalReference,
     /// The day the event takes effect.
@@ -244,6 +260,66 @@ impl Rule {
     }
 }
 
+/// An organisation as a listing names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// The programme's own id for it (a record-id segment: `a-z`, `0-9`,
+    /// `.`, `_`, `-`).
+    pub programme_id: String,
+    /// Its name.
+    pub name: String,
+    /// Names it was listed under before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_names: Vec<String>,
+    /// Its ISO 17442 LEI, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lei: Option<String>,
+    /// National register ids: `SCHEME:value`, as legal reference ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registers: Vec<String>,
+    /// Covered entities (subsidiaries) the listing extends to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covered_entities: Vec<String>,
+}
+
+/// `kind: listing` (statements v2): a programme administrator states an
+/// event of an organisation's listing under one of its programmes.
+///
+/// The record is `<programme>/<organisation.programme_id>`; its first
+/// event is `listed`, which fixes the programme and the organisation's
+/// programme id; `from` and `to` come from the programme as the signer's
+/// enrolment states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// The programme administrator signing it.
+    pub authority: AuthorityId,
+    /// The programme (one of the signer's `programmes`).
+    pub programme: RecordId,
+    /// The listing's record.
+    pub record: RecordId,
+    /// `listed`, `recertified`, `scope_changed`, `lapsed`, `withdrawn`,
+    /// `removed` or `reinstated`.
+    pub action: Action,
+    /// The organisation.
+    pub organisation: Organisation,
+    /// The kinds of data the listing covers from this event on.
+    pub data: Vec<ListingData>,
+    /// The day it takes effect.
+    pub effective: Date,
+    /// When the next recertification is due (information).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<Date>,
+    /// Why (`removed`, `withdrawn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Free-text notes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// When it was signed.
+    pub issued_at: Timestamp,
+}
+
 /// The part of a recognition or rule statement that the record rules and
 /// the status rule read ([`Statement::record_event`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +342,8 @@ pub struct RecordEvent<'a> {
     pub mechanism: Option<Mechanism>,
     /// A rule's terms (`None` for a recognition).
     pub rule: Option<RuleTerms>,
+    /// A recognition's `requires_listing`.
+    pub requires_listing: Option<RequiresListing>,
 }
 
 impl Statement {
@@ -281,6 +359,7 @@ impl Statement {
             Statement::Authority(_) => "authority",
             Statement::Recognition(_) => "recognition",
             Statement::Rule(_) => "rule",
+            Statement::Listing(_) => "listing",
         }
     }
 
@@ -297,6 +376,7 @@ impl Statement {
                 expires: r.expires,
                 mechanism: Some(r.mechanism),
                 rule: None,
+                requires_listing: r.requires_listing.clone(),
             }),
             Statement::Rule(r) => Some(RecordEvent {
                 authority: &r.authority,
@@ -308,6 +388,7 @@ impl Statement {
                 expires: r.expires,
                 mechanism: None,
                 rule: Some(r.terms()),
+                requires_listing: None,
             }),
             _ => None,
         }
@@ -321,6 +402,7 @@ impl Statement {
             Statement::Authority(a) => Some(&a.authority),
             Statement::Recognition(r) => Some(&r.authority),
             Statement::Rule(r) => Some(&r.authority),
+            Statement::Listing(l) => Some(&l.authority),
         }
     }
 
@@ -329,6 +411,7 @@ impl Statement {
         match self {
             Statement::Recognition(r) => Some(&r.record),
             Statement::Rule(r) => Some(&r.record),
+            Statement::Listing(l) => Some(&l.record),
             _ => None,
         }
     }
@@ -338,7 +421,7 @@ impl Statement {
         match self {
             Statement::Genesis(g) => Some(&g.origin),
             Statement::Authority(a) => a.log.as_deref(),
-            Statement::Recognition(_) | Statement::Rule(_) => None,
+            Statement::Recognition(_) | Statement::Rule(_) | Statement::Listing(_) => None,
         }
     }
 
@@ -349,6 +432,7 @@ impl Statement {
             Statement::Authority(a) => &a.issued_at,
             Statement::Recognition(r) => &r.issued_at,
             Statement::Rule(r) => &r.issued_at,
+            Statement::Listing(l) => &l.issued_at,
         }
     }
 
@@ -475,8 +559,57 @@ mod parse {
         competence: Option<Vec<String>>,
         keys: Option<Vec<String>>,
         log: Option<String>,
+        programmes: Option<Vec<RawProgramme>>,
         supersedes: Option<u64>,
         issued_at: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawProgramme {
+        id: String,
+        name: String,
+        from: String,
+        to: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawRequiresListing {
+        programme: String,
+        data: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawListing {
+        #[allow(dead_code)]
+        kind: String,
+        authority: String,
+        programme: String,
+        record: String,
+        action: String,
+        organisation: RawOrganisation,
+        data: Vec<String>,
+        effective: String,
+        next_due: Option<String>,
+        reason: Option<String>,
+        notes: Option<String>,
+        issued_at: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawOrganisation {
+        programme_id: String,
+        name: String,
+        #[serde(default)]
+        former_names: Vec<String>,
+        lei: Option<String>,
+        #[serde(default)]
+        registers: Vec<String>,
+        #[serde(default)]
+        covered_entities: Vec<String>,
     }
 
     #[derive(Deserialize)]
@@ -493,6 +626,7 @@ mod parse {
         scope: Option<String>,
         exclusions: Option<Vec<String>>,
         subject: Option<RawSubject>,
+        requires_listing: Option<RawRequiresListing>,
         legal_reference: RawLegalReference,
         effective: String,
         #[serde(default, with = "double_option")]
@@ -628,8 +762,16 @@ mod parse {
             }
             "authority" => authority(serde_json::from_slice(bytes).map_err(schema("authority"))?),
             "recognition" => {
-                require_objects("recognition", obj, &["legal_reference", "subject"])?;
+                require_objects(
+                    "recognition",
+                    obj,
+                    &["legal_reference", "subject", "requires_listing"],
+                )?;
                 recognition(serde_json::from_slice(bytes).map_err(schema("recognition"))?)
+            }
+            "listing" => {
+                require_objects("listing", obj, &["organisation"])?;
+                listing(serde_json::from_slice(bytes).map_err(schema("listing"))?)
             }
             "rule" => {
                 require_objects("rule", obj, &["legal_reference", "applies_to"])?;
@@ -715,7 +857,9 @@ mod parse {
                 let name = raw.name.ok_or_else(|| required("name"))?;
                 f("name", check_line(&name))?;
                 let raw_competence = raw.competence.ok_or_else(|| required("competence"))?;
-                if raw_competence.is_empty() {
+                // A programme administrator may have no competence over
+                // any jurisdiction's outbound transfers (v2).
+                if raw_competence.is_empty() && raw.programmes.is_none() {
                     return Err(StatementError::field("competence", FieldProblem::EmptyList));
                 }
                 check_len("competence", raw_competence.len(), MAX_COMPETENCE)?;
@@ -737,12 +881,60 @@ mod parse {
                 (Some(name), Some(competence), Some(keys))
             }
         };
+        let programmes = match raw.programmes {
+            None => None,
+            Some(_) if action == AuthorityAction::Retire => {
+                return Err(StatementError::field(
+                    "programmes",
+                    FieldProblem::NotAllowedForAction {
+                        action: action.as_str(),
+                    },
+                ));
+            }
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(StatementError::field("programmes", FieldProblem::EmptyList));
+                }
+                check_len("programmes", list.len(), MAX_PROGRAMMES)?;
+                let mut out: Vec<Programme> = Vec::with_capacity(list.len());
+                for (i, p) in list.into_iter().enumerate() {
+                    let at = |f: &str| format!("programmes[{i}].{f}");
+                    let id = f(&at("id"), RecordId::new(&p.id))?;
+                    if id.first_segment() != authority.as_str() {
+                        return Err(StatementError::field(
+                            &at("id"),
+                            FieldProblem::ProgrammeNotOwned {
+                                value: p.id.clone(),
+                                authority: authority.to_string(),
+                            },
+                        ));
+                    }
+                    if out.iter().any(|q| q.id == id) {
+                        return Err(StatementError::field(
+                            &at("id"),
+                            FieldProblem::Duplicate { value: p.id.clone() },
+                        ));
+                    }
+                    f(&at("name"), check_line(&p.name))?;
+                    let from = f(&at("from"), Jurisdiction::new(&p.from))?;
+                    let to = f(&at("to"), Destination::new(&p.to))?;
+                    out.push(Programme {
+                        id,
+                        name: p.name,
+                        from,
+                        to,
+                    });
+                }
+                Some(out)
+            }
+        };
         Ok(Statement::Authority(AuthorityStatement {
             action,
             authority,
             name,
             competence,
             keys,
+            programmes,
             log: raw.log,
             supersedes: raw.supersedes,
             issued_at: timestamp(&raw.issued_at)?,
@@ -753,9 +945,17 @@ mod parse {
         let authority = f("authority", AuthorityId::new(&raw.authority))?;
         let record = f("record", RecordId::new(&raw.record))?;
         let action = f("action", Action::new(&raw.action))?;
+        not_a_listing_action("recognition", action)?;
         let mechanism = f("mechanism", Mechanism::new(&raw.mechanism))?;
         let from = f("from", Jurisdiction::new(&raw.from))?;
         let to = f("to", Destination::new(&raw.to))?;
+        let requires_listing = match raw.requires_listing {
+            None => None,
+            Some(r) => Some(RequiresListing {
+                programme: f("requires_listing.programme", RecordId::new(&r.programme))?,
+                data: listing_data("requires_listing.data", &r.data)?,
+            }),
+        };
         if let Some(s) = &raw.scope {
             f("scope", check_text(s))?;
         }
@@ -796,9 +996,139 @@ mod parse {
             scope: raw.scope,
             exclusions: raw.exclusions,
             subject,
+            requires_listing,
             legal_reference,
             effective,
             expires,
+            notes: raw.notes,
+            issued_at: timestamp(&raw.issued_at)?,
+        }))
+    }
+
+    /// Recognitions and rules take the recognition actions (`reinstated`
+    /// is shared with listings).
+    fn not_a_listing_action(kind: &'static str, action: Action) -> Result<(), StatementError> {
+        if action.is_listing_action() && action != Action::Reinstated {
+            return Err(StatementError::field(
+                "action",
+                FieldProblem::ActionNotForKind {
+                    action: action.as_str().to_owned(),
+                    kind,
+                    allowed: "granted, amended, renewed, suspended, reinstated, invalidated, revoked, expired",
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// A non-empty list of listing data kinds, none twice.
+    fn listing_data(field: &str, raw: &[String]) -> Result<Vec<ListingData>, StatementError> {
+        if raw.is_empty() {
+            return Err(StatementError::field(field, FieldProblem::EmptyList));
+        }
+        let mut out: Vec<ListingData> = Vec::with_capacity(raw.len());
+        for (i, d) in raw.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            let v = f(&at, ListingData::new(d))?;
+            if out.contains(&v) {
+                return Err(StatementError::field(
+                    &at,
+                    FieldProblem::Duplicate { value: d.clone() },
+                ));
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// A list of one-line texts, at most [`MAX_ORGANISATION_ITEMS`].
+    fn lines(field: &str, raw: &[String]) -> Result<(), StatementError> {
+        check_len(field, raw.len(), MAX_ORGANISATION_ITEMS)?;
+        for (i, s) in raw.iter().enumerate() {
+            f(&format!("{field}[{i}]"), check_line(s))?;
+        }
+        Ok(())
+    }
+
+    fn listing(raw: RawListing) -> Result<Statement, StatementError> {
+        let authority = f("authority", AuthorityId::new(&raw.authority))?;
+        let programme = f("programme", RecordId::new(&raw.programme))?;
+        let action = f("action", Action::new(&raw.action))?;
+        if !action.is_listing_action() {
+            return Err(StatementError::field(
+                "action",
+                FieldProblem::ActionNotForKind {
+                    action: action.as_str().to_owned(),
+                    kind: "listing",
+                    allowed: "listed, recertified, scope_changed, lapsed, withdrawn, removed, reinstated",
+                },
+            ));
+        }
+        let o = raw.organisation;
+        let segment_ok = (1..=64).contains(&o.programme_id.len())
+            && o.programme_id.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+            && o.programme_id != "."
+            && o.programme_id != "..";
+        let expected = format!("{programme}/{}", o.programme_id);
+        if !segment_ok {
+            return Err(StatementError::field(
+                "organisation.programme_id",
+                FieldProblem::RecordId {
+                    value: o.programme_id.clone(),
+                },
+            ));
+        }
+        let record = f("record", RecordId::new(&raw.record))?;
+        if record.as_str() != expected {
+            return Err(StatementError::field(
+                "record",
+                FieldProblem::ListingRecordId { expected },
+            ));
+        }
+        f("organisation.name", check_line(&o.name))?;
+        lines("organisation.former_names", &o.former_names)?;
+        lines("organisation.covered_entities", &o.covered_entities)?;
+        check_len("organisation.registers", o.registers.len(), MAX_ORGANISATION_ITEMS)?;
+        for (i, r) in o.registers.iter().enumerate() {
+            f(
+                &format!("organisation.registers[{i}]"),
+                check_legal_reference_id(r),
+            )?;
+        }
+        if let Some(lei) = &o.lei {
+            f("organisation.lei", check_lei(lei))?;
+        }
+        let data = listing_data("data", &raw.data)?;
+        let effective = f("effective", Date::parse(&raw.effective))?;
+        let next_due = match &raw.next_due {
+            None => None,
+            Some(s) => Some(f("next_due", Date::parse(s))?),
+        };
+        if let Some(r) = &raw.reason {
+            f("reason", check_text(r))?;
+        }
+        if let Some(n) = &raw.notes {
+            f("notes", check_text(n))?;
+        }
+        Ok(Statement::Listing(Listing {
+            authority,
+            programme,
+            record,
+            action,
+            organisation: Organisation {
+                programme_id: o.programme_id,
+                name: o.name,
+                former_names: o.former_names,
+                lei: o.lei,
+                registers: o.registers,
+                covered_entities: o.covered_entities,
+            },
+            data,
+            effective,
+            next_due,
+            reason: raw.reason,
             notes: raw.notes,
             issued_at: timestamp(&raw.issued_at)?,
         }))
@@ -852,6 +1182,7 @@ mod parse {
         let authority = f("authority", AuthorityId::new(&raw.authority))?;
         let record = f("record", RecordId::new(&raw.record))?;
         let action = f("action", Action::new(&raw.action))?;
+        not_a_listing_action("rule", action)?;
         let from = f("from", Jurisdiction::new(&raw.from))?;
         let to = f("to", Destination::new(&raw.to))?;
         let raw_categories = &raw.applies_to.categories;

@@ -55,7 +55,7 @@ use super::jurisdiction::{Destination, Jurisdiction};
 use super::status::{status_on, Status, StatusEvent};
 use super::types::{
     double_option, vkey_list, Action, AuthorityAction, AuthorityId, DataCategory, Governance,
-    Mechanism, RecordId, RuleTerms,
+    ListingData, Mechanism, Programme, RecordId, RequiresListing, RuleTerms,
 };
 use super::{AuthorityStatement, Statement, StatementError};
 
@@ -174,6 +174,24 @@ pub enum RuleError {
         /// The action offered.
         action: Action,
     },
+    /// A listing's first event must be `listed` (422).
+    #[error("listing `{record}` has no events yet, so its first event must be `listed`, not `{action}`")]
+    FirstEventNotListed {
+        /// The record id.
+        record: String,
+        /// The action offered.
+        action: Action,
+    },
+    /// The signer does not administer the listing's programme (422).
+    #[error("authority `{authority}` does not administer programme `{programme}` (its programmes: {programmes}); listings are signed by their programme's administrator")]
+    NotProgrammeAdministrator {
+        /// The authority.
+        authority: String,
+        /// The programme named.
+        programme: String,
+        /// The programmes it administers.
+        programmes: String,
+    },
     /// A second `granted` (422).
     #[error("record `{record}` is already granted; a `granted` event cannot repeat (use amended, renewed or reinstated)")]
     GrantedAgain {
@@ -290,6 +308,8 @@ impl RuleError {
             | RuleError::AuthorityRetired { .. }
             | RuleError::NotCompetent { .. }
             | RuleError::FirstEventNotGranted { .. }
+            | RuleError::FirstEventNotListed { .. }
+            | RuleError::NotProgrammeAdministrator { .. }
             | RuleError::GrantedAgain { .. }
             | RuleError::RecordMismatch { .. }
             | RuleError::EffectiveBeforeGrant { .. }
@@ -320,6 +340,9 @@ pub struct AuthorityState {
     pub retired: bool,
     /// The index of the authority statement that set this state.
     pub set_at_index: u64,
+    /// v2: the programmes it administers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programmes: Vec<Programme>,
 }
 
 impl AuthorityState {
@@ -347,6 +370,7 @@ impl AuthorityState {
                 keys: s.keys.clone().unwrap_or_default(),
                 retired: false,
                 set_at_index: index,
+                programmes: s.programmes.clone().unwrap_or_default(),
             },
         }
     }
@@ -395,6 +419,9 @@ pub struct EventRef {
     pub expires: Option<Option<Date>>,
     /// The authority that made it.
     pub authority: AuthorityId,
+    /// A listing event's kinds of data (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<ListingData>>,
 }
 
 impl EventRef {
@@ -425,6 +452,12 @@ pub struct RecordHead {
     /// A rule's terms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleTerms>,
+    /// A listing's programme and organisation (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<ListingTerms>,
+    /// A recognition's `requires_listing` (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_listing: Option<RequiresListing>,
     /// Where data comes from.
     pub from: Jurisdiction,
     /// Where it may go.
@@ -444,7 +477,7 @@ impl RecordHead {
     pub fn granted_effective(&self) -> Option<Date> {
         self.events
             .iter()
-            .find(|e| e.action == Action::Granted)
+            .find(|e| e.action.opens_record())
             .map(|e| e.effective)
     }
 
@@ -472,14 +505,46 @@ impl RecordHead {
         self.rule.is_some()
     }
 
+    /// Whether it is a listing record.
+    pub fn is_listing(&self) -> bool {
+        self.listing.is_some()
+    }
+
     /// What the record is, for people: a recognition's mechanism
     /// (`adequacy`), or `rule: <requirement>` (`rule: prior_assessment`).
     pub fn label(&self) -> String {
         match (&self.rule, self.mechanism) {
             (Some(t), _) => format!("rule: {}", t.requires),
             (None, Some(m)) => m.as_str().to_owned(),
-            (None, None) => "record".to_owned(),
+            (None, None) => match &self.listing {
+                Some(l) => format!("listing: {}", l.programme),
+                None => "record".to_owned(),
+            },
         }
+    }
+}
+
+/// What a listing record's `listed` event fixes: its programme and the
+/// organisation's programme id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListingTerms {
+    /// The programme.
+    pub programme: RecordId,
+    /// The organisation's id in the programme.
+    pub programme_id: String,
+}
+
+impl RecordHead {
+    /// A listing's kinds of data on `date`: those of the last event by then
+    /// (in the status rule's order) that states them.
+    pub fn listing_data_on(&self, date: Date) -> Vec<ListingData> {
+        self.events
+            .iter()
+            .filter(|e| e.effective <= date && e.data.is_some())
+            .max_by_key(|e| (e.effective, e.index))
+            .and_then(|e| e.data.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -865,7 +930,7 @@ pub fn verify_signatures(
             let gov = governance.ok_or(RuleError::NoGenesis)?;
             verify_set(env, &gov.keys, gov.threshold, governance_allowed)?
         }
-        Statement::Recognition(_) | Statement::Rule(_) => {
+        Statement::Recognition(_) | Statement::Rule(_) | Statement::Listing(_) => {
             let id = submission
                 .statement
                 .authority()
@@ -993,8 +1058,17 @@ pub fn check_rules(
                 effective: r.effective,
                 expires: r.expires,
                 authority: r.authority.clone(),
+                data: None,
             };
-            let kind_of = |h: &RecordHead| if h.is_rule() { "rule" } else { "recognition" };
+            let kind_of = |h: &RecordHead| {
+                if h.is_rule() {
+                    "rule"
+                } else if h.is_listing() {
+                    "listing"
+                } else {
+                    "recognition"
+                }
+            };
             let head = match record.filter(|h| &h.record == r.record) {
                 None => {
                     if r.action != Action::Granted {
@@ -1013,6 +1087,8 @@ pub fn check_rules(
                         record: r.record.clone(),
                         mechanism: r.mechanism,
                         rule: r.rule.clone(),
+                        listing: None,
+                        requires_listing: r.requires_listing.clone(),
                         from: r.from.clone(),
                         to: r.to.clone(),
                         events: vec![event],
@@ -1054,6 +1130,18 @@ pub fn check_rules(
                             &terms(&r.rule),
                         ));
                     }
+                    if h.requires_listing != r.requires_listing {
+                        let terms = |t: &Option<RequiresListing>| {
+                            t.as_ref()
+                                .and_then(|t| serde_json::to_string(t).ok())
+                                .unwrap_or_default()
+                        };
+                        return Err(mismatch(
+                            "requires_listing",
+                            &terms(&h.requires_listing),
+                            &terms(&r.requires_listing),
+                        ));
+                    }
                     if &h.from != r.from {
                         return Err(mismatch("from", h.from.as_str(), r.from.as_str()));
                     }
@@ -1066,6 +1154,85 @@ pub fn check_rules(
                                 record: r.record.to_string(),
                                 effective: r.effective,
                                 granted,
+                            });
+                        }
+                    }
+                    let mut next = h.clone();
+                    next.events.push(event);
+                    next
+                }
+            };
+            Ok(Change::Record(head))
+        }
+        Statement::Listing(l) => {
+            let a = authority_usable(&l.authority, authority)?;
+            recheck(&verified.signers, &a.keys, 1, || authority_allowed(&a.id))?;
+            let Some(programme) = a.programmes.iter().find(|p| p.id == l.programme) else {
+                return Err(RuleError::NotProgrammeAdministrator {
+                    authority: a.id.to_string(),
+                    programme: l.programme.to_string(),
+                    programmes: if a.programmes.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        a.programmes
+                            .iter()
+                            .map(|p| p.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                });
+            };
+            let event = EventRef {
+                index,
+                action: l.action,
+                effective: l.effective,
+                expires: None,
+                authority: l.authority.clone(),
+                data: Some(l.data.clone()),
+            };
+            let head = match record.filter(|h| h.record == l.record) {
+                None => {
+                    if l.action != Action::Listed {
+                        return Err(RuleError::FirstEventNotListed {
+                            record: l.record.to_string(),
+                            action: l.action,
+                        });
+                    }
+                    RecordHead {
+                        record: l.record.clone(),
+                        mechanism: None,
+                        rule: None,
+                        listing: Some(ListingTerms {
+                            programme: l.programme.clone(),
+                            programme_id: l.organisation.programme_id.clone(),
+                        }),
+                        requires_listing: None,
+                        from: programme.from.clone(),
+                        to: programme.to.clone(),
+                        events: vec![event],
+                    }
+                }
+                Some(h) => {
+                    if !h.is_listing() {
+                        let kind = if h.is_rule() { "rule" } else { "recognition" };
+                        return Err(RuleError::RecordMismatch {
+                            record: l.record.to_string(),
+                            field: "kind",
+                            expected: kind.to_owned(),
+                            found: "listing".to_owned(),
+                        });
+                    }
+                    if l.action == Action::Listed {
+                        return Err(RuleError::GrantedAgain {
+                            record: l.record.to_string(),
+                        });
+                    }
+                    if let Some(listed) = h.granted_effective() {
+                        if l.effective < listed {
+                            return Err(RuleError::EffectiveBeforeGrant {
+                                record: l.record.to_string(),
+                                effective: l.effective,
+                                granted: listed,
                             });
                         }
                     }

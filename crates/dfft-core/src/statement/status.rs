@@ -7,6 +7,8 @@
 //!   unless the record's expiry (below) is before `D`: [`Status::Expired`].
 //! - `suspended`: [`Status::Suspended`].
 //! - `invalidated`, `revoked`: [`Status::Ended`]; `expired`: [`Status::Expired`].
+//! - Listings (v2): `listed`, `recertified`, `scope_changed` as `granted`;
+//!   `lapsed`: [`Status::Inactive`]; `withdrawn`, `removed`: [`Status::Ended`].
 //! - No event yet: `None`, the record does not apply on `D`.
 //!
 //! # Which `expires` counts
@@ -41,6 +43,9 @@ pub enum Status {
     Ended,
     /// `expired`: past its expiry, or ended by an `expired` event.
     Expired,
+    /// `inactive` (listings, v2): lapsed: the organisation may not receive
+    /// new data under the listing, and stays bound for data received.
+    Inactive,
 }
 
 impl Status {
@@ -51,6 +56,7 @@ impl Status {
             Status::Suspended => "suspended",
             Status::Ended => "ended",
             Status::Expired => "expired",
+            Status::Inactive => "inactive",
         }
     }
 }
@@ -82,9 +88,18 @@ pub fn status_on(events: &[StatusEvent], date: Date) -> Option<Status> {
     let last = effective().max_by_key(key)?;
     Some(match last.action {
         Action::Suspended => Status::Suspended,
-        Action::Invalidated | Action::Revoked => Status::Ended,
+        Action::Invalidated | Action::Revoked | Action::Withdrawn | Action::Removed => {
+            Status::Ended
+        }
         Action::Expired => Status::Expired,
-        Action::Granted | Action::Amended | Action::Renewed | Action::Reinstated => {
+        Action::Lapsed => Status::Inactive,
+        Action::Granted
+        | Action::Amended
+        | Action::Renewed
+        | Action::Reinstated
+        | Action::Listed
+        | Action::Recertified
+        | Action::ScopeChanged => {
             let expiry = effective()
                 .filter(|e| e.action.keeps_in_force() && e.expires.is_some())
                 .max_by_key(key)

@@ -206,16 +206,59 @@ string_enum!(
         Revoked = "revoked",
         /// `expired`: ended by lapse of time.
         Expired = "expired",
+        /// Listings (v2): `listed`, the organisation joins the programme;
+        /// always a listing's first event.
+        Listed = "listed",
+        /// Listings: `recertified`, the annual recertification.
+        Recertified = "recertified",
+        /// Listings: `scope_changed`, listed for other kinds of data.
+        ScopeChanged = "scope_changed",
+        /// Listings: `lapsed`, inactive: may not receive new data, still
+        /// bound for data already received.
+        Lapsed = "lapsed",
+        /// Listings: `withdrawn` by the organisation.
+        Withdrawn = "withdrawn",
+        /// Listings: `removed` by the administrator (with a `reason`).
+        Removed = "removed",
     }
 );
 
 impl Action {
     /// Whether the record is in force after this event (unless past its
-    /// expiry): `granted`, `amended`, `renewed`, `reinstated`.
+    /// expiry): `granted`, `amended`, `renewed`, `reinstated`, and for
+    /// listings `listed`, `recertified`, `scope_changed`.
     pub fn keeps_in_force(self) -> bool {
         matches!(
             self,
-            Action::Granted | Action::Amended | Action::Renewed | Action::Reinstated
+            Action::Granted
+                | Action::Amended
+                | Action::Renewed
+                | Action::Reinstated
+                | Action::Listed
+                | Action::Recertified
+                | Action::ScopeChanged
+        )
+    }
+
+    /// Whether the action opens a record (its first event): `granted`,
+    /// or `listed` for a listing.
+    pub fn opens_record(self) -> bool {
+        matches!(self, Action::Granted | Action::Listed)
+    }
+
+    /// Whether a listing (v2) may take this action: `listed`,
+    /// `recertified`, `scope_changed`, `lapsed`, `withdrawn`, `removed`,
+    /// `reinstated`; recognitions and rules take the others.
+    pub fn is_listing_action(self) -> bool {
+        matches!(
+            self,
+            Action::Listed
+                | Action::Recertified
+                | Action::ScopeChanged
+                | Action::Lapsed
+                | Action::Withdrawn
+                | Action::Removed
+                | Action::Reinstated
         )
     }
 }
@@ -400,6 +443,46 @@ impl RuleTerms {
     pub fn applies_to(&self, asked: DataCategory) -> bool {
         self.categories.iter().any(|c| c.covers(asked))
     }
+}
+
+string_enum!(
+    /// What kind of data a listing covers (`scope.data`), in the DPF List's
+    /// terms.
+    ListingData, UnknownListingData, {
+        /// Human-resources data.
+        Hr = "hr",
+        /// Data other than human-resources data.
+        NonHr = "non_hr",
+    }
+);
+
+/// A programme an authority administers (authority statements v2,
+/// `programmes`): its id, name, and the route it serves. Listings under it
+/// take their `from` and `to` from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Programme {
+    /// The programme id, a record-id-shaped name under the authority
+    /// (`us.doc/us-doc-dpf-eu-2023`); listings are `<id>/<programme_id>`.
+    pub id: RecordId,
+    /// Its name.
+    pub name: String,
+    /// Where the data its listed organisations receive comes from.
+    pub from: super::Jurisdiction,
+    /// Where those organisations are.
+    pub to: super::Destination,
+}
+
+/// A recognition that covers only organisations active on a programme for
+/// that kind of data (recognitions v2, `requires_listing`): the EU-US DPF
+/// decision, the UK Extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiresListing {
+    /// The programme.
+    pub programme: RecordId,
+    /// The kinds of data the listing must cover.
+    pub data: Vec<ListingData>,
 }
 
 /// The keys allowed to enrol authorities, and how many must sign.

@@ -353,11 +353,13 @@ impl Words {
             (Some(Status::Suspended), true) => "Suspended",
             (Some(Status::Ended), true) => "Ended (invalidated or revoked)",
             (Some(Status::Expired), true) => "Expired",
+            (Some(Status::Inactive), true) => "Inactive (lapsed: no new transfers; obligations remain)",
             (None, true) => "Not yet in effect",
             (Some(Status::InForce), false) => "有効",
             (Some(Status::Suspended), false) => "停止中",
             (Some(Status::Ended), false) => "終了（無効化または撤回）",
             (Some(Status::Expired), false) => "失効",
+            (Some(Status::Inactive), false) => "非アクティブ（失効: 新たな移転は不可、既存の義務は継続）",
             (None, false) => "未発効",
         }
     }
@@ -374,6 +376,12 @@ impl Words {
             (Action::Invalidated, true) => "invalidated",
             (Action::Revoked, true) => "revoked",
             (Action::Expired, true) => "expired",
+            (Action::Listed, true) => "listed",
+            (Action::Recertified, true) => "recertified",
+            (Action::ScopeChanged, true) => "scope changed",
+            (Action::Lapsed, true) => "lapsed",
+            (Action::Withdrawn, true) => "withdrawn",
+            (Action::Removed, true) => "removed",
             (Action::Granted, false) => "認定",
             (Action::Amended, false) => "改正",
             (Action::Renewed, false) => "更新",
@@ -382,6 +390,12 @@ impl Words {
             (Action::Invalidated, false) => "無効化",
             (Action::Revoked, false) => "撤回",
             (Action::Expired, false) => "失効",
+            (Action::Listed, false) => "掲載",
+            (Action::Recertified, false) => "再認証",
+            (Action::ScopeChanged, false) => "範囲変更",
+            (Action::Lapsed, false) => "失効（非アクティブ）",
+            (Action::Withdrawn, false) => "脱退",
+            (Action::Removed, false) => "削除",
         }
     }
 

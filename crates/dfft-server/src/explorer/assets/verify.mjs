@@ -477,7 +477,7 @@ export function routeKeys(from, to, at) {
   return out;
 }
 
-const KEEPS_IN_FORCE = new Set(["granted", "amended", "renewed", "reinstated"]);
+const KEEPS_IN_FORCE = new Set(["granted", "amended", "renewed", "reinstated", "listed", "recertified", "scope_changed"]);
 
 /**
  * The status rule (statement::status): events {index, action, effective,
@@ -493,9 +493,13 @@ export function statusOn(events, date) {
       return "suspended";
     case "invalidated":
     case "revoked":
+    case "withdrawn":
+    case "removed":
       return "ended";
     case "expired":
       return "expired";
+    case "lapsed":
+      return "inactive";
     default: {
       const setters = eff.filter((e) => KEEPS_IN_FORCE.has(e.action) && e.expires !== undefined);
       const expiry = setters.length ? setters.reduce(later).expires : null;
@@ -583,16 +587,28 @@ export async function verifyRecord(r, cp, at) {
       fail(e.code ?? "inclusion", `event at index ${ev.index}: ${e.message}`);
     }
     const st = statementOf(parseEnvelope(entry));
-    if (st.kind !== "recognition" && st.kind !== "rule") entErr("entry is not a recognition or rule statement");
+    if (st.kind !== "recognition" && st.kind !== "rule" && st.kind !== "listing") entErr("entry is not a recognition, rule or listing statement");
     if (st.record !== r.record) entErr("entry belongs to another record");
     if (st.action !== ev.action || st.effective !== ev.effective || st.authority !== ev.authority) {
       entErr("entry's action, effective date or authority differ from the answer's");
     }
-    if (st.mechanism !== r.mechanism || st.from !== r.from || st.to !== r.to) {
-      entErr("entry's mechanism, from or to differ from the record's");
-    }
-    if (JSON.stringify(ruleTerms(st)) !== JSON.stringify(r.rule)) {
-      entErr("entry's kind or rule terms (requires, categories, satisfied_by) differ from the record's");
+    if (st.kind === "listing") {
+      // A listing's from and to are its programme's (the administrator's enrolment).
+      const terms = { programme: st.programme, programme_id: st.organisation?.programme_id };
+      if (JSON.stringify(terms) !== JSON.stringify(r.listing) || r.mechanism !== undefined || r.rule !== undefined) {
+        entErr("entry's kind, programme or organisation differ from the record's");
+      }
+    } else {
+      if (st.mechanism !== r.mechanism || st.from !== r.from || st.to !== r.to) {
+        entErr("entry's mechanism, from or to differ from the record's");
+      }
+      if (JSON.stringify(ruleTerms(st)) !== JSON.stringify(r.rule) || r.listing !== undefined) {
+        entErr("entry's kind or rule terms (requires, categories, satisfied_by) differ from the record's");
+      }
+      const rl = st.requires_listing && { programme: st.requires_listing.programme, data: st.requires_listing.data };
+      if (JSON.stringify(rl) !== JSON.stringify(r.requires_listing)) {
+        entErr("entry's requires_listing differs from the record's");
+      }
     }
     events.push({
       index: ev.index,
@@ -605,9 +621,10 @@ export async function verifyRecord(r, cp, at) {
     });
   }
   if (events.length === 0) bad("no events");
-  if (events[0].action !== "granted") bad("first event is not `granted`");
+  const opener = r.listing ? "listed" : "granted";
+  if (events[0].action !== opener) bad(`first event is not \`${opener}\``);
   if (events[0].authority !== r.authority) bad("authority is not the granting authority");
-  const head = { record: r.record, mechanism: r.mechanism, rule: r.rule, from: r.from, to: r.to, events };
+  const head = { record: r.record, mechanism: r.mechanism, rule: r.rule, listing: r.listing, requires_listing: r.requires_listing, from: r.from, to: r.to, events };
   if (at !== undefined) {
     const status = statusOn(events, at);
     if (status !== (r.status ?? null)) bad(`claimed status ${r.status ?? "none"} but the entries give ${status ?? "none"} on ${at}`);
@@ -808,7 +825,7 @@ export async function verifyAuthorities(l, key, { acceptIncomplete = false } = {
       state =
         s.action === "retire" && state
           ? { ...state, retired: true, set_at_index: st.index }
-          : { id: s.authority, name: s.name ?? "", competence: s.competence ?? [], keys: s.keys ?? [], retired: false, set_at_index: st.index };
+          : { id: s.authority, name: s.name ?? "", competence: s.competence ?? [], keys: s.keys ?? [], programmes: s.programmes ?? [], retired: false, set_at_index: st.index };
       statements.push({ index: st.index, action: s.action, issued_at: s.issued_at, leaf });
     }
     const last = item.statements[item.statements.length - 1];
@@ -816,7 +833,8 @@ export async function verifyAuthorities(l, key, { acceptIncomplete = false } = {
     const match =
       state.name === item.name && state.retired === item.retired && state.set_at_index === item.set_at_index &&
       last.entry === item.entry && last.index === item.set_at_index &&
-      sameList(state.competence, item.competence ?? []) && sameList(state.keys, item.keys ?? []);
+      sameList(state.competence, item.competence ?? []) && sameList(state.keys, item.keys ?? []) &&
+      JSON.stringify(state.programmes ?? []) === JSON.stringify(item.programmes ?? []);
     if (!match) err("the state listed (name, competence, keys, retired or the statement that set it) is not the one its statements give");
     out.push({ ...state, statements });
   }
