@@ -59,7 +59,10 @@ pub const PROGRAMME_ADMINISTRATORS: &[&str] = &["us.doc"];
 /// record, with both kinds of data the DPF List has.
 pub const REQUIRES_LISTING: &[(&str, &str)] = &[
     ("eu.ec/eu-adq-us-dpf-2023", "us.doc/us-doc-dpf-eu-2023"),
-    ("gb.dsit/uk-adq-us-2023", "us.doc/us-doc-dpf-uk-extension-2023"),
+    (
+        "gb.dsit/uk-adq-us-2023",
+        "us.doc/us-doc-dpf-uk-extension-2023",
+    ),
 ];
 
 /// Options of `dfft demo`.

@@ -183,7 +183,11 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
         .iter()
         .find(|a| a["authority"] == "us.doc")
         .expect("us.doc is enrolled");
-    assert_eq!(doc["competence"], serde_json::json!([]), "no outbound competence");
+    assert_eq!(
+        doc["competence"],
+        serde_json::json!([]),
+        "no outbound competence"
+    );
     let programmes: Vec<&str> = doc["programmes"]
         .as_array()
         .unwrap()
@@ -192,7 +196,10 @@ fn demo_loads_real_history_and_answers_verifiable_routes() {
         .collect();
     assert_eq!(
         programmes,
-        ["us.doc/us-doc-dpf-eu-2023", "us.doc/us-doc-dpf-uk-extension-2023"]
+        [
+            "us.doc/us-doc-dpf-eu-2023",
+            "us.doc/us-doc-dpf-uk-extension-2023"
+        ]
     );
     let (st, v) = reg.get_json("/v1/matrix?at=2024-01-01");
     assert_eq!(st, 200);

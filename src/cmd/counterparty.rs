@@ -9,8 +9,8 @@
 //! for it) and batches (`dfft check` takes routes, not organisations, yet).
 
 use super::{
-    client, cp_json, cp_line, date_arg, finish, policy, policy_line, print_json, read_input,
-    usage, AnswerArgs, TrustArgs,
+    client, cp_json, cp_line, date_arg, finish, policy, policy_line, print_json, read_input, usage,
+    AnswerArgs, TrustArgs,
 };
 use clap::Args;
 use dfft_client::{ClientError, RouteQuery};
@@ -23,13 +23,28 @@ use std::process::ExitCode;
 #[derive(Args, Debug)]
 pub struct CounterpartyArgs {
     /// Where data comes from: a jurisdiction code (DE, EEA).
-    #[arg(long, value_name = "CODE", required_unless_present = "answer", conflicts_with = "answer")]
+    #[arg(
+        long,
+        value_name = "CODE",
+        required_unless_present = "answer",
+        conflicts_with = "answer"
+    )]
     pub from: Option<String>,
     /// Where the organisation is: a jurisdiction code (US).
-    #[arg(long, value_name = "CODE", required_unless_present = "answer", conflicts_with = "answer")]
+    #[arg(
+        long,
+        value_name = "CODE",
+        required_unless_present = "answer",
+        conflicts_with = "answer"
+    )]
     pub to: Option<String>,
     /// The organisation: the programme's id for it (its DPF List id).
-    #[arg(long, value_name = "ID", required_unless_present = "answer", conflicts_with = "answer")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "answer",
+        conflicts_with = "answer"
+    )]
     pub org: Option<String>,
     /// The day asked about, YYYY-MM-DD (default: today, UTC).
     #[arg(long, value_name = "DATE", conflicts_with = "answer")]
@@ -38,7 +53,12 @@ pub struct CounterpartyArgs {
     #[arg(long, value_name = "KIND", conflicts_with = "answer")]
     pub data: Option<String>,
     /// Base URL of the registry (ignored with --answer).
-    #[arg(long, value_name = "URL", env = "DFFT_LOG", required_unless_present = "answer")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DFFT_LOG",
+        required_unless_present = "answer"
+    )]
     pub log: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -55,8 +75,12 @@ fn inner(a: &CounterpartyArgs) -> Result<ExitCode, ClientError> {
     let policy = policy(&a.trust)?;
     if let Some(file) = &a.io.answer {
         let bytes = read_input(file)?;
-        let answer: CounterpartyAnswer = serde_json::from_slice(&bytes)
-            .map_err(|e| usage(format!("{}: not a counterparty answer: {e}", file.display())))?;
+        let answer: CounterpartyAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+            usage(format!(
+                "{}: not a counterparty answer: {e}",
+                file.display()
+            ))
+        })?;
         let verified = answer
             .verify(policy.core(), policy.log_key())
             .map_err(client_error)?;
@@ -123,7 +147,10 @@ fn print(
         answer.org,
         r.to,
         r.at,
-        answer.data.map(|d| format!(" ({d} data)")).unwrap_or_default(),
+        answer
+            .data
+            .map(|d| format!(" ({d} data)"))
+            .unwrap_or_default(),
         v.verdict.verdict
     );
     println!("  {}", v.verdict.words());
@@ -132,7 +159,8 @@ fn print(
         match head {
             Some(h) => println!(
                 "listing {id}: {} on {} ({} event(s))",
-                h.status_on(r.at).map_or("not yet in effect", |s| s.as_str()),
+                h.status_on(r.at)
+                    .map_or("not yet in effect", |s| s.as_str()),
                 r.at,
                 h.events.len()
             ),

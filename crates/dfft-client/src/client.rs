@@ -13,10 +13,10 @@ use crate::state::State;
 use crate::transport::Transport;
 use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
 use dfft_core::checkpoint::{CheckpointError, SignedCheckpoint};
+use dfft_core::counterparty::{CounterpartyAnswer, CounterpartyError, VerifiedCounterparty};
 use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
 use dfft_core::note::{KeyKind, VerifierKey};
 use dfft_core::policy::{Policy as CorePolicy, PolicyWitness};
-use dfft_core::counterparty::{CounterpartyAnswer, CounterpartyError, VerifiedCounterparty};
 use dfft_core::statement::{DataCategory, Date, Jurisdiction, Mechanism, RecordId};
 use dfft_core::tile::{self, Tile, TILE_WIDTH};
 use dfft_core::wire;
@@ -726,8 +726,9 @@ impl<T: Transport> Client<T> {
                 answer.org, answer.data
             )));
         }
-        self.policy
-            .check_origin(&SignedCheckpoint::parse(answer.route.checkpoint.as_bytes())?)?;
+        self.policy.check_origin(&SignedCheckpoint::parse(
+            answer.route.checkpoint.as_bytes(),
+        )?)?;
         let verified = answer
             .verify(self.policy.core(), self.policy.log_key())
             .map_err(|e| match e {

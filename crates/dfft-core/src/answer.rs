@@ -291,7 +291,9 @@ impl RecordAnswer {
                 continue;
             }
             let Some(r) = sub.statement().record_event() else {
-                return Err(ent_err("entry is not a recognition, rule or listing statement"));
+                return Err(ent_err(
+                    "entry is not a recognition, rule or listing statement",
+                ));
             };
             if r.record.as_str() != self.record {
                 return Err(ent_err("entry belongs to another record"));

@@ -148,11 +148,19 @@ impl CounterpartyAnswer {
         wanted.dedup();
         let mut given: Vec<&str> = self.listings.iter().map(|l| l.programme.as_str()).collect();
         given.sort_unstable();
-        if !given.iter().copied().eq(wanted.iter().map(RecordId::as_str)) {
+        if !given
+            .iter()
+            .copied()
+            .eq(wanted.iter().map(RecordId::as_str))
+        {
             return Err(bad(format!(
                 "the answer gives listings for [{}], the route's recognitions require [{}]",
                 given.join(", "),
-                wanted.iter().map(RecordId::as_str).collect::<Vec<_>>().join(", ")
+                wanted
+                    .iter()
+                    .map(RecordId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let mut listings = Vec::with_capacity(self.listings.len());
@@ -290,7 +298,10 @@ impl CounterpartyVerdict {
     pub fn words(&self) -> String {
         let mut out = match self.verdict {
             "listed" => "Allowed on a listing-based basis.".to_owned(),
-            "other_basis" => "No listing-based basis applies; bases that need no listing are in force.".to_owned(),
+            "other_basis" => {
+                "No listing-based basis applies; bases that need no listing are in force."
+                    .to_owned()
+            }
             _ => "No basis in the registry allows it.".to_owned(),
         };
         for b in &self.bases {

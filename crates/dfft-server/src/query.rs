@@ -49,8 +49,7 @@ use dfft_core::map::{route_keys, MapKey};
 use dfft_core::merkle;
 use dfft_core::statement::registry::{AuthorityState, RecordHead, RouteFilter, Submission};
 use dfft_core::statement::{
-    DataCategory, Date, Jurisdiction, ListingData, Mechanism, RecordId, Statement, Status,
-    Summary,
+    DataCategory, Date, Jurisdiction, ListingData, Mechanism, RecordId, Statement, Status, Summary,
 };
 use dfft_core::wire;
 use std::collections::HashMap;
@@ -397,12 +396,14 @@ pub async fn counterparty(
     let at = date_param(&q)?;
     let org = q
         .get("org")
-        .ok_or_else(|| ApiError::malformed("org is required (the programme's id for the organisation)"))?
+        .ok_or_else(|| {
+            ApiError::malformed("org is required (the programme's id for the organisation)")
+        })?
         .clone();
     let data = match q.get("data") {
-        Some(d) => Some(
-            ListingData::new(d).map_err(|e| ApiError::malformed(format!("data: {e}")))?,
-        ),
+        Some(d) => {
+            Some(ListingData::new(d).map_err(|e| ApiError::malformed(format!("data: {e}")))?)
+        }
         None => None,
     };
     let answer = with_retries(&app, |published| {

@@ -109,7 +109,9 @@ pub enum FieldProblem {
     #[error("a threshold must be at least 1")]
     ZeroThreshold,
     /// A programme id must start with its administrator's id.
-    #[error("programme `{value}` must start with `{authority}/` (the authority that administers it)")]
+    #[error(
+        "programme `{value}` must start with `{authority}/` (the authority that administers it)"
+    )]
     ProgrammeNotOwned {
         /// The refused id.
         value: String,

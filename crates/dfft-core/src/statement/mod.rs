@@ -902,7 +902,7 @@ mod parse {
                     let id = f(&at("id"), RecordId::new(&p.id))?;
                     if id.first_segment() != authority.as_str() {
                         return Err(StatementError::field(
-                            &at("id"),
+                            at("id"),
                             FieldProblem::ProgrammeNotOwned {
                                 value: p.id.clone(),
                                 authority: authority.to_string(),
@@ -911,8 +911,10 @@ mod parse {
                     }
                     if out.iter().any(|q| q.id == id) {
                         return Err(StatementError::field(
-                            &at("id"),
-                            FieldProblem::Duplicate { value: p.id.clone() },
+                            at("id"),
+                            FieldProblem::Duplicate {
+                                value: p.id.clone(),
+                            },
                         ));
                     }
                     f(&at("name"), check_line(&p.name))?;
@@ -1060,7 +1062,8 @@ mod parse {
                 FieldProblem::ActionNotForKind {
                     action: action.as_str().to_owned(),
                     kind: "listing",
-                    allowed: "listed, recertified, scope_changed, lapsed, withdrawn, removed, reinstated",
+                    allowed:
+                        "listed, recertified, scope_changed, lapsed, withdrawn, removed, reinstated",
                 },
             ));
         }
@@ -1090,7 +1093,11 @@ mod parse {
         f("organisation.name", check_line(&o.name))?;
         lines("organisation.former_names", &o.former_names)?;
         lines("organisation.covered_entities", &o.covered_entities)?;
-        check_len("organisation.registers", o.registers.len(), MAX_ORGANISATION_ITEMS)?;
+        check_len(
+            "organisation.registers",
+            o.registers.len(),
+            MAX_ORGANISATION_ITEMS,
+        )?;
         for (i, r) in o.registers.iter().enumerate() {
             f(
                 &format!("organisation.registers[{i}]"),
@@ -1227,7 +1234,7 @@ mod parse {
                     )?;
                     if t.at_least == 0 {
                         return Err(StatementError::field(
-                            &format!("applies_to.thresholds[{i}].at_least"),
+                            format!("applies_to.thresholds[{i}].at_least"),
                             FieldProblem::ZeroThreshold,
                         ));
                     }

@@ -175,7 +175,9 @@ pub enum RuleError {
         action: Action,
     },
     /// A listing's first event must be `listed` (422).
-    #[error("listing `{record}` has no events yet, so its first event must be `listed`, not `{action}`")]
+    #[error(
+        "listing `{record}` has no events yet, so its first event must be `listed`, not `{action}`"
+    )]
     FirstEventNotListed {
         /// The record id.
         record: String,

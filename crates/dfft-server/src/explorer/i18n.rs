@@ -353,13 +353,17 @@ impl Words {
             (Some(Status::Suspended), true) => "Suspended",
             (Some(Status::Ended), true) => "Ended (invalidated or revoked)",
             (Some(Status::Expired), true) => "Expired",
-            (Some(Status::Inactive), true) => "Inactive (lapsed: no new transfers; obligations remain)",
+            (Some(Status::Inactive), true) => {
+                "Inactive (lapsed: no new transfers; obligations remain)"
+            }
             (None, true) => "Not yet in effect",
             (Some(Status::InForce), false) => "有効",
             (Some(Status::Suspended), false) => "停止中",
             (Some(Status::Ended), false) => "終了（無効化または撤回）",
             (Some(Status::Expired), false) => "失効",
-            (Some(Status::Inactive), false) => "非アクティブ（失効: 新たな移転は不可、既存の義務は継続）",
+            (Some(Status::Inactive), false) => {
+                "非アクティブ（失効: 新たな移転は不可、既存の義務は継続）"
+            }
             (None, false) => "未発効",
         }
     }
