@@ -367,9 +367,9 @@ fn every_route_answer_equals_the_core_and_passes_the_audit() {
     let transport = HttpTransport::new(&reg.base, Duration::from_secs(30)).unwrap();
     let client = Client::new(transport, policy);
     let cp = client.checkpoint().unwrap();
-    // Genesis, 3 + 11 demo enrolments (EU, world) and 6 here, 59 + 35
-    // demo events and 26 here.
-    assert_eq!(statements(&reg), 1 + 3 + 11 + 6 + 59 + 35 + 26);
+    // Genesis, 3 + 12 + 10 demo enrolments (EU, world, rules) and 6
+    // here, 59 + 35 + 50 demo events and 26 here.
+    assert_eq!(statements(&reg), 1 + 3 + 12 + 10 + 6 + 59 + 35 + 50 + 26);
     let mut auditor = Auditor::new();
     auditor.advance(&client, &cp, None, &mut |_| {}).unwrap();
     let core = auditor.registry();

@@ -316,7 +316,9 @@ impl RecordAnswer {
                     "entry's kind or rule terms (requires, categories, satisfied_by) differ from the record's",
                 ));
             }
-            if r.requires_listing != self.requires_listing {
+            let first = events.is_empty();
+            let stated = r.requires_listing.is_some() || first;
+            if stated && r.requires_listing != self.requires_listing {
                 return Err(ent_err(
                     "entry's requires_listing differs from the record's",
                 ));

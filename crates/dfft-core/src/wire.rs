@@ -539,3 +539,44 @@ mod tests {
         assert_eq!(serde_json::from_str::<Info>(&text).unwrap(), i);
     }
 }
+
+/// One organisation found by `GET /v1/organisations?q=` (statements v2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationMatch {
+    /// The listing record (`<programme>/<programme_id>`).
+    pub record: String,
+    /// The programme.
+    pub programme: String,
+    /// The organisation's id in it (what `/v1/counterparty?org=` takes).
+    pub programme_id: String,
+    /// Its name, as its last listing event gives it.
+    pub name: String,
+    /// Its former names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_names: Vec<String>,
+    /// Its LEI, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lei: Option<String>,
+}
+
+/// The answer to `GET /v1/organisations?q=`: a search aid over the
+/// listings of one published tree, not a proof (ask `/v1/counterparty`
+/// for the verified answer about one of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisations {
+    /// The size of the tree searched.
+    pub size: u64,
+    /// What was asked.
+    pub q: String,
+    /// The organisations whose name, a former name, programme id, LEI or
+    /// register id matches, by record id; at most [`MAX_ORGANISATION_MATCHES`].
+    pub matches: Vec<OrganisationMatch>,
+    /// Whether more matched than are listed.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// Most matches one organisation search lists.
+pub const MAX_ORGANISATION_MATCHES: usize = 100;

@@ -12,7 +12,8 @@
 //! - [`keys`]: key files.
 //! - [`mapstate`]: the map's nodes in the store (the index of complete
 //!   answers, docs/index.md) and the proofs answers carry.
-//! - [`query`]: routes, records and authorities; [`matrix`]: the bounded,
+//! - [`query`]: routes, records, authorities and counterparty answers;
+//!   [`organisations`]: the organisation search; [`matrix`]: the bounded,
 //!   cached jurisdiction matrix; [`cache`]: the answer cache they share;
 //!   `explorer`: HTML pages for people (`/`, `/route`, `/record/<id>`, `/log`).
 //!
@@ -31,6 +32,7 @@ mod explorer;
 pub mod mapstate;
 pub mod matrix;
 pub mod metrics;
+pub mod organisations;
 mod pinning;
 pub mod query;
 pub mod sequencer;
@@ -472,6 +474,7 @@ fn router(app: App) -> Router {
     let compressed = Router::new()
         .route("/v1/route", get(query::route))
         .route("/v1/counterparty", get(query::counterparty))
+        .route("/v1/organisations", get(organisations::organisations))
         .route("/v1/records/{*id}", get(query::record))
         .route("/v1/authorities", get(query::authorities))
         .route("/v1/matrix", get(matrix::matrix))

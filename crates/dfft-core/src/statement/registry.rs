@@ -1132,7 +1132,9 @@ pub fn check_rules(
                             &terms(&r.rule),
                         ));
                     }
-                    if h.requires_listing != r.requires_listing {
+                    // Fixed by the grant: a later event may leave it out,
+                    // or repeat it.
+                    if r.requires_listing.is_some() && h.requires_listing != r.requires_listing {
                         let terms = |t: &Option<RequiresListing>| {
                             t.as_ref()
                                 .and_then(|t| serde_json::to_string(t).ok())

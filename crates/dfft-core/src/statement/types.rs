@@ -779,7 +779,11 @@ mod tests {
             Ok(Mechanism::CodeOfConduct)
         );
         assert_eq!(Mechanism::ALL.len(), 10);
-        assert_eq!(Action::ALL.len(), 8);
+        assert_eq!(Action::ALL.len(), 14);
+        assert_eq!(
+            Action::ALL.iter().filter(|a| a.is_listing_action()).count(),
+            7
+        );
         assert!(AuthorityAction::new("delete").is_err());
     }
 
