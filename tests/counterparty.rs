@@ -335,3 +335,128 @@ fn dfft_counterparty_verifies_saves_and_reverifies_offline() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--data"), "{err}");
 }
+
+#[test]
+fn organisations_are_found_by_former_names_and_checked_in_bulk() {
+    let f = Fixture::new();
+    assert_eq!(
+        f.add(listing("acme", "listed", "2023-08-01", &["hr", "non_hr"]))
+            .0,
+        201
+    );
+    let mut g = listing("globex", "listed", "2023-09-01", &["non_hr"]);
+    g["organisation"]["lei"] = json!("5493001KJTIIGC8Y1R12");
+    assert_eq!(f.add(g).0, 201);
+    // Search: a former name, a piece of a name, an LEI; nothing found.
+    let (s, v) = f.reg.get_json("/v1/organisations?q=old%20name%20of%20acme");
+    assert_eq!(s, 200);
+    assert_eq!(v["matches"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["matches"][0]["programme_id"], "acme");
+    let (_, v) = f.reg.get_json("/v1/organisations?q=test%20organisation");
+    assert_eq!(v["matches"].as_array().unwrap().len(), 2, "{v}");
+    let (_, v) = f.reg.get_json("/v1/organisations?q=5493001KJTIIGC8Y1R12");
+    assert_eq!(v["matches"][0]["programme_id"], "globex");
+    let (_, v) = f.reg.get_json("/v1/organisations?q=initech");
+    assert!(v["matches"].as_array().unwrap().is_empty());
+    let (s, _) = f.reg.get_json("/v1/organisations?q=a");
+    assert_eq!(s, 400, "one character is not a search");
+
+    // The CLI by a former name; an ambiguous name is refused, naming both.
+    let vkey = f.reg.log_key.to_string();
+    let (code, out, err) = dfft(&[
+        "counterparty",
+        "--from",
+        "DE",
+        "--to",
+        "US",
+        "--name",
+        "Old name of acme",
+        "--at",
+        "2024-01-01",
+        "--log",
+        &f.reg.base,
+        "--log-key",
+        &vkey,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("acme"), "{out}");
+    let (code, _, err) = dfft(&[
+        "counterparty",
+        "--from",
+        "DE",
+        "--to",
+        "US",
+        "--name",
+        "Test organisation",
+        "--log",
+        &f.reg.base,
+        "--log-key",
+        &vkey,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("matches 2 organisations"), "{err}");
+
+    // In bulk: by id and by name, every row verified, answers saved.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("parties.csv");
+    std::fs::write(
+        &csv,
+        "org,name,to,at,data\nacme,,US,2024-01-01,hr\n,Old name of acme,US,2023-07-31,\nglobex,,US,2024-01-01,hr\ninitech,,US,2024-01-01,\n",
+    )
+    .unwrap();
+    let answers = dir.path().join("answers");
+    let (code, out, err) = dfft(&[
+        "check",
+        "--counterparties",
+        csv.to_str().unwrap(),
+        "--from",
+        "DE",
+        "--log",
+        &f.reg.base,
+        "--log-key",
+        &vkey,
+        "--answers",
+        answers.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "line,from,to,at,org,data,verdict,reasons,route_verdict,checkpoint_size,answer_file"
+    );
+    let field = |row: &str, i: usize| row.split(',').nth(i).unwrap().to_owned();
+    assert_eq!(field(lines[1], 6), "listed");
+    assert_eq!(
+        (field(lines[2], 4), field(lines[2], 6)),
+        ("acme".into(), "other_basis".into())
+    );
+    assert!(
+        field(lines[3], 7).contains("not for hr data"),
+        "{}",
+        lines[3]
+    );
+    assert!(field(lines[4], 7).contains("not listed"), "{}", lines[4]);
+    for row in &lines[1..] {
+        let file = field(row, 10);
+        let (code, out, err) = dfft(&["counterparty", "--answer", &file, "--log-key", &vkey]);
+        assert_eq!(code, 0, "{file}: {out}{err}");
+    }
+    // A name nothing matches: refused whole, naming the line, nothing asked.
+    std::fs::write(&csv, "name,to\nNobody at all,US\n").unwrap();
+    let (code, _, err) = dfft(&[
+        "check",
+        "--counterparties",
+        csv.to_str().unwrap(),
+        "--from",
+        "DE",
+        "--log",
+        &f.reg.base,
+        "--log-key",
+        &vkey,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("no organisation"),
+        "{err}"
+    );
+}

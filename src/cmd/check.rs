@@ -25,8 +25,7 @@ use super::{
     write_output, ClientArgs, TrustArgs,
 };
 use clap::Args;
-use dfft_client::{Client, ClientError, HttpTransport, RouteQuery};
-use dfft_core::answer::{RouteAnswer, VerifiedRoute};
+use dfft_client::{ClientError, RouteQuery};
 use dfft_core::statement::{DataCategory, Jurisdiction, Mechanism, Status};
 use serde_json::json;
 use std::path::PathBuf;
@@ -38,9 +37,24 @@ use std::sync::Mutex;
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// The questions: a CSV file with a header naming `from`, `to` and
-    /// optionally `at` and `mechanism` (`-` reads standard input).
-    #[arg(long, value_name = "FILE")]
-    pub routes: PathBuf,
+    /// optionally `at`, `mechanism` and `data` (`-` reads standard input).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "counterparties",
+        conflicts_with = "counterparties"
+    )]
+    pub routes: Option<PathBuf>,
+    /// Counterparty questions instead (statements v2): a CSV file with a
+    /// header naming `to` and `org` (the programme's id for the
+    /// organisation) or `name` (found by the organisation search, which
+    /// must give one organisation), and optionally `at` and `data` (`hr`,
+    /// `non_hr`); every row from `--from`.
+    #[arg(long, value_name = "FILE", requires = "from")]
+    pub counterparties: Option<PathBuf>,
+    /// Where data comes from, for `--counterparties` (DE, EEA).
+    #[arg(long, value_name = "CODE")]
+    pub from: Option<String>,
     /// Base URL of the registry, e.g. http://127.0.0.1:8080.
     #[arg(long, value_name = "URL", env = "DFFT_LOG")]
     pub log: String,
@@ -55,18 +69,17 @@ pub struct CheckArgs {
 }
 
 /// Requests in flight at once.
-const WORKERS: usize = 4;
+pub(super) const WORKERS: usize = 4;
 /// Rows asked before their answers are written and dropped.
-const WINDOW: usize = 512;
+pub(super) const WINDOW: usize = 512;
 
-/// Asks and verifies every row of `rows` with [`WORKERS`] threads; the
-/// answers in the rows' order (`None` for rows not asked because one
-/// failed before them).
-#[allow(clippy::type_complexity)]
-fn ask_all(
-    client: &Client<HttpTransport>,
-    rows: &[Row],
-) -> Vec<Option<Result<(RouteAnswer, VerifiedRoute), ClientError>>> {
+/// Asks and verifies every row of `rows` with [`WORKERS`] threads (`ask`
+/// is one row's question); the answers in the rows' order (`None` for rows
+/// not asked because one failed before them).
+pub(super) fn ask_all<T: Sync, R: Send>(
+    rows: &[T],
+    ask: impl Fn(&T) -> Result<R, ClientError> + Sync,
+) -> Vec<Option<Result<R, ClientError>>> {
     let next = AtomicUsize::new(0);
     let mut answers: Vec<Option<_>> = (0..rows.len()).map(|_| None).collect();
     let slots: Vec<Mutex<&mut Option<_>>> = answers.iter_mut().map(Mutex::new).collect();
@@ -75,7 +88,7 @@ fn ask_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(row) = rows.get(i) else { break };
-                let r = client.route(&row.q);
+                let r = ask(row);
                 if r.is_err() {
                     // Stop asking: the batch fails at its first bad row.
                     next.store(rows.len(), Ordering::Relaxed);
@@ -181,7 +194,13 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
-    let text = String::from_utf8(read_input(&a.routes)?)
+    if let Some(file) = &a.counterparties {
+        return super::check_parties::run(a, file);
+    }
+    let Some(routes) = &a.routes else {
+        return Err(usage("--routes FILE or --counterparties FILE is required"));
+    };
+    let text = String::from_utf8(read_input(routes)?)
         .map_err(|_| usage("the routes file is not UTF-8"))?;
     let rows = parse(&text)?;
     let policy = policy(&a.trust)?;
@@ -197,7 +216,7 @@ fn check_inner(a: &CheckArgs) -> Result<ExitCode, ClientError> {
     // consistent with the state and the row written.
     let mut out = Vec::with_capacity(rows.len());
     for (w, window) in rows.chunks(WINDOW).enumerate() {
-        let answers = ask_all(&client, window);
+        let answers = ask_all(window, |row: &Row| client.route(&row.q));
         for (k, (row, answer)) in window.iter().zip(answers).enumerate() {
             let n = w * WINDOW + k;
             // Every row is verified; a row that does not verify stops the

@@ -5,8 +5,9 @@
 //! prints the verdict with its reasons; or re-verifies a saved answer
 //! offline.
 //!
-//! Leaves out: finding an organisation by name (give the programme's id
-//! for it) and batches (`dfft check` takes routes, not organisations, yet).
+//! `--name` finds the organisation's id with the registry's search (a
+//! search aid: the answer about the id found is what is verified); batches
+//! are `dfft check --counterparties`.
 
 use super::{
     client, cp_json, cp_line, date_arg, finish, policy, policy_line, print_json, read_input, usage,
@@ -42,10 +43,14 @@ pub struct CounterpartyArgs {
     #[arg(
         long,
         value_name = "ID",
-        required_unless_present = "answer",
-        conflicts_with = "answer"
+        required_unless_present_any = ["answer", "name"],
+        conflicts_with_all = ["answer", "name"]
     )]
     pub org: Option<String>,
+    /// The organisation by name (or a former name, an LEI, a register id),
+    /// found by the registry's organisation search, which must find one.
+    #[arg(long, value_name = "NAME", conflicts_with = "answer")]
+    pub name: Option<String>,
     /// The day asked about, YYYY-MM-DD (default: today, UTC).
     #[arg(long, value_name = "DATE", conflicts_with = "answer")]
     pub at: Option<String>,
@@ -105,8 +110,12 @@ fn inner(a: &CounterpartyArgs) -> Result<ExitCode, ClientError> {
         .map(ListingData::new)
         .transpose()
         .map_err(|e| usage(format!("--data: {e}")))?;
-    let org = need(&a.org, "org")?;
     let client = client(&need(&a.log, "log")?, a.io.client.timeout, policy.clone())?;
+    let org = match (&a.org, &a.name) {
+        (Some(o), _) => o.clone(),
+        (None, Some(n)) => client.organisation_id(n)?,
+        (None, None) => return Err(usage("--org or --name is required")),
+    };
     let (answer, verified) = client.counterparty(&q, &org, data)?;
     a.io.save_answer(|| serde_json::to_vec_pretty(&answer))?;
     print(&answer, &verified, &policy, a.io.client.json);

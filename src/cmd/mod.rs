@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod authorities;
 pub mod check;
+pub mod check_parties;
 pub mod counterparty;
 pub mod monitor;
 mod progress;

@@ -739,6 +739,46 @@ impl<T: Transport> Client<T> {
         Ok((answer, verified))
     }
 
+    /// Searches organisations by name, former name or id (statements v2;
+    /// `GET /v1/organisations`): a search aid, not a proof; ask
+    /// [`Client::counterparty`] about the one found.
+    pub fn organisations(&self, q: &str) -> Result<dfft_core::wire::Organisations, ClientError> {
+        let path = format!("/v1/organisations?q={}", query_escape(q));
+        let body = self.fetch(&path)?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::malformed(&path, e))
+    }
+
+    /// The one organisation id a name (or former name, or id) finds, or a
+    /// usage error naming what was found.
+    pub fn organisation_id(&self, name: &str) -> Result<String, ClientError> {
+        let found = self.organisations(name)?;
+        let mut ids: Vec<&str> = found
+            .matches
+            .iter()
+            .map(|m| m.programme_id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [one] => Ok((*one).to_owned()),
+            [] => Err(ClientError::Usage(format!(
+                "no organisation listed in the registry matches {name:?}"
+            ))),
+            many => Err(ClientError::Usage(format!(
+                "{name:?} matches {} organisations ({}{}); give the id instead",
+                many.len(),
+                found
+                    .matches
+                    .iter()
+                    .take(5)
+                    .map(|m| format!("{} = {}", m.programme_id, m.name))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if many.len() > 5 { "; ..." } else { "" }
+            ))),
+        }
+    }
+
     /// Fetches one record's history and verifies it. A record the log does
     /// not hold is [`ClientError::Absent`] when the log proves it (its map
     /// proof verified), else the 404 as [`ClientError::Http`].

@@ -344,7 +344,10 @@ fn two_of_three_publishes_with_one_down_holds_with_two_down_and_resumes() {
         if (hs, health.as_str()) == (200, "ok\n") {
             break;
         }
-        assert!(Instant::now() < deadline, "health never recovered: {hs} {health}");
+        assert!(
+            Instant::now() < deadline,
+            "health never recovered: {hs} {health}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
