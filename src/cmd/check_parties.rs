@@ -14,8 +14,8 @@
 //! usage error (exit 2) naming its line, and nothing is asked.
 
 use super::check::{ask_all, CheckArgs, WINDOW};
-use super::{client, date_arg, load_state, policy, read_input, save_state, usage, write_output};
-use dfft_client::{ClientError, RouteQuery};
+use super::{client, date_arg, load_state, policy, read_input, save_state, usage};
+use dfft_client::{ClientError, RouteMemo, RouteQuery};
 use dfft_core::statement::{Jurisdiction, ListingData};
 use serde_json::json;
 use std::path::Path;
@@ -112,6 +112,42 @@ fn parse(text: &str, from: &Jurisdiction) -> Result<Vec<Row>, ClientError> {
     Ok(rows)
 }
 
+/// Writes `bytes` to a temporary name beside `path` and renames it there,
+/// without syncing (the caller syncs every file before it reports).
+fn write_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Makes the answer files and their directory entries durable: on Linux
+/// one `syncfs` of the directory's file system (it waits for every dirty
+/// page and reports write errors), elsewhere every file and the directory.
+fn sync_answers(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), ClientError> {
+    let err = |e: std::io::Error| usage(format!("syncing the answers in {}: {e}", dir.display()));
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        let d = std::fs::File::open(dir).map_err(err)?;
+        rustix::fs::syncfs(&d).map_err(|e| err(e.into()))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for p in files {
+            std::fs::File::open(p)
+                .and_then(|f| f.sync_all())
+                .map_err(err)?;
+        }
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)
+    }
+}
+
 /// The batch (see the module docs).
 pub fn run(a: &CheckArgs, file: &Path) -> Result<ExitCode, ClientError> {
     let from = a
@@ -139,10 +175,14 @@ pub fn run(a: &CheckArgs, file: &Path) -> Result<ExitCode, ClientError> {
     if let Some(d) = &a.answers {
         std::fs::create_dir_all(d).map_err(|e| usage(format!("creating {}: {e}", d.display())))?;
     }
+    // Rows on one route share its answer: a route part met again byte for
+    // byte is verified once (the listings are verified for every row).
+    let memo = RouteMemo::default();
     let mut out = Vec::with_capacity(rows.len());
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
     for (w, window) in rows.chunks(WINDOW).enumerate() {
         let answers = ask_all(window, |r: &Row| {
-            client.counterparty(&r.q, r.org.as_deref().unwrap_or(""), r.data)
+            client.counterparty_with(&r.q, r.org.as_deref().unwrap_or(""), r.data, Some(&memo))
         });
         for (k, (row, answer)) in window.iter().zip(answers).enumerate() {
             let n = w * WINDOW + k;
@@ -165,11 +205,16 @@ pub fn run(a: &CheckArgs, file: &Path) -> Result<ExitCode, ClientError> {
                         row.q.at
                     )
                     .replace([':', '/'], "_");
+                    // Compact: a batch writes many (pretty with `jq`).
                     let mut bytes =
-                        serde_json::to_vec_pretty(&answer).map_err(|e| usage(e.to_string()))?;
+                        serde_json::to_vec(&answer).map_err(|e| usage(e.to_string()))?;
                     bytes.push(b'\n');
-                    write_output(&d.join(&name), &bytes)?;
-                    Some(d.join(name).display().to_string())
+                    let path = d.join(&name);
+                    write_unsynced(&path, &bytes)
+                        .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+                    let shown = path.display().to_string();
+                    written.push(path);
+                    Some(shown)
                 }
                 None => None,
             };
@@ -193,6 +238,14 @@ pub fn run(a: &CheckArgs, file: &Path) -> Result<ExitCode, ClientError> {
         if rows.len() > WINDOW {
             eprintln!("check: {} of {} verified", out.len(), rows.len());
         }
+    }
+    // Crash-safety order: every answer file written (to a temporary name,
+    // then renamed), then each synced and the directory synced, and only
+    // then the state saved and the rows printed: a batch that reports
+    // success has every answer it names on disk. (One sync at the end,
+    // not one per file as it is written.)
+    if let Some(d) = &a.answers {
+        sync_answers(d, &written)?;
     }
     save_state(a.client.state.as_ref(), &state)?;
     if a.client.json {

@@ -56,6 +56,32 @@ impl Bodies {
             per_request: n.max(1),
         }
     }
+    /// One batch body per group of envelopes (groups of any size up to
+    /// the server's batch cap), in order.
+    pub fn from_batches(groups: Vec<Vec<Vec<u8>>>) -> Bodies {
+        let counts = groups.iter().map(Vec::len).collect();
+        let bodies = groups
+            .iter()
+            .map(|c| {
+                let mut b = Vec::with_capacity(c.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
+                b.push(b'[');
+                for (i, e) in c.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b',');
+                    }
+                    b.extend_from_slice(e);
+                }
+                b.push(b']');
+                b
+            })
+            .collect();
+        Bodies {
+            bodies,
+            counts,
+            per_request: 64,
+        }
+    }
+
     pub fn path(&self) -> &'static str {
         if self.per_request == 1 {
             "/v1/entries"

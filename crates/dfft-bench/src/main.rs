@@ -25,6 +25,7 @@
 //! POSTs, the bulk load), `reads`, `report` (what a run measured and the
 //! table rows); this file holds the options and the order of the runs.
 
+mod counterparties;
 mod http;
 mod ingest;
 mod machine;
@@ -117,6 +118,19 @@ struct Args {
     /// witnessed run each (`dfft serve --witness-interval-ms`).
     #[arg(long, value_delimiter = ',', default_value = "10")]
     witness_intervals: Vec<u64>,
+    /// Only the counterparty runs: a generated DPF-sized programme on the
+    /// demo, a bulk check and single answers (module `counterparties`).
+    #[arg(long)]
+    counterparties: bool,
+    /// Active generated organisations for `--counterparties`.
+    #[arg(long, default_value_t = 3000)]
+    active: usize,
+    /// Inactive generated organisations for `--counterparties`.
+    #[arg(long, default_value_t = 4000)]
+    inactive: usize,
+    /// Rows of the bulk check for `--counterparties`.
+    #[arg(long, default_value_t = 10_000)]
+    checks: usize,
 }
 
 /// `--reads-only`: restart the server on an existing log and read.
@@ -169,6 +183,31 @@ fn main() -> anyhow::Result<()> {
     };
     if args.reads_only {
         return reads_only(&args, &dfft, &data);
+    }
+    if args.counterparties {
+        let _ = std::fs::remove_dir_all(&data);
+        println!("# dfft-bench --counterparties");
+        println!();
+        println!(
+            "machine: {} cores ({}), {}",
+            threads(),
+            cpu_model(),
+            mem_total()
+        );
+        println!();
+        let r = counterparties::run(
+            &dfft,
+            &data,
+            args.active,
+            args.inactive,
+            args.checks,
+            args.read_connections,
+            args.seconds,
+        );
+        if args.data.is_none() {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        return r;
     }
     if args.witnessed {
         let _ = std::fs::remove_dir_all(&data);

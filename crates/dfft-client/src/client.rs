@@ -705,6 +705,20 @@ impl<T: Transport> Client<T> {
         org: &str,
         data: Option<dfft_core::statement::ListingData>,
     ) -> Result<(CounterpartyAnswer, VerifiedCounterparty), ClientError> {
+        self.counterparty_with(q, org, data, None)
+    }
+
+    /// [`Client::counterparty`], with a memo of route parts already
+    /// verified in this batch (by their JSON's SHA-256): a route part met
+    /// again, byte for byte, is not verified twice. The listings are
+    /// always verified.
+    pub fn counterparty_with(
+        &self,
+        q: &RouteQuery,
+        org: &str,
+        data: Option<dfft_core::statement::ListingData>,
+        memo: Option<&RouteMemo>,
+    ) -> Result<(CounterpartyAnswer, VerifiedCounterparty), ClientError> {
         let mut path = format!(
             "/v1/counterparty?from={}&to={}&at={}&org={}",
             query_escape(q.from.as_str()),
@@ -726,16 +740,37 @@ impl<T: Transport> Client<T> {
                 answer.org, answer.data
             )));
         }
-        self.policy.check_origin(&SignedCheckpoint::parse(
-            answer.route.checkpoint.as_bytes(),
-        )?)?;
+        let cp_err = |e: CounterpartyError| match e {
+            CounterpartyError::Answer(a) => ClientError::Answer(a),
+            CounterpartyError::Incomplete(c) => ClientError::Incomplete(c),
+            other => ClientError::WrongAnswer(other.to_string()),
+        };
+        let route_bytes =
+            serde_json::to_vec(&answer.route).map_err(|e| ClientError::malformed(&path, e))?;
+        // A collision-resistant digest of the bytes (the leaf hash is SHA-256).
+        let digest = dfft_core::merkle::leaf_hash(&route_bytes);
+        let known = memo.and_then(|m| m.get(&digest));
+        let route = match known {
+            Some(r) => r,
+            None => {
+                self.policy.check_origin(&SignedCheckpoint::parse(
+                    answer.route.checkpoint.as_bytes(),
+                )?)?;
+                let r = dfft_core::counterparty::verify_route_part(
+                    &answer.route,
+                    self.policy.core(),
+                    self.policy.log_key(),
+                )
+                .map_err(cp_err)?;
+                if let Some(m) = memo {
+                    m.put(digest, r.clone());
+                }
+                r
+            }
+        };
         let verified = answer
-            .verify(self.policy.core(), self.policy.log_key())
-            .map_err(|e| match e {
-                CounterpartyError::Answer(a) => ClientError::Answer(a),
-                CounterpartyError::Incomplete(c) => ClientError::Incomplete(c),
-                other => ClientError::WrongAnswer(other.to_string()),
-            })?;
+            .verify_listings(route, self.policy.log_key())
+            .map_err(cp_err)?;
         Ok((answer, verified))
     }
 
@@ -912,6 +947,29 @@ impl<T: Transport> HashReader for TileHashes<'_, T> {
             );
         }
         Ok(out)
+    }
+}
+
+/// Route parts a batch has verified, by the SHA-256 of their JSON
+/// ([`Client::counterparty_with`]); at most [`RouteMemo::MAX`] kept.
+#[derive(Debug, Default)]
+pub struct RouteMemo(std::sync::Mutex<Vec<([u8; 32], VerifiedRoute)>>);
+
+impl RouteMemo {
+    /// Most route parts kept (the oldest go first).
+    pub const MAX: usize = 64;
+
+    fn get(&self, digest: &[u8; 32]) -> Option<VerifiedRoute> {
+        let v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        v.iter().find(|(d, _)| d == digest).map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], r: VerifiedRoute) {
+        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if v.len() == Self::MAX {
+            v.remove(0);
+        }
+        v.push((digest, r));
     }
 }
 

@@ -75,7 +75,7 @@ pub mod transport;
 pub mod watch;
 
 pub use audit::{AuditReport, Auditor, Progress};
-pub use client::{Client, Policy, RouteQuery, Update};
+pub use client::{Client, Policy, RouteMemo, RouteQuery, Update};
 pub use error::{ClientError, Inconsistency, InconsistencyKind};
 pub use state::State;
 pub use submit::{Refusal, VerifiedReceipt};

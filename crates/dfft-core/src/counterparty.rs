@@ -131,14 +131,20 @@ impl CounterpartyAnswer {
         policy: &Policy,
         log_key: &VerifierKey,
     ) -> Result<VerifiedCounterparty, CounterpartyError> {
+        let route = verify_route_part(&self.route, policy, log_key)?;
+        self.verify_listings(route, log_key)
+    }
+
+    /// The second half of [`CounterpartyAnswer::verify`]: the listings
+    /// against a route part already verified by [`verify_route_part`]
+    /// (a batch that meets the same route answer again verifies it once).
+    pub fn verify_listings(
+        &self,
+        route: VerifiedRoute,
+        log_key: &VerifierKey,
+    ) -> Result<VerifiedCounterparty, CounterpartyError> {
         let bad = |m: String| CounterpartyError::Inconsistent(m);
-        let route = self.route.verify(policy)?;
         let cp: &SignedCheckpoint = &route.checkpoint;
-        self.route
-            .completeness
-            .as_ref()
-            .ok_or(CompletenessError::Missing)?
-            .verify_route(cp, log_key, &self.route)?;
         let mut wanted: Vec<RecordId> = route
             .records
             .iter()
@@ -198,6 +204,22 @@ impl CounterpartyAnswer {
             verdict,
         })
     }
+}
+
+/// The first half of [`CounterpartyAnswer::verify`]: the route part, its
+/// checkpoint under `policy`, every proof, and its completeness.
+pub fn verify_route_part(
+    route: &RouteAnswer,
+    policy: &Policy,
+    log_key: &VerifierKey,
+) -> Result<VerifiedRoute, CounterpartyError> {
+    let verified = route.verify(policy)?;
+    route
+        .completeness
+        .as_ref()
+        .ok_or(CompletenessError::Missing)?
+        .verify_route(&verified.checkpoint, log_key, route)?;
+    Ok(verified)
 }
 
 impl CounterpartyVerdict {

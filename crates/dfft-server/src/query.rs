@@ -222,11 +222,53 @@ pub async fn route(
     app.routes.put(
         key,
         CachedRoute {
-            checkpoint: ans.checkpoint,
+            checkpoint: ans.checkpoint.clone(),
             body: body.clone(),
+            typed: Arc::new(ans),
         },
     );
     Ok(json_bytes(body))
+}
+
+/// The route answer against `published`, from the route cache when it
+/// holds one for this very checkpoint (counterparty answers ask the same
+/// route for every organisation), else built and kept there.
+fn cached_route(
+    app: &App,
+    published: &Published,
+    from: &Jurisdiction,
+    to: &Jurisdiction,
+    at: Date,
+) -> Result<Result<Arc<RouteAnswer>, Retry>, ApiError> {
+    let key = RouteKey {
+        size: published.size,
+        from: from.clone(),
+        to: to.clone(),
+        at,
+        filter: RouteFilter::NONE,
+    };
+    if let Some(hit) = app.routes.get(&key) {
+        if hit.checkpoint == published.text {
+            return Ok(Ok(hit.typed));
+        }
+    }
+    let ans = match route_answer(app, published, from, to, at, RouteFilter::NONE)? {
+        Ok(a) => a,
+        Err(Retry) => return Ok(Err(Retry)),
+    };
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&ans).map_err(|e| ApiError::internal(format!("route: {e}")))?,
+    );
+    let typed = Arc::new(ans);
+    app.routes.put(
+        key,
+        CachedRoute {
+            checkpoint: typed.checkpoint.clone(),
+            body,
+            typed: typed.clone(),
+        },
+    );
+    Ok(Ok(typed))
 }
 
 /// The route answer for a question against the published checkpoint (a
@@ -268,11 +310,14 @@ pub struct RouteKey {
 pub struct CachedRoute {
     checkpoint: String,
     body: axum::body::Bytes,
+    /// The same answer, typed (for counterparty answers).
+    typed: Arc<RouteAnswer>,
 }
 
 impl crate::cache::Weigh for CachedRoute {
     fn weight(&self) -> usize {
-        self.body.len() + self.checkpoint.len()
+        // The typed copy holds about as much as the JSON.
+        2 * self.body.len() + self.checkpoint.len()
     }
 }
 
@@ -407,8 +452,8 @@ pub async fn counterparty(
         None => None,
     };
     let answer = with_retries(&app, |published| {
-        let route = match route_answer(&app, published, &from, &to, at, RouteFilter::NONE)? {
-            Ok(r) => r,
+        let route = match cached_route(&app, published, &from, &to, at)? {
+            Ok(r) => (*r).clone(),
             Err(Retry) => return Ok(Err(Retry)),
         };
         let state = RegistryState::new(&*app.shared.store);
