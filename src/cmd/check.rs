@@ -17,8 +17,8 @@
 //! checked before anything is asked: a bad row is a usage error (exit 2)
 //! naming its line, and nothing is written.
 //!
-//! Leaves out: organisations (counterparty checks need the listing kind of
-//! statements v2, issue 16; docs/statements.md).
+//! `--counterparties FILE --from CODE` asks counterparty questions instead
+//! (`super::check_parties`).
 
 use super::{
     client, completeness, date_arg, finish, load_state, policy, read_input, save_state, usage,
