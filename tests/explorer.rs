@@ -325,3 +325,52 @@ fn pages_and_answers_are_gzipped_when_asked_and_log_bytes_never() {
     assert_eq!(enc, None, "the checkpoint keeps its bytes");
     assert!(body.starts_with(b"demo."));
 }
+
+#[test]
+fn rules_show_beside_recognitions_with_their_summary_text_and_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start_cmd(dir.path(), &["demo"]);
+    // China's security assessment restricts; its text and the source's
+    // confidence (notes) are on the page.
+    let (s, _, html) = page(&reg, "/route?from=CN&to=JP&at=2024-06-01&lang=en", None);
+    assert_eq!(s, 200);
+    assert!(html.contains("class=\"verdict-restricted\""), "{html}");
+    assert!(html.contains("rule: prior assessment required"), "{html}");
+    assert!(
+        html.contains("important data, personal"),
+        "applies to: {html}"
+    );
+    assert!(
+        html.contains("A security assessment by the CAC"),
+        "the rule's text"
+    );
+    assert!(
+        html.contains("confidence: medium (rule-facts.json)"),
+        "notes shown"
+    );
+    // data= keeps only the rules on that data; recognitions stay.
+    let (_, _, html) = page(
+        &reg,
+        "/route?from=CN&to=JP&at=2024-06-01&data=health&lang=en",
+        None,
+    );
+    assert!(html.contains("class=\"verdict-allowed\""), "{html}");
+    assert!(
+        !html.contains("data-record=\"cn.cac/security-assessment-2022\""),
+        "shown only as left out by the filter"
+    );
+    // Nothing known: said so, in both languages, never "allowed".
+    let (_, _, html) = page(&reg, "/route?from=PE&to=CL&at=2024-06-01&lang=en", None);
+    assert!(html.contains("class=\"verdict-no_information\""), "{html}");
+    assert!(html.contains("this is not an allowance"));
+    let (_, _, html) = page(&reg, "/route?from=PE&to=CL&at=2024-06-01&lang=ja", None);
+    assert!(html.contains("要約"), "{html}");
+    // The matrix shows rules beside recognitions for China.
+    let (s, _, html) = page(&reg, "/matrix?at=2025-01-01&from=CN&lang=en", None);
+    assert_eq!(s, 200);
+    assert!(html.contains("R:ASSESS"), "{html}");
+    assert!(html.contains("td class=\"restr\""), "{html}");
+    // A bad data category is the API's error, on a page.
+    let (s, _, html) = page(&reg, "/route?from=CN&to=JP&data=biometric&lang=en", None);
+    assert_eq!(s, 400, "{html}");
+}

@@ -103,6 +103,8 @@ pub struct Words {
     pub summary: &'static str,
     /// Label of a rule's data categories.
     pub applies_to: &'static str,
+    /// Label of a statement's notes.
+    pub notes: &'static str,
     pub mechanism: &'static str,
     pub authority: &'static str,
     pub timeline: &'static str,
@@ -159,6 +161,7 @@ static EN: Words = Words {
     none_means: "This is not a prohibition, and not a permission: the registry records recognitions and rules, and has none here.",
     summary: "Summary:",
     applies_to: "Applies to data",
+    notes: "notes",
     mechanism: "Mechanism",
     authority: "Granted by",
     timeline: "Timeline",
@@ -215,6 +218,7 @@ static JA: Words = Words {
     none_means: "これは禁止でも許可でもありません。レジストリは認定と規則を記録しており、ここには該当するものがないということです。",
     summary: "要約:",
     applies_to: "対象データ",
+    notes: "注記",
     mechanism: "移転の仕組み",
     authority: "認定した当局",
     timeline: "経過",

@@ -701,6 +701,14 @@ fn record(out: &mut String, w: &Words, r: &RecordAnswer, link_at: Option<Date>) 
         if let Some(t) = facts.as_ref().and_then(|f| f.text.as_deref()) {
             let _ = write!(out, " — <q lang=\"en\">{}</q>", esc(t));
         }
+        if let Some(n) = facts.as_ref().and_then(|f| f.notes.as_deref()) {
+            let _ = write!(
+                out,
+                " <span class=\"notes\">({}: <span lang=\"en\">{}</span>)</span>",
+                esc(w.notes),
+                esc(n)
+            );
+        }
         if let Some(l) = facts.map(|f| f.legal_reference) {
             let _ = write!(out, " — {}: ", esc(w.legal_reference));
             match l
@@ -739,6 +747,9 @@ struct EntryFacts {
     issued_at: String,
     legal_reference: dfft_core::statement::LegalReference,
     text: Option<String>,
+    /// The statement's `notes` (where the demo's data keeps a source's
+    /// confidence: shown, never dropped).
+    notes: Option<String>,
 }
 
 fn entry_facts(entry_b64: &str) -> Option<EntryFacts> {
@@ -750,11 +761,13 @@ fn entry_facts(entry_b64: &str) -> Option<EntryFacts> {
             issued_at: r.issued_at.as_str().to_owned(),
             legal_reference: r.legal_reference.clone(),
             text: None,
+            notes: r.notes.clone(),
         }),
         Statement::Rule(r) => Some(EntryFacts {
             issued_at: r.issued_at.as_str().to_owned(),
             legal_reference: r.legal_reference.clone(),
             text: Some(r.text.clone()),
+            notes: r.notes.clone(),
         }),
         _ => None,
     }
