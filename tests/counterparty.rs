@@ -460,3 +460,39 @@ fn organisations_are_found_by_former_names_and_checked_in_bulk() {
         "{err}"
     );
 }
+
+#[test]
+fn the_counterparty_page_shows_the_verdict_listings_and_panel() {
+    let f = Fixture::new();
+    assert_eq!(
+        f.add(listing("acme", "listed", "2023-08-01", &["hr", "non_hr"]))
+            .0,
+        201
+    );
+    let page = |q: &str| {
+        let (s, body) = f.reg.get(&format!("/counterparty?{q}"));
+        (s, String::from_utf8(body).unwrap())
+    };
+    let (s, html) = page("from=DE&to=US&org=acme&at=2024-01-01&lang=en");
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("class=\"verdict-listed\""), "{html}");
+    assert!(html.contains("data-kind=\"counterparty\""), "{html}");
+    assert!(html.contains("data-verdict=\"listed\""), "{html}");
+    assert!(
+        html.contains("data-record=\"us.doc/us-doc-dpf-eu-2023/acme\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("active on us.doc/us-doc-dpf-eu-2023"),
+        "{html}"
+    );
+    let (_, html) = page("from=DE&to=US&org=initech&at=2024-01-01&data=hr&lang=ja");
+    assert!(html.contains("掲載なし"), "{html}");
+    assert!(html.contains("data-verdict=\"other_basis\""), "{html}");
+    // The form alone, and a bad question: the API's error on a page.
+    let (s, html) = page("lang=en");
+    assert_eq!(s, 200);
+    assert!(html.contains("name=\"org\""));
+    let (s, _) = page("from=DE&to=US&org=acme&data=payroll");
+    assert_eq!(s, 400);
+}

@@ -127,6 +127,37 @@ fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
     assert_eq!(rules["rules-4.json"]["verdict"], "conditions");
     assert_eq!(rules["rules-5.json"]["verdict"], "no_information");
 
+    // Counterparty answers (statements v2): a made-up organisation listed
+    // with the demo's us.doc key, and one never listed.
+    let doc = SignerKey::parse(
+        std::fs::read_to_string(dir.path().join("demo-keys/us.doc.DEMO.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let listing = json!({"kind": "listing", "authority": "us.doc", "programme": "us.doc/us-doc-dpf-eu-2023",
+        "record": "us.doc/us-doc-dpf-eu-2023/acme", "action": "listed",
+        "organisation": {"programme_id": "acme", "name": "Test organisation (made up)"},
+        "data": ["non_hr"], "effective": "2023-08-01", "issued_at": "2023-08-01T00:00:00Z"});
+    let env =
+        dfft_core::statement::dsse::Envelope::sign(serde_json::to_vec(&listing).unwrap(), &[&doc])
+            .unwrap();
+    assert_eq!(reg.post(&env.canonical_bytes()).0, 201);
+    let mut parties = serde_json::Map::new();
+    for (name, q) in [
+        ("party-listed.json", "org=acme&at=2024-01-01&data=non_hr"),
+        ("party-hr.json", "org=acme&at=2024-01-01&data=hr"),
+        ("party-absent.json", "org=initech&at=2024-01-01"),
+    ] {
+        let (s, body) = reg.get(&format!("/v1/counterparty?from=DE&to=US&{q}"));
+        assert_eq!(s, 200);
+        save(name, &body);
+        let a: dfft_core::counterparty::CounterpartyAnswer = serde_json::from_slice(&body).unwrap();
+        let v = a.verify(&policy, &reg.log_key).unwrap();
+        parties.insert(name.to_owned(), json!(v.verdict.verdict));
+    }
+    assert_eq!(parties["party-listed.json"], "listed");
+
     // The facts the scenario stands on.
     assert_eq!(route["2014-01-01"][SH], "in_force");
     assert_eq!(route["2021-01-01"][PS], "ended");
@@ -162,6 +193,7 @@ fn verifier_checks_real_answers_as_the_core_does_and_refuses_lies() {
         serde_json::to_string(&json!({
             "route": route,
             "rules": rules,
+            "parties": parties,
             "privacy_shield": PS,
             "record_at": "2021-01-01",
             "record_status": h.record.status.map(|s| s.as_str()),

@@ -109,31 +109,82 @@ struct Row {
     q: RouteQuery,
 }
 
-/// Parses the whole file (see the module docs).
-fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-    let (_, header) = lines.next().ok_or_else(|| {
-        usage("the routes file is empty: it needs a header line (from,to,at,mechanism)")
-    })?;
-    let cols: Vec<String> = header
-        .split(',')
-        .map(|c| c.trim().to_ascii_lowercase())
-        .collect();
-    for c in &cols {
-        if !["from", "to", "at", "mechanism", "data"].contains(&c.as_str()) {
+/// A batch file read as plain comma-separated values: the header's columns
+/// (lowercase) and each question line's fields, with its line number.
+pub(super) struct Csv {
+    cols: Vec<String>,
+    pub(super) rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Csv {
+    /// Reads `text` (the `what` file: "routes", "counterparties"): blank
+    /// and `#` lines skipped, a header naming only `known` columns, each
+    /// once, then lines with as many fields; a quote is refused rather than
+    /// guessed at (codes, ids and dates hold no commas). Errors name the
+    /// line; nothing is asked before the whole file is read.
+    pub(super) fn read(text: &str, what: &str, known: &[&str]) -> Result<Csv, ClientError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+        let (_, header) = lines.next().ok_or_else(|| {
+            usage(format!(
+                "the {what} file is empty: it needs a header line ({})",
+                known.join(",")
+            ))
+        })?;
+        let cols: Vec<String> = header
+            .split(',')
+            .map(|c| c.trim().to_ascii_lowercase())
+            .collect();
+        for c in &cols {
+            if !known.contains(&c.as_str()) {
+                return Err(usage(format!(
+                    "{what} file: unknown column {c:?} in the header (known: {})",
+                    known.join(", ")
+                )));
+            }
+            if cols.iter().filter(|x| *x == c).count() > 1 {
+                return Err(usage(format!("{what} file: column {c:?} appears twice")));
+            }
+        }
+        let mut rows = Vec::new();
+        for (line, l) in lines {
+            let bad = |m: String| usage(format!("{what} file, line {line}: {m}"));
+            if l.contains('"') {
+                return Err(bad(
+                    "quotes are not accepted: codes and dates hold no commas".into(),
+                ));
+            }
+            let f: Vec<String> = l.split(',').map(|x| x.trim().to_owned()).collect();
+            if f.len() != cols.len() {
+                return Err(bad(format!(
+                    "{} fields, the header has {}",
+                    f.len(),
+                    cols.len()
+                )));
+            }
+            rows.push((line, f));
+        }
+        if rows.is_empty() {
             return Err(usage(format!(
-                "routes file: unknown column {c:?} in the header (known: from, to, at, mechanism, data)"
+                "the {what} file has a header but no questions"
             )));
         }
-        if cols.iter().filter(|x| *x == c).count() > 1 {
-            return Err(usage(format!("routes file: column {c:?} appears twice")));
-        }
+        Ok(Csv { cols, rows })
     }
-    let col = |name: &str| cols.iter().position(|c| c == name);
+
+    /// The position of column `name`, if the header names it.
+    pub(super) fn col(&self, name: &str) -> Option<usize> {
+        self.cols.iter().position(|c| c == name)
+    }
+}
+
+/// Parses the whole file (see the module docs).
+fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
+    let csv = Csv::read(text, "routes", &["from", "to", "at", "mechanism", "data"])?;
+    let col = |name: &str| csv.col(name);
     let (Some(from_i), Some(to_i)) = (col("from"), col("to")) else {
         return Err(usage(
             "routes file: the header must name the columns from and to",
@@ -141,33 +192,21 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
     };
     let (at_i, mech_i, data_i) = (col("at"), col("mechanism"), col("data"));
     let mut rows = Vec::new();
-    for (line, l) in lines {
+    for (line, f) in &csv.rows {
+        let line = *line;
         let bad = |m: String| usage(format!("routes file, line {line}: {m}"));
-        if l.contains('"') {
-            return Err(bad(
-                "quotes are not accepted: codes and dates hold no commas".into(),
-            ));
-        }
-        let f: Vec<&str> = l.split(',').map(str::trim).collect();
-        if f.len() != cols.len() {
-            return Err(bad(format!(
-                "{} fields, the header has {}",
-                f.len(),
-                cols.len()
-            )));
-        }
         let code = |i: usize, name: &str| {
             Jurisdiction::new(&f[i].to_ascii_uppercase()).map_err(|e| bad(format!("{name}: {e}")))
         };
-        let at = match at_i.map(|i| f[i]).filter(|s| !s.is_empty()) {
+        let at = match at_i.map(|i| f[i].as_str()).filter(|s| !s.is_empty()) {
             Some(s) => date_arg(Some(s)).map_err(|e| bad(e.to_string()))?,
             None => date_arg(None)?,
         };
-        let mechanism = match mech_i.map(|i| f[i]).filter(|s| !s.is_empty()) {
+        let mechanism = match mech_i.map(|i| f[i].as_str()).filter(|s| !s.is_empty()) {
             Some(m) => Some(Mechanism::new(m).map_err(|e| bad(format!("mechanism: {e}")))?),
             None => None,
         };
-        let data = match data_i.map(|i| f[i]).filter(|s| !s.is_empty()) {
+        let data = match data_i.map(|i| f[i].as_str()).filter(|s| !s.is_empty()) {
             Some(d) => Some(DataCategory::new(d).map_err(|e| bad(format!("data: {e}")))?),
             None => None,
         };
@@ -181,9 +220,6 @@ fn parse(text: &str) -> Result<Vec<Row>, ClientError> {
                 data,
             },
         });
-    }
-    if rows.is_empty() {
-        return Err(usage("the routes file has a header but no questions"));
     }
     Ok(rows)
 }

@@ -13,7 +13,7 @@
 //! quote is refused); blank lines and `#` lines skipped. A bad file is a
 //! usage error (exit 2) naming its line, and nothing is asked.
 
-use super::check::{ask_all, CheckArgs, WINDOW};
+use super::check::{ask_all, CheckArgs, Csv, WINDOW};
 use super::{client, date_arg, load_state, policy, read_input, save_state, usage};
 use dfft_client::{ClientError, RouteMemo, RouteQuery};
 use dfft_core::statement::{Jurisdiction, ListingData};
@@ -31,26 +31,8 @@ struct Row {
 }
 
 fn parse(text: &str, from: &Jurisdiction) -> Result<Vec<Row>, ClientError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-    let (_, header) = lines.next().ok_or_else(|| {
-        usage("the counterparties file is empty: it needs a header line (org,to,at,data)")
-    })?;
-    let cols: Vec<String> = header
-        .split(',')
-        .map(|c| c.trim().to_ascii_lowercase())
-        .collect();
-    for c in &cols {
-        if !["org", "name", "to", "at", "data"].contains(&c.as_str()) {
-            return Err(usage(format!(
-                "counterparties file: unknown column {c:?} in the header (known: org, name, to, at, data)"
-            )));
-        }
-    }
-    let col = |name: &str| cols.iter().position(|c| c == name);
+    let csv = Csv::read(text, "counterparties", &["org", "name", "to", "at", "data"])?;
+    let col = |name: &str| csv.col(name);
     let (org_i, name_i) = (col("org"), col("name"));
     let Some(to_i) = col("to").filter(|_| org_i.is_some() || name_i.is_some()) else {
         return Err(usage(
@@ -59,20 +41,10 @@ fn parse(text: &str, from: &Jurisdiction) -> Result<Vec<Row>, ClientError> {
     };
     let (at_i, data_i) = (col("at"), col("data"));
     let mut rows = Vec::new();
-    for (line, l) in lines {
+    for (line, f) in &csv.rows {
+        let line = *line;
         let bad = |m: String| usage(format!("counterparties file, line {line}: {m}"));
-        if l.contains('"') {
-            return Err(bad("quotes are not accepted".into()));
-        }
-        let f: Vec<&str> = l.split(',').map(str::trim).collect();
-        if f.len() != cols.len() {
-            return Err(bad(format!(
-                "{} fields, the header has {}",
-                f.len(),
-                cols.len()
-            )));
-        }
-        let get = |i: Option<usize>| i.map(|i| f[i]).filter(|s| !s.is_empty());
+        let get = |i: Option<usize>| i.map(|i| f[i].as_str()).filter(|s| !s.is_empty());
         let to = Jurisdiction::new(&f[to_i].to_ascii_uppercase())
             .map_err(|e| bad(format!("to: {e}")))?;
         let at = match get(at_i) {
@@ -103,11 +75,6 @@ fn parse(text: &str, from: &Jurisdiction) -> Result<Vec<Row>, ClientError> {
             name,
             data,
         });
-    }
-    if rows.is_empty() {
-        return Err(usage(
-            "the counterparties file has a header but no questions",
-        ));
     }
     Ok(rows)
 }

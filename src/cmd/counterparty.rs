@@ -15,7 +15,7 @@ use super::{
 };
 use clap::Args;
 use dfft_client::{ClientError, RouteQuery};
-use dfft_core::counterparty::{CounterpartyAnswer, CounterpartyError, VerifiedCounterparty};
+use dfft_core::counterparty::{CounterpartyAnswer, VerifiedCounterparty};
 use dfft_core::statement::{Jurisdiction, ListingData};
 use serde_json::json;
 use std::process::ExitCode;
@@ -86,9 +86,7 @@ fn inner(a: &CounterpartyArgs) -> Result<ExitCode, ClientError> {
                 file.display()
             ))
         })?;
-        let verified = answer
-            .verify(policy.core(), policy.log_key())
-            .map_err(client_error)?;
+        let verified = answer.verify(policy.core(), policy.log_key())?;
         print(&answer, &verified, &policy, a.io.client.json);
         return Ok(ExitCode::SUCCESS);
     }
@@ -120,14 +118,6 @@ fn inner(a: &CounterpartyArgs) -> Result<ExitCode, ClientError> {
     a.io.save_answer(|| serde_json::to_vec_pretty(&answer))?;
     print(&answer, &verified, &policy, a.io.client.json);
     Ok(ExitCode::SUCCESS)
-}
-
-fn client_error(e: CounterpartyError) -> ClientError {
-    match e {
-        CounterpartyError::Answer(a) => ClientError::Answer(a),
-        CounterpartyError::Incomplete(c) => ClientError::Incomplete(c),
-        other => ClientError::WrongAnswer(other.to_string()),
-    }
 }
 
 fn print(

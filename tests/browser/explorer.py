@@ -250,6 +250,10 @@ def main():
             "authorities": "/authorities",
             "authority": "/authority/eu.ec",
             "matrix": "/matrix?at=2024-01-01&from=DE",
+            # Statements v2: rules beside recognitions, and a counterparty
+            # (a never-listed organisation: the map proves the absence).
+            "rules": "/route?from=CN&to=JP&at=2024-06-01",
+            "counterparty": "/counterparty?from=DE&to=US&org=initech&at=2024-01-01",
         }
         for name, path in pages.items():
             d.get(base + path)

@@ -98,6 +98,28 @@ for (const [name, want] of Object.entries(expected.rules)) {
   if (want.verdict !== "allowed") await refused(`${name}: the verdict changed`, () => v.verifyRoute(lie, key), "summary");
 }
 
+// Counterparty answers: the verdict the core gives; a listing dropped, its
+// events dropped, or the verdict's part missing are refused.
+for (const [name, want] of Object.entries(expected.parties)) {
+  const a = read(name);
+  const ok = await v.verifyCounterparty(a, key);
+  assert.equal(ok.verdict, want, name);
+  checks++;
+  if (a.listings.length) {
+    const gone = clone(a);
+    gone.listings = [];
+    await refused(`${name}: the listing part dropped`, () => v.verifyCounterparty(gone, key), "inconsistent");
+    if (a.listings[0].record) {
+      const ev = clone(a);
+      ev.listings[0].record.events.pop();
+      await refused(`${name}: the listing's event dropped`, () => v.verifyCounterparty(ev, key));
+      const absent = clone(a);
+      delete absent.listings[0].record;
+      await refused(`${name}: a listing claimed absent`, () => v.verifyCounterparty(absent, key), "present");
+    }
+  }
+}
+
 // A record history, and a proven absence.
 {
   const h = read("record.json");

@@ -13,7 +13,7 @@ use crate::state::State;
 use crate::transport::Transport;
 use dfft_core::answer::{RecordHistory, RouteAnswer, VerifiedRoute};
 use dfft_core::checkpoint::{CheckpointError, SignedCheckpoint};
-use dfft_core::counterparty::{CounterpartyAnswer, CounterpartyError, VerifiedCounterparty};
+use dfft_core::counterparty::{CounterpartyAnswer, VerifiedCounterparty};
 use dfft_core::merkle::{self, BuildError, Hash, HashReader, NodeId};
 use dfft_core::note::{KeyKind, VerifierKey};
 use dfft_core::policy::{Policy as CorePolicy, PolicyWitness};
@@ -740,11 +740,6 @@ impl<T: Transport> Client<T> {
                 answer.org, answer.data
             )));
         }
-        let cp_err = |e: CounterpartyError| match e {
-            CounterpartyError::Answer(a) => ClientError::Answer(a),
-            CounterpartyError::Incomplete(c) => ClientError::Incomplete(c),
-            other => ClientError::WrongAnswer(other.to_string()),
-        };
         let route_bytes =
             serde_json::to_vec(&answer.route).map_err(|e| ClientError::malformed(&path, e))?;
         // A collision-resistant digest of the bytes (the leaf hash is SHA-256).
@@ -760,17 +755,14 @@ impl<T: Transport> Client<T> {
                     &answer.route,
                     self.policy.core(),
                     self.policy.log_key(),
-                )
-                .map_err(cp_err)?;
+                )?;
                 if let Some(m) = memo {
                     m.put(digest, r.clone());
                 }
                 r
             }
         };
-        let verified = answer
-            .verify_listings(route, self.policy.log_key())
-            .map_err(cp_err)?;
+        let verified = answer.verify_listings(route, self.policy.log_key())?;
         Ok((answer, verified))
     }
 

@@ -319,3 +319,16 @@ impl ClientError {
         ClientError::Inconsistent(Box::new(i))
     }
 }
+
+impl From<dfft_core::counterparty::CounterpartyError> for ClientError {
+    /// A counterparty answer that does not verify: its proofs and claims
+    /// as for any answer, its parts not fitting together as a wrong answer.
+    fn from(e: dfft_core::counterparty::CounterpartyError) -> ClientError {
+        use dfft_core::counterparty::CounterpartyError as E;
+        match e {
+            E::Answer(a) => ClientError::Answer(a),
+            E::Incomplete(c) => ClientError::Incomplete(c),
+            other => ClientError::WrongAnswer(other.to_string()),
+        }
+    }
+}

@@ -485,6 +485,7 @@ fn router(app: App) -> Router {
         .route("/log", get(explorer::log_page))
         .route("/authorities", get(explorer::authorities_page))
         .route("/matrix", get(explorer::matrix_page))
+        .route("/counterparty", get(explorer::counterparty_page))
         .route("/authority/{*id}", get(explorer::authority_page))
         .route("/explorer/{file}", get(explorer::asset))
         .layer(tower_http::compression::CompressionLayer::new());

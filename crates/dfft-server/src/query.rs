@@ -430,6 +430,16 @@ pub async fn counterparty(
     State(app): State<App>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let answer = counterparty_typed(&app, &q)?;
+    Ok(axum::Json(answer).into_response())
+}
+
+/// The counterparty answer for the query's parameters (the same errors as
+/// `/v1/counterparty`), typed, for the API and the explorer's page.
+pub(crate) fn counterparty_typed(
+    app: &App,
+    q: &HashMap<String, String>,
+) -> Result<CounterpartyAnswer, ApiError> {
     let code = |k: &str| -> Result<Jurisdiction, ApiError> {
         let v = q
             .get(k)
@@ -438,7 +448,7 @@ pub async fn counterparty(
     };
     let from = code("from")?;
     let to = code("to")?;
-    let at = date_param(&q)?;
+    let at = date_param(q)?;
     let org = q
         .get("org")
         .ok_or_else(|| {
@@ -451,8 +461,8 @@ pub async fn counterparty(
         }
         None => None,
     };
-    let answer = with_retries(&app, |published| {
-        let route = match cached_route(&app, published, &from, &to, at)? {
+    with_retries(app, |published| {
+        let route = match cached_route(app, published, &from, &to, at)? {
             Ok(r) => (*r).clone(),
             Err(Retry) => return Ok(Err(Retry)),
         };
@@ -471,12 +481,12 @@ pub async fn counterparty(
                 ApiError::malformed(format!("org: {org:?} does not make a listing id: {e}"))
             })?;
             let head = state.record_at(id.as_str(), published.size)?;
-            let complete = match completeness(&app, published, vec![(MapKey::Record(id), None)])? {
+            let complete = match completeness(app, published, vec![(MapKey::Record(id), None)])? {
                 Ok(c) => c,
                 Err(Retry) => return Ok(Err(Retry)),
             };
             let record = match head {
-                Some(h) => Some(answer(&app, &h, h.status_on(at), published)?),
+                Some(h) => Some(answer(app, &h, h.status_on(at), published)?),
                 None => None,
             };
             listings.push(CounterpartyListing {
@@ -491,8 +501,7 @@ pub async fn counterparty(
             route,
             listings,
         }))
-    })?;
-    Ok(axum::Json(answer).into_response())
+    })
 }
 
 /// `GET /v1/records/<record>[?at=D]`: the whole history of one record (with

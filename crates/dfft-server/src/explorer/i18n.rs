@@ -105,6 +105,20 @@ pub struct Words {
     pub applies_to: &'static str,
     /// Label of a statement's notes.
     pub notes: &'static str,
+    /// The counterparty page's title.
+    pub counterparty_title: &'static str,
+    /// Label of the organisation field.
+    pub organisation: &'static str,
+    /// Label of the listing data field.
+    pub listing_data: &'static str,
+    /// Label of the counterparty verdict.
+    pub counterparty_verdict: &'static str,
+    /// Heading of a listing part.
+    pub listing_on: &'static str,
+    /// A programme never listed the organisation (proven).
+    pub never_listed: &'static str,
+    /// Heading of the route's records on the counterparty page.
+    pub route_records: &'static str,
     pub mechanism: &'static str,
     pub authority: &'static str,
     pub timeline: &'static str,
@@ -162,6 +176,13 @@ static EN: Words = Words {
     summary: "Summary:",
     applies_to: "Applies to data",
     notes: "notes",
+    counterparty_title: "dfft registry: may data go to this organisation?",
+    organisation: "Organisation (programme id)",
+    listing_data: "Kind of data",
+    counterparty_verdict: "Verdict:",
+    listing_on: "Listing on",
+    never_listed: "Never listed: the map proves the programme holds no listing for this organisation.",
+    route_records: "The route's recognitions and rules",
     mechanism: "Mechanism",
     authority: "Granted by",
     timeline: "Timeline",
@@ -219,6 +240,13 @@ static JA: Words = Words {
     summary: "要約:",
     applies_to: "対象データ",
     notes: "注記",
+    counterparty_title: "dfftレジストリ: この組織へのデータ移転は可能か",
+    organisation: "組織（プログラムID）",
+    listing_data: "データの種類",
+    counterparty_verdict: "判定:",
+    listing_on: "掲載プログラム",
+    never_listed: "掲載なし: このプログラムにこの組織の掲載がないことをマップが証明しています。",
+    route_records: "経路の認定と規則",
     mechanism: "移転の仕組み",
     authority: "認定した当局",
     timeline: "経過",

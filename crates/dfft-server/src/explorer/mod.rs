@@ -24,6 +24,7 @@
 //! `assets/verify.mjs` in the browser).
 
 mod authority;
+mod counterparty;
 mod feed;
 mod html;
 pub mod i18n;
@@ -47,6 +48,7 @@ use crate::error::ApiPath;
 use crate::error::{ApiError, ApiQuery};
 use crate::query::{date_param, record_typed, route_typed};
 use crate::App;
+pub use counterparty::counterparty_page;
 use html::{attr, esc};
 use i18n::{Lang, Words};
 

@@ -210,6 +210,9 @@ async function run() {
     } else if (panel.dataset.kind === "route") {
       if (!r.ok) throw new Error(`${panel.dataset.api}: HTTP ${r.status}`);
       result = await v.verifyRoute(body, key);
+    } else if (panel.dataset.kind === "counterparty") {
+      if (!r.ok) throw new Error(`${panel.dataset.api}: HTTP ${r.status}`);
+      result = await v.verifyCounterparty(body, key);
     } else if (panel.dataset.kind === "authority") {
       if (!r.ok) throw new Error(`${panel.dataset.api}: HTTP ${r.status}`);
       result = await v.verifyAuthorities(body, key);
@@ -241,6 +244,8 @@ async function run() {
     const shown = claims();
     const proven = new Map((result.records ?? []).map((r) => [r.record, r.status ?? ""]));
     same = shown.size === proven.size && [...proven].every(([id, s]) => shown.get(id) === s);
+    // A counterparty page also shows its verdict.
+    if (result.verdict !== undefined) same &&= panel.dataset.verdict === result.verdict;
   }
   if (!same) {
     const pageSize = Number(panel.dataset.size);

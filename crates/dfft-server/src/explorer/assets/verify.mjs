@@ -619,6 +619,7 @@ export async function verifyRecord(r, cp, at) {
       authority: st.authority,
       leaf,
       legal: st.legal_reference,
+      data: st.kind === "listing" ? st.data : undefined,
     });
   }
   if (events.length === 0) bad("no events");
@@ -862,4 +863,59 @@ export async function verifyAuthorities(l, key, { acceptIncomplete = false } = {
     }
   }
   return { checkpoint: cp, authorities: out, complete: true };
+}
+
+/** ListingData kinds a listing record covers on `at` (RecordHead::listing_data_on). */
+function listingDataOn(head, at) {
+  const later = (a, b) => (a.effective > b.effective || (a.effective === b.effective && a.index > b.index) ? a : b);
+  const stated = head.events.filter((e) => e.effective <= at && e.data !== undefined);
+  return stated.length ? stated.reduce(later).data : [];
+}
+
+/**
+ * CounterpartyAnswer::verify (dfft_core::counterparty): the route part,
+ * complete; exactly the programmes its recognitions require; each listing's
+ * history complete, or its absence proven; then the verdict. Returns
+ * {checkpoint, records (route and listing heads), complete, summary, verdict}.
+ */
+export async function verifyCounterparty(a, key) {
+  const route = await verifyRoute(a.route, key);
+  const cp = route.checkpoint;
+  const wanted = [...new Set(route.records.filter((h) => h.requires_listing).map((h) => h.requires_listing.programme))].sort();
+  const given = (a.listings ?? []).map((l) => l.programme).sort();
+  if (JSON.stringify(wanted) !== JSON.stringify(given)) {
+    fail("inconsistent", `counterparty answer: the answer gives listings for [${given.join(", ")}], the route's recognitions require [${wanted.join(", ")}]`);
+  }
+  const at = a.route.at;
+  const listings = new Map();
+  for (const l of a.listings ?? []) {
+    const id = `${l.programme}/${a.org}`;
+    if (l.record) {
+      if (l.record.record !== id) fail("inconsistent", `counterparty answer: the listing under ${l.programme} is record ${l.record.record}, not ${id}`);
+      const h = await verifyHistory({ checkpoint: a.route.checkpoint, ...l.record, completeness: l.completeness }, key, { at });
+      if (!h.record.listing) fail("inconsistent", `counterparty answer: record ${id} is not a listing`);
+      listings.set(l.programme, h.record);
+    } else {
+      await verifyAbsent({ checkpoint: a.route.checkpoint, completeness: l.completeness }, key, id);
+      listings.set(l.programme, null);
+    }
+  }
+  // CounterpartyVerdict::of.
+  const bases = [];
+  const other = [];
+  for (const h of route.records) {
+    if (h.rule) continue;
+    if (!h.requires_listing) {
+      if (h.status === "in_force") other.push(h.record);
+      continue;
+    }
+    const l = listings.get(h.requires_listing.programme) ?? null;
+    const ls = l ? l.status ?? null : null;
+    const data = l ? listingDataOn(l, at) : [];
+    const covers = a.data ? data.includes(a.data) && h.requires_listing.data.includes(a.data) : data.length > 0;
+    bases.push({ recognition: h.record, applies: h.status === "in_force" && ls === "in_force" && covers, listing_status: ls });
+  }
+  const verdict = bases.some((b) => b.applies) ? "listed" : other.length ? "other_basis" : "none";
+  const records = [...route.records, ...[...listings.values()].filter((h) => h)];
+  return { checkpoint: cp, records, filtered: route.filtered, complete: true, summary: route.summary, verdict, bases, other };
 }
