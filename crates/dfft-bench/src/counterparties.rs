@@ -189,16 +189,7 @@ pub fn run(
         "signed {events} listing events of {n} organisations in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let counts: Vec<usize> = batches.iter().map(Vec::len).collect();
-    let flat: Vec<Vec<u8>> = batches.into_iter().flatten().collect();
-    // Re-batch by the same boundaries.
-    let mut bodies = Vec::new();
-    let mut at = 0;
-    for c in counts {
-        bodies.push(flat[at..at + c].to_vec());
-        at += c;
-    }
-    let bodies = Bodies::from_batches(bodies);
+    let bodies = Bodies::from_batches(batches);
     let load = rt.block_on(ingest(&server.addr, 4, Arc::new(bodies), None))?;
     if load.errors > 0 {
         bail!("{} listing events were refused", load.errors);

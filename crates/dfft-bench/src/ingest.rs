@@ -34,26 +34,13 @@ impl Bodies {
         }
     }
     pub fn batched(envelopes: Vec<Vec<u8>>, n: usize) -> Bodies {
-        let counts = envelopes.chunks(n.max(1)).map(|c| c.len()).collect();
-        let bodies = envelopes
+        let groups = envelopes
             .chunks(n.max(1))
-            .map(|c| {
-                let mut b = Vec::with_capacity(c.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
-                b.push(b'[');
-                for (i, e) in c.iter().enumerate() {
-                    if i > 0 {
-                        b.push(b',');
-                    }
-                    b.extend_from_slice(e);
-                }
-                b.push(b']');
-                b
-            })
+            .map(<[Vec<u8>]>::to_vec)
             .collect();
         Bodies {
-            bodies,
-            counts,
             per_request: n.max(1),
+            ..Bodies::from_batches(groups)
         }
     }
     /// One batch body per group of envelopes (groups of any size up to
