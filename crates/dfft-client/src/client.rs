@@ -740,11 +740,16 @@ impl<T: Transport> Client<T> {
                 answer.org, answer.data
             )));
         }
-        let route_bytes =
-            serde_json::to_vec(&answer.route).map_err(|e| ClientError::malformed(&path, e))?;
-        // A collision-resistant digest of the bytes (the leaf hash is SHA-256).
-        let digest = dfft_core::merkle::leaf_hash(&route_bytes);
-        let known = memo.and_then(|m| m.get(&digest));
+        // With a memo, the route part is known by a collision-resistant
+        // digest of its JSON (the leaf hash is SHA-256); without, nothing
+        // is serialised again.
+        let digest = match memo {
+            Some(_) => Some(dfft_core::merkle::leaf_hash(
+                &serde_json::to_vec(&answer.route).map_err(|e| ClientError::malformed(&path, e))?,
+            )),
+            None => None,
+        };
+        let known = memo.zip(digest.as_ref()).and_then(|(m, d)| m.get(d));
         let route = match known {
             Some(r) => r,
             None => {
@@ -756,8 +761,8 @@ impl<T: Transport> Client<T> {
                     self.policy.core(),
                     self.policy.log_key(),
                 )?;
-                if let Some(m) = memo {
-                    m.put(digest, r.clone());
+                if let (Some(m), Some(d)) = (memo, digest) {
+                    m.put(d, r.clone());
                 }
                 r
             }

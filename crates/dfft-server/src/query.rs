@@ -195,80 +195,51 @@ pub async fn route(
         None => None,
     };
     let filter = RouteFilter { mechanism, data };
-    let published = app.shared.published();
-    let mut key = RouteKey {
-        size: published.size,
-        from,
-        to,
-        at,
-        filter,
-    };
-    if let Some(hit) = app.routes.get(&key) {
-        if hit.checkpoint == published.text {
-            return Ok(json_bytes(hit.body));
-        }
-    }
-    let (ans, size) = with_retries(&app, |published| {
-        Ok(
-            route_answer(&app, published, &key.from, &key.to, at, filter)?
-                .map(|a| (a, published.size)),
-        )
+    let hit = with_retries(&app, |published| {
+        cached_route(&app, published, &from, &to, at, filter)
     })?;
-    let body = axum::body::Bytes::from(
-        serde_json::to_vec(&ans).map_err(|e| ApiError::internal(format!("route: {e}")))?,
-    );
-    // Kept under the tree it was built for (a newer one after a retry).
-    key.size = size;
-    app.routes.put(
-        key,
-        CachedRoute {
-            checkpoint: ans.checkpoint.clone(),
-            body: body.clone(),
-            typed: Arc::new(ans),
-        },
-    );
-    Ok(json_bytes(body))
+    Ok(json_bytes(hit.body))
 }
 
-/// The route answer against `published`, from the route cache when it
-/// holds one for this very checkpoint (counterparty answers ask the same
-/// route for every organisation), else built and kept there.
+/// The route answer against `published`, JSON and typed, from the route
+/// cache when it holds one for this very checkpoint (`/v1/route` and the
+/// counterparty answers, which ask the same route for every organisation),
+/// else built and kept there under the tree it was built for. The one
+/// home of the route cache.
 fn cached_route(
     app: &App,
     published: &Published,
     from: &Jurisdiction,
     to: &Jurisdiction,
     at: Date,
-) -> Result<Result<Arc<RouteAnswer>, Retry>, ApiError> {
+    filter: RouteFilter,
+) -> Result<Result<CachedRoute, Retry>, ApiError> {
     let key = RouteKey {
         size: published.size,
         from: from.clone(),
         to: to.clone(),
         at,
-        filter: RouteFilter::NONE,
+        filter,
     };
     if let Some(hit) = app.routes.get(&key) {
         if hit.checkpoint == published.text {
-            return Ok(Ok(hit.typed));
+            return Ok(Ok(hit));
         }
     }
-    let ans = match route_answer(app, published, from, to, at, RouteFilter::NONE)? {
+    let ans = match route_answer(app, published, from, to, at, filter)? {
         Ok(a) => a,
         Err(Retry) => return Ok(Err(Retry)),
     };
     let body = axum::body::Bytes::from(
         serde_json::to_vec(&ans).map_err(|e| ApiError::internal(format!("route: {e}")))?,
     );
-    let typed = Arc::new(ans);
-    app.routes.put(
-        key,
-        CachedRoute {
-            checkpoint: typed.checkpoint.clone(),
-            body,
-            typed: typed.clone(),
-        },
-    );
-    Ok(Ok(typed))
+    let built = CachedRoute {
+        checkpoint: ans.checkpoint.clone(),
+        body,
+        typed: Arc::new(ans),
+    };
+    app.routes.put(key, built.clone());
+    Ok(Ok(built))
 }
 
 /// The route answer for a question against the published checkpoint (a
@@ -462,8 +433,8 @@ pub(crate) fn counterparty_typed(
         None => None,
     };
     with_retries(app, |published| {
-        let route = match cached_route(app, published, &from, &to, at)? {
-            Ok(r) => (*r).clone(),
+        let route = match cached_route(app, published, &from, &to, at, RouteFilter::NONE)? {
+            Ok(r) => (*r.typed).clone(),
             Err(Retry) => return Ok(Err(Retry)),
         };
         let state = RegistryState::new(&*app.shared.store);
